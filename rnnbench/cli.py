@@ -1,0 +1,152 @@
+"""The ``rnnbench`` command line: ``train`` and ``gradflow``.
+
+Every argument is checked (through ``RunConfig``) before any work starts; bad input exits with
+status 2 and one line naming the bad value and what is allowed, and writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from rnnbench.cells import CELLS
+from rnnbench.clipping import CLIPPERS
+from rnnbench.config import DEVICES, DTYPES, PROBE_DTYPES, ConfigError, RunConfig, resolve_device
+from rnnbench.initialisation import INITS
+from rnnbench.models import BACKENDS
+from rnnbench.optimizers import OPTIMIZERS
+from rnnbench.storage import atomic_write, write_json
+from rnnbench.tasks import TASKS
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse prints the whole usage before an error; we print one line naming the problem."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _clip(value: str) -> float | None:
+    if value == "none":
+        return None
+    try:
+        threshold = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--clip {value!r} is not allowed; use 'none' or a threshold > 0") from None
+    if not threshold > 0 or threshold == float("inf"):
+        raise argparse.ArgumentTypeError(f"--clip {value!r} is not allowed; use 'none' or a finite threshold > 0")
+    return threshold
+
+
+def _optional_float(value: str) -> float | None:
+    return None if value == "none" else float(value)
+
+
+def _model_args(p: argparse.ArgumentParser, default_task: str) -> None:
+    d = RunConfig()
+    p.add_argument("--task", choices=TASKS, default=default_task, help="copy memory or adding problem")
+    p.add_argument("--cell", choices=CELLS, required=True, help="recurrent cell")
+    p.add_argument("--length", type=int, required=True, help="T: adding sequence length, or copy delay (T+20 steps)")
+    p.add_argument("--seed", type=int, default=d.seed, help="seed of weights and training data")
+    p.add_argument("--hidden", type=int, default=d.hidden, help="hidden units per layer and direction")
+    p.add_argument("--batch", type=int, default=d.batch, help="sequences per batch")
+    p.add_argument("--layers", type=int, default=d.layers, help="stacked recurrent layers")
+    p.add_argument("--bidirectional", action="store_true", help="run each layer in both directions")
+    p.add_argument("--init", choices=INITS, default=d.init, help="W_hh initialisation scheme")
+    p.add_argument("--init-gain", type=float, default=d.init_gain, help="gain g applied to W_hh (gaussian: entries N(0, g²/H))")
+    p.add_argument("--forget-bias", type=_optional_float, default=d.forget_bias, help="LSTM forget-gate bias (default: PyTorch's)")
+    p.add_argument("--reset-after", action="store_true", help="GRU: torch.nn.GRU's form instead of the notes' (reset before the product)")
+    p.add_argument("--backend", choices=BACKENDS, default=d.backend, help="explicit (our cells, probeable) or fused (torch.nn kernels)")
+    p.add_argument("--device", choices=DEVICES, default=d.device, help="cpu, cuda, or auto (cuda when present)")
+    p.add_argument("--dtype", choices=DTYPES, default=d.dtype, help="parameter and activation dtype")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--out", type=Path, required=True, help="output file, written atomically")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog="rnnbench", description="Gradient flow and trainability of RNN, LSTM and GRU on long-term-dependency tasks.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+
+    t = sub.add_parser("train", help="train one model; write a JSON result", description="Train one model on a task; write a JSON result with curve, probes and provenance.")
+    _model_args(t, default_task="adding")
+    d = RunConfig()
+    t.add_argument("--steps", type=int, required=True, help="training steps (batches)")
+    t.add_argument("--clip", type=_clip, required=True, help="'none' or a threshold; clipping helps prevent the exploding gradient problem")
+    t.add_argument("--clip-mode", choices=CLIPPERS, default=d.clip_mode, help="norm: rescale the whole gradient (Pascanu 2013); value: clamp each entry")
+    t.add_argument("--lr", type=float, default=d.lr, help="learning rate")
+    t.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer, help="sgd shows explosions; adam and rmsprop normalise updates")
+    t.add_argument("--momentum", type=float, default=d.momentum, help="SGD momentum")
+    t.add_argument("--eval-every", type=int, default=d.eval_every, help="steps between held-out evaluations")
+    t.add_argument("--eval-batch", type=int, default=d.eval_batch, help="held-out batch size")
+    t.add_argument("--probe-at", type=int, nargs="*", default=list(d.probe_at), help="steps to probe gradient flow at; -1 = after training")
+    t.add_argument("--probe-dtype", choices=PROBE_DTYPES, default=d.probe_dtype, help="probe in float64 (on a copy) or in the training dtype")
+    t.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None, help="progress bar (default: on a terminal only)")
+
+    g = sub.add_parser("gradflow", help="one backward pass at initialisation; write ‖∂L/∂h_t‖ per t as CSV",
+                       description="Gradient norm ‖∂L/∂h_t‖ for every time step t at initialisation (mean over the batch of per-example norms, top layer).")
+    _model_args(g, default_task="adding")
+    g.add_argument("--probe-dtype", choices=("float32", "float64"), default="float64", help="dtype of the probe pass")
+    return parser
+
+
+def _config(args: argparse.Namespace, **extra) -> RunConfig:
+    return RunConfig(
+        task=args.task, cell=args.cell, length=args.length, seed=args.seed, hidden=args.hidden, batch=args.batch,
+        layers=args.layers, bidirectional=args.bidirectional, init=args.init, init_gain=args.init_gain,
+        forget_bias=args.forget_bias, reset_after=args.reset_after, backend=args.backend, device=args.device,
+        dtype=args.dtype, **extra,
+    )
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from rnnbench.train import train
+
+    cfg = _config(
+        args, steps=args.steps, clip=args.clip, clip_mode=args.clip_mode, lr=args.lr, optimizer=args.optimizer,
+        momentum=args.momentum, eval_every=args.eval_every, eval_batch=args.eval_batch, probe_at=tuple(args.probe_at),
+        probe_dtype=args.probe_dtype,
+    )
+    resolve_device(cfg.device)
+    result = train(cfg, progress=args.progress)
+    write_json(args.out, result)
+    print(f"{result['status']}: loss {result['final_loss']:.4g} (baseline {result['baseline_loss']:.4g}), "
+          f"accuracy {result['accuracy']:.3f}, solved {result['solved']} -> {args.out}", file=sys.stderr)
+
+
+def cmd_gradflow(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from rnnbench.probes import gradflow_at_init
+
+    cfg = _config(args, steps=1, probe_dtype="float64" if args.probe_dtype == "float64" else "same")
+    resolve_device(cfg.device)
+    records, summary = gradflow_at_init(cfg, DTYPES[args.probe_dtype])
+    df = pd.DataFrame.from_records(records)
+    atomic_write(args.out, lambda f: df.to_csv(f, index=False))
+    print(f"decay per step {summary['factor']:.4g} (log10 slope {summary['slope']:.4g}); "
+          f"underflows {summary['underflow']} -> {args.out}", file=sys.stderr)
+
+
+COMMANDS = {"train": cmd_train, "gradflow": cmd_gradflow}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "threads", None):
+        if args.threads < 1:
+            parser.exit(2, f"rnnbench: error: --threads must be >= 1, got {args.threads}\n")
+        torch.set_num_threads(args.threads)
+    try:
+        COMMANDS[args.command](args)
+    except ConfigError as e:
+        parser.exit(2, f"rnnbench {args.command}: error: {e}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

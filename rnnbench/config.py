@@ -1,0 +1,150 @@
+"""One training run's configuration: a typed, checked dataclass.
+
+Every check runs before any work starts and raises ``ConfigError`` with a message that names
+the bad value and what is allowed. The CLI and the pipeline both build runs through here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from rnnbench.cells import CELLS
+from rnnbench.clipping import CLIPPERS
+from rnnbench.initialisation import INITS
+from rnnbench.models import BACKENDS
+from rnnbench.optimizers import OPTIMIZERS
+from rnnbench.tasks import TASKS
+
+DEVICES = ("cpu", "cuda", "auto")
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+PROBE_DTYPES = ("same", "float64")
+
+
+class ConfigError(ValueError):
+    """A configuration value that is not allowed; the message names it and what is allowed."""
+
+
+def _one_of(name: str, value: Any, allowed) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{name} {value!r} is not allowed; choose one of: {', '.join(map(str, allowed))}")
+
+
+def _int_at_least(name: str, value: Any, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}")
+    if value < low:
+        raise ConfigError(f"{name} must be an integer >= {low}, got {value}")
+
+
+def _positive_number(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"{name} must be a finite number > 0, got {value!r}")
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` is CUDA when present, else CPU; ``cuda`` without CUDA is refused."""
+    _one_of("device", device, DEVICES)
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device 'cuda' was asked for, but torch finds no CUDA device here; use device 'cpu' or 'auto'")
+    return device
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that defines one training run. Defaults are a small, quick adding run."""
+
+    task: str = "adding"
+    cell: str = "lstm"
+    length: int = 50  # T: adding sequence length, or copy delay (the copy input has T+20 steps)
+    seed: int = 0
+    steps: int = 500
+    clip: float | None = None  # threshold; None = no clipping
+    clip_mode: str = "norm"  # norm: Pascanu's Algorithm 1; value: elementwise (Arjovsky's code)
+    hidden: int = 64
+    batch: int = 32
+    lr: float = 1e-3
+    optimizer: str = "adam"
+    momentum: float = 0.0  # SGD only
+    layers: int = 1
+    bidirectional: bool = False
+    init: str = "default"
+    init_gain: float = 1.0
+    forget_bias: float | None = None  # LSTM only; None keeps PyTorch's default
+    reset_after: bool = False  # GRU only: False is the notes' GRU, True torch.nn.GRU's
+    backend: str = "explicit"
+    device: str = "cpu"
+    dtype: str = "float32"
+    eval_every: int = 50
+    eval_batch: int = 500
+    eval_seed: int = 12345  # the held-out batch is the same for every run seed
+    probe_at: tuple[int, ...] = field(default=(0, -1))  # training steps to probe; -1 = after the last step
+    probe_dtype: str = "float64"
+    probe_batch: int = 0  # 0 = the training batch size
+
+    def __post_init__(self) -> None:
+        _one_of("task", self.task, TASKS)
+        _one_of("cell", self.cell, CELLS)
+        _one_of("backend", self.backend, BACKENDS)
+        _one_of("optimizer", self.optimizer, OPTIMIZERS)
+        _one_of("clip_mode", self.clip_mode, CLIPPERS)
+        _one_of("init", self.init, INITS)
+        _one_of("dtype", self.dtype, DTYPES)
+        _one_of("probe_dtype", self.probe_dtype, PROBE_DTYPES)
+        _one_of("device", self.device, DEVICES)
+        _int_at_least("length", self.length, TASKS[self.task].min_length)
+        for name in ("steps", "hidden", "batch", "layers", "eval_every", "eval_batch"):
+            _int_at_least(name, getattr(self, name), 1)
+        _int_at_least("seed", self.seed, 0)
+        _int_at_least("eval_seed", self.eval_seed, 0)
+        _int_at_least("probe_batch", self.probe_batch, 0)
+        _positive_number("lr", self.lr)
+        _positive_number("init_gain", self.init_gain)
+        if self.clip is not None:
+            _positive_number("clip", self.clip)
+        if isinstance(self.momentum, bool) or not isinstance(self.momentum, (int, float)) or not 0 <= self.momentum < 1:
+            raise ConfigError(f"momentum must be a number in [0, 1), got {self.momentum!r}")
+        if self.forget_bias is not None and not (isinstance(self.forget_bias, (int, float)) and math.isfinite(self.forget_bias)):
+            raise ConfigError(f"forget_bias must be a finite number or None, got {self.forget_bias!r}")
+        for s in self.probe_at:
+            if isinstance(s, bool) or not isinstance(s, int) or not -1 <= s <= self.steps:
+                raise ConfigError(f"probe_at step {s!r} is not allowed; use 0..{self.steps} (steps), or -1 for after training")
+        if self.backend == "fused" and self.cell == "gru" and not self.reset_after:
+            raise ConfigError(
+                "backend 'fused' with the notes' GRU (reset_after=False) is not allowed: torch.nn.GRU implements only "
+                "the reset-after form; use backend 'explicit', or reset_after=True"
+            )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunConfig:
+        """Build from plain data (YAML/JSON); unknown keys are refused by name."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ConfigError(f"unknown config key(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(sorted(names))}")
+        data = dict(data)
+        if "probe_at" in data:
+            data["probe_at"] = tuple(data["probe_at"])
+        return cls(**data)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["probe_at"] = list(self.probe_at)
+        return d
+
+    def probe_steps(self) -> list[int]:
+        """Probe steps with -1 resolved to ``steps`` (after the last update), sorted, unique."""
+        return sorted({self.steps if s == -1 else s for s in self.probe_at})
+
+    def config_hash(self) -> str:
+        """Short stable hash of every field: names a run's configuration in tables and paths."""
+        blob = json.dumps(self.to_dict(), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:12]

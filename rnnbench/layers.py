@@ -1,0 +1,138 @@
+"""Cell -> layer (the time loop) -> stack (layers and directions).
+
+The time loop iterates over ``unbind`` views: indexing ``x[:, t]`` inside the loop would make
+every backward step allocate a full-size zero gradient for ``x`` (O(T²) work).
+The loop is also where gradient-flow probes hook in: a ``StateRecorder`` keeps every
+hidden state (and LSTM cell state) with ``retain_grad`` so ∂L/∂h_t is there after backward.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from rnnbench.cells import CELLS
+
+
+class StateRecorder:
+    """Collects the states a stack produced, per layer and direction, for the probes."""
+
+    def __init__(self) -> None:
+        self.h: dict[tuple[int, int], list[Tensor]] = {}
+        self.c: dict[tuple[int, int], list[Tensor]] = {}
+
+    def record(self, key: tuple[int, int], state) -> None:
+        h, c = state if isinstance(state, tuple) else (state, None)
+        h.retain_grad()
+        self.h.setdefault(key, []).append(h)
+        if c is not None:
+            c.retain_grad()
+            self.c.setdefault(key, []).append(c)
+
+
+class RecurrentLayer(nn.Module):
+    """One direction of one layer: runs a cell over a (B, T, I) sequence.
+
+    ``premul=True`` computes the input projections of all T steps in one GEMM before the loop
+    (as PyTorch's fastrnns "premul" variant); ``False`` calls the cell step by step.
+    """
+
+    def __init__(self, cell: nn.Module, reverse: bool = False, premul: bool = True) -> None:
+        super().__init__()
+        self.cell = cell
+        self.reverse = reverse
+        self.premul = premul
+
+    def forward(self, x: Tensor, state=None, recorder: StateRecorder | None = None, key=(0, 0)):
+        # x: (B, T, I)
+        if self.premul:
+            steps = self.cell.project_input(x).unbind(1)  # T × (B, G·H)
+            advance = self.cell.step
+        else:
+            steps = x.unbind(1)  # T × (B, I)
+            advance = self.cell
+        if self.reverse:
+            steps = steps[::-1]
+        outputs = []
+        for inp in steps:
+            state = advance(inp, state)
+            if recorder is not None:
+                recorder.record(key, state)
+            outputs.append(state[0] if isinstance(state, tuple) else state)
+        if self.reverse:
+            outputs.reverse()
+            if recorder is not None:  # keep the recorded states in time order
+                recorder.h[key].reverse()
+                if key in recorder.c:
+                    recorder.c[key].reverse()
+        return torch.stack(outputs, 1), state  # (B, T, H)
+
+
+class ExplicitStack(nn.Module):
+    """``num_layers`` layers of our cells, optionally bidirectional; the input of layer l > 0 is
+    the concatenation of both directions' outputs of layer l−1, as in torch.nn.RNN."""
+
+    def __init__(
+        self, cell: str, input_size: int, hidden_size: int, num_layers: int = 1, bidirectional: bool = False,
+        reset_after: bool = False, premul: bool = True,
+    ) -> None:
+        super().__init__()
+        self.cell_name = cell
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.num_directions = 2 if bidirectional else 1
+        layers = []
+        for layer in range(num_layers):
+            in_size = input_size if layer == 0 else hidden_size * self.num_directions
+            directions = []
+            for d in range(self.num_directions):
+                kwargs = {"reset_after": reset_after} if cell == "gru" else {}
+                directions.append(RecurrentLayer(CELLS[cell](in_size, hidden_size, **kwargs), reverse=d == 1, premul=premul))
+            layers.append(nn.ModuleList(directions))
+        self.layers = nn.ModuleList(layers)
+
+    def cells(self) -> list[nn.Module]:
+        """Cells in torch.nn.RNN's parameter order: layer 0 forward, layer 0 reverse, layer 1 ..."""
+        return [direction.cell for layer in self.layers for direction in layer]
+
+    def forward(self, x: Tensor, recorder: StateRecorder | None = None) -> Tensor:
+        # x: (B, T, I) -> (B, T, D·H)
+        for l, layer in enumerate(self.layers):
+            outs = [direction(x, recorder=recorder, key=(l, d))[0] for d, direction in enumerate(layer)]
+            x = outs[0] if len(outs) == 1 else torch.cat(outs, dim=-1)
+        return x
+
+
+FUSED = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+
+class FusedStack(nn.Module):
+    """torch.nn.RNN/LSTM/GRU (oneDNN LSTM on CPU, cuDNN on CUDA) with the same parameters."""
+
+    def __init__(self, cell: str, input_size: int, hidden_size: int, num_layers: int = 1, bidirectional: bool = False) -> None:
+        super().__init__()
+        self.cell_name = cell
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.num_directions = 2 if bidirectional else 1
+        self.rnn = FUSED[cell](input_size, hidden_size, num_layers, batch_first=True, bidirectional=bidirectional)
+
+    def cells(self) -> list[nn.Module]:
+        """Views of the fused weights, one per (layer, direction), shaped like a cell's."""
+        views = []
+        for l in range(self.num_layers):
+            for d in range(self.num_directions):
+                sfx = f"_l{l}" + ("_reverse" if d == 1 else "")
+                view = nn.Module()
+                for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                    setattr(view, name, getattr(self.rnn, name + sfx))
+                view.hidden_size = self.hidden_size
+                views.append(view)
+        return views
+
+    def forward(self, x: Tensor, recorder: StateRecorder | None = None) -> Tensor:
+        if recorder is not None:
+            raise ValueError("gradient-flow probes need an explicit backend: the fused kernels hide the hidden states")
+        return self.rnn(x)[0]
+
+

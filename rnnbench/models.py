@@ -1,0 +1,71 @@
+"""The model: a recurrent stack (explicit or fused backend) and a task head.
+
+Backends are a registry: name -> how to build the stack. Explicit backends run our cells and
+can be probed; ``fused`` runs torch.nn's kernels and cannot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from torch import Tensor, nn
+
+from rnnbench.initialisation import initialise
+from rnnbench.layers import ExplicitStack, FusedStack, StateRecorder
+from rnnbench.tasks import Task
+
+
+def _explicit(premul: bool) -> Callable[..., nn.Module]:
+    def build(cell, input_size, hidden_size, num_layers, bidirectional, reset_after):
+        return ExplicitStack(cell, input_size, hidden_size, num_layers, bidirectional, reset_after, premul=premul)
+
+    return build
+
+
+def _fused(cell, input_size, hidden_size, num_layers, bidirectional, reset_after):
+    if cell == "gru" and not reset_after:
+        raise ValueError(
+            "backend 'fused' runs torch.nn.GRU, which only implements the reset-after GRU; "
+            "the notes' GRU (reset_after=False) needs backend 'explicit' (or pass reset_after=True)"
+        )
+    return FusedStack(cell, input_size, hidden_size, num_layers, bidirectional)
+
+
+BACKENDS: dict[str, Callable[..., nn.Module]] = {
+    "explicit": _explicit(premul=True),  # our cells; input GEMM for all steps first (fastest explicit)
+    "explicit-stepwise": _explicit(premul=False),  # our cells, each step calls cell(x_t, state)
+    "fused": _fused,
+}
+PROBEABLE_BACKENDS = ("explicit", "explicit-stepwise")
+
+
+class SequenceModel(nn.Module):
+    """Recurrent stack plus a linear head: per-step logits (softmax / cross-entropy) for tasks
+    that answer at every step, one regression output from the last step otherwise."""
+
+    def __init__(
+        self, task: Task, cell: str, hidden_size: int, num_layers: int = 1, bidirectional: bool = False,
+        backend: str = "explicit", reset_after: bool = False,
+    ) -> None:
+        super().__init__()
+        self.task = task
+        self.cell = cell
+        self.rnn = BACKENDS[backend](cell, task.input_size, hidden_size, num_layers, bidirectional, reset_after)
+        self.head = nn.Linear(hidden_size * self.rnn.num_directions, task.output_size)
+
+    def forward(self, x: Tensor, recorder: StateRecorder | None = None) -> Tensor:
+        # x: (B, T, I)
+        h = self.rnn(x, recorder=recorder)  # (B, T, D·H)
+        if self.task.per_step_output:
+            return self.head(h)  # (B, T, C) logits
+        return self.head(h[:, -1]).squeeze(-1)  # (B,)
+
+
+def build_model(
+    task: Task, cell: str, hidden_size: int, num_layers: int = 1, bidirectional: bool = False, backend: str = "explicit",
+    reset_after: bool = False, init: str = "default", init_gain: float = 1.0, forget_bias: float | None = None, seed: int = 0,
+) -> SequenceModel:
+    """Build and initialise a model; the same arguments give the same weights on every backend."""
+    model = SequenceModel(task, cell, hidden_size, num_layers, bidirectional, backend, reset_after)
+    initialise(model.rnn.cells(), model.head, init, init_gain, forget_bias, seed, is_lstm=cell == "lstm")
+    return model

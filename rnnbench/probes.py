@@ -1,0 +1,154 @@
+"""Gradient-flow probes: ‖∂L/∂h_t‖ for every time step t, layer and direction (and ‖∂L/∂c_t‖ for
+the LSTM), where ∂L/∂h_t is the total gradient, through every later step.
+
+The layer's time loop keeps each state with ``retain_grad`` (see ``layers.StateRecorder``); after
+one backward pass each state's ``.grad`` is exactly that total gradient. A probe can run in
+float64 on a copy of the model, so deep vanishing shows as tiny numbers rather than zeros; an
+exact zero is still flagged as ``underflow``.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from rnnbench.layers import ExplicitStack, StateRecorder
+from rnnbench.models import PROBEABLE_BACKENDS, SequenceModel, build_model
+
+
+def state_gradient_records(recorder: StateRecorder, step: int) -> list[dict]:
+    """Mean over the batch of the per-example ‖∂L/∂state_t‖, one record per (layer, direction, state, t).
+
+    ``distance`` counts the steps from t to the last time step (where the adding loss sits).
+    """
+    records = []
+    for kind, states in (("h", recorder.h), ("c", recorder.c)):
+        for (layer, direction), seq in states.items():
+            grads = torch.stack([s.grad if s.grad is not None else torch.zeros_like(s) for s in seq])  # (T, B, H)
+            norms = torch.linalg.vector_norm(grads.double(), dim=-1).mean(dim=1).tolist()  # (T,)
+            T = len(norms)
+            for t, g in enumerate(norms):
+                records.append(
+                    {"step": step, "layer": layer, "direction": direction, "state": kind, "t": t,
+                     "distance": T - 1 - t, "grad_norm": g, "underflow": g == 0.0}
+                )
+    return records
+
+
+def explicit_twin(model: SequenceModel, dtype: torch.dtype) -> SequenceModel:
+    """A probeable copy of ``model`` in ``dtype``: a deep copy for explicit backends, or an
+    explicit model with the fused model's weights copied across."""
+    if _backend_of(model) in PROBEABLE_BACKENDS:
+        return copy.deepcopy(model).to(dtype)
+    reset_after = model.cell == "gru"  # a fused GRU is always reset-after
+    twin = build_model(model.task, model.cell, model.rnn.hidden_size, model.rnn.num_layers,
+                       model.rnn.num_directions == 2, "explicit", reset_after)
+    with torch.no_grad():
+        for ours, theirs in zip(twin.rnn.cells(), model.rnn.cells()):
+            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                getattr(ours, name).copy_(getattr(theirs, name))
+        twin.head.load_state_dict(model.head.state_dict())
+    return twin.to(device=next(model.parameters()).device, dtype=dtype)
+
+
+def _backend_of(model: SequenceModel) -> str:
+    return "explicit" if isinstance(model.rnn, ExplicitStack) else "fused"
+
+
+def probe(model: SequenceModel, x: Tensor, y: Tensor, step: int = 0, dtype: torch.dtype | None = None) -> tuple[float, list[dict]]:
+    """One forward and backward pass of ``model`` (or of a copy in ``dtype``) on (x, y).
+
+    Returns the loss and the per-time-step gradient records. The model's own gradients are
+    left untouched when a copy is probed.
+    """
+    target = model if dtype is None and _backend_of(model) in PROBEABLE_BACKENDS else explicit_twin(model, dtype or x.dtype)
+    p_dtype = next(target.parameters()).dtype
+    recorder = StateRecorder()
+    out = target(x.to(p_dtype), recorder=recorder)
+    loss = model.task.loss(out, y.to(p_dtype) if y.is_floating_point() else y)
+    loss.backward()
+    records = state_gradient_records(recorder, step)
+    if target is not model:
+        del target
+    return loss.item(), records
+
+
+def decay_rate(distance: np.ndarray, grad_norm: np.ndarray) -> dict:
+    """Least-squares slope of log10 ‖∂L/∂h_t‖ against distance to the loss.
+
+    ``slope`` is in decades per step (negative: the gradient vanishes going back in time);
+    ``factor`` = 10**slope is the mean per-step multiplier. Zeros (underflow) and non-finite
+    norms are left out of the fit and counted.
+    """
+    distance = np.asarray(distance, dtype=float)
+    grad_norm = np.asarray(grad_norm, dtype=float)
+    ok = np.isfinite(grad_norm) & (grad_norm > 0)
+    n = int(ok.sum())
+    if n < 2:
+        return {"slope": math.nan, "factor": math.nan, "points": n, "excluded": int((~ok).sum())}
+    slope = float(np.polyfit(distance[ok], np.log10(grad_norm[ok]), 1)[0])
+    return {"slope": slope, "factor": 10.0**slope, "points": n, "excluded": int((~ok).sum())}
+
+
+def pascanu_bounds(model: SequenceModel) -> list[dict]:
+    """Pascanu et al. 2013: ‖∂h_t/∂h_k‖ ≤ η^{t−k} with η = γ·σ_max(W_hh), γ = 1 for tanh.
+
+    Meaningful for the vanilla RNN only (η < 1 is sufficient for vanishing); one record per
+    layer and direction.
+    """
+    if model.cell != "rnn":
+        return []
+    D = model.rnn.num_directions
+    records = []
+    for i, cell in enumerate(model.rnn.cells()):
+        sigma = torch.linalg.matrix_norm(cell.weight_hh.detach().double(), ord=2).item()
+        records.append({"layer": i // D, "direction": i % D, "gamma": 1.0, "sigma_max": sigma, "eta": sigma})
+    return records
+
+
+def summarise(records: list[dict], model: SequenceModel) -> list[dict]:
+    """Decay rate per (step, layer, direction, state), with Pascanu's η beside the vanilla RNN's."""
+    import pandas as pd
+
+    if not records:
+        return []
+    bounds = {(b["layer"], b["direction"]): b["eta"] for b in pascanu_bounds(model)}
+    df = pd.DataFrame.from_records(records)
+    out = []
+    for (step, layer, direction, state), g in df.groupby(["step", "layer", "direction", "state"], sort=True):
+        fit = decay_rate(g["distance"].to_numpy(), g["grad_norm"].to_numpy())
+        out.append({"step": int(step), "layer": int(layer), "direction": int(direction), "state": state, **fit,
+                    "underflow": int(g["underflow"].sum()), "pascanu_eta": bounds.get((layer, direction), math.nan)})
+    return out
+
+
+def gradflow_at_init(cfg, dtype: torch.dtype) -> tuple[list[dict], dict]:
+    """``rnnbench gradflow``: one backward pass at initialisation on a batch drawn from ``cfg.seed``.
+
+    Returns one row per (direction, t) of the top layer -- ``grad_norm`` = mean over the batch of
+    ‖∂L/∂h_t‖, plus ``c_grad_norm`` for the LSTM -- and the decay fit of direction 0.
+    """
+    from rnnbench.config import resolve_device
+    from rnnbench.tasks import TASKS
+
+    task = TASKS[cfg.task]
+    device = resolve_device(cfg.device)
+    model = build_model(task, cfg.cell, cfg.hidden, cfg.layers, cfg.bidirectional, cfg.backend, cfg.reset_after,
+                        cfg.init, cfg.init_gain, cfg.forget_bias, cfg.seed).to(device=device, dtype=dtype)
+    x, y = task.generate(cfg.batch, cfg.length, torch.Generator().manual_seed(cfg.seed), device)
+    _, records = probe(model, x.to(dtype), y.to(dtype) if y.is_floating_point() else y, step=0, dtype=dtype)
+    top = cfg.layers - 1
+    c_norms = {(r["direction"], r["t"]): r["grad_norm"] for r in records if r["layer"] == top and r["state"] == "c"}
+    rows = []
+    for r in records:
+        if r["layer"] == top and r["state"] == "h":
+            row = {k: r[k] for k in ("direction", "t", "distance", "grad_norm", "underflow")}
+            if c_norms:
+                row["c_grad_norm"] = c_norms[(r["direction"], r["t"])]
+            rows.append(row)
+    summary = next(s for s in summarise(records, model) if s["layer"] == top and s["direction"] == 0 and s["state"] == "h")
+    return rows, summary

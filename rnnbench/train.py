@@ -1,0 +1,157 @@
+"""Training: one flat loop where the order is visible.
+
+    batch → zero_grad → forward → backward → (probe) → norm & clip → divergence check → step
+
+A NaN or inf loss or gradient ends the run with status ``diverged``: recorded, never raised.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from typing import Any
+
+import torch
+
+from rnnbench.clipping import clipper
+from rnnbench.config import DTYPES, RunConfig, resolve_device
+from rnnbench.layers import StateRecorder
+from rnnbench.models import PROBEABLE_BACKENDS, SequenceModel, build_model
+from rnnbench.optimizers import OPTIMIZERS
+from rnnbench.probes import pascanu_bounds, probe, state_gradient_records, summarise
+from rnnbench.provenance import environment
+from rnnbench.tasks import TASKS, Task
+
+
+def make_batch(task: Task, batch: int, length: int, generator: torch.Generator, device: str, dtype: torch.dtype):
+    x, y = task.generate(batch, length, generator, device)
+    return x.to(dtype), (y.to(dtype) if y.is_floating_point() else y)
+
+
+@torch.no_grad()
+def evaluate(model: SequenceModel, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    """Loss and accuracy on a held-out batch."""
+    out = model(x)
+    return model.task.loss(out, y).item(), model.task.accuracy(out, y)
+
+
+def show_progress(requested: bool | None) -> bool:
+    """Progress bars on a terminal; quiet in CI logs and pipes."""
+    if requested is not None:
+        return requested
+    return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+def train(cfg: RunConfig, progress: bool | None = None) -> dict[str, Any]:
+    """Train one model as ``cfg`` says and return the result record (JSON-ready)."""
+    wall_start = time.perf_counter()
+    device = resolve_device(cfg.device)
+    dtype = DTYPES[cfg.dtype]
+    task = TASKS[cfg.task]
+    model = build_model(
+        task, cfg.cell, cfg.hidden, cfg.layers, cfg.bidirectional, cfg.backend, cfg.reset_after,
+        cfg.init, cfg.init_gain, cfg.forget_bias, cfg.seed,
+    ).to(device=device, dtype=dtype)
+    params = list(model.parameters())
+    optimizer = OPTIMIZERS[cfg.optimizer](params, cfg.lr, cfg.momentum)
+    clip = clipper(cfg.clip_mode, cfg.clip)
+
+    train_gen = torch.Generator().manual_seed(cfg.seed)
+    x_eval, y_eval = make_batch(task, cfg.eval_batch, cfg.length, torch.Generator().manual_seed(cfg.eval_seed), device, dtype)
+    probe_steps = set(cfg.probe_steps())
+    # probes ride on the training step's own backward when they can; otherwise a separate pass on a copy
+    probe_dtype = torch.float64 if cfg.probe_dtype == "float64" else dtype
+    probe_in_step = probe_dtype == dtype and cfg.backend in PROBEABLE_BACKENDS
+    probe_batch = cfg.probe_batch or cfg.batch
+
+    curve: list[dict] = []
+    eval_curve: list[dict] = []
+    gradflow: list[dict] = []
+    decay: list[dict] = []
+    pascanu: list[dict] = []
+    status, diverged_step, last_finite_norm = "ok", None, None
+    train_seconds, clip_count = 0.0, 0
+
+    def take_probe(step: int, x, y, records: list[dict] | None = None) -> None:
+        if records is None:
+            _, records = probe(model, x[:probe_batch], y[:probe_batch], step, dtype=probe_dtype)
+        gradflow.extend(records)
+        decay.extend(summarise(records, model))
+        pascanu.extend({"step": step, **b} for b in pascanu_bounds(model))
+
+    steps = range(cfg.steps)
+    if show_progress(progress):
+        from tqdm import tqdm
+
+        steps = tqdm(steps, desc=f"{cfg.task}/{cfg.cell}/T={cfg.length}/seed={cfg.seed}", leave=False)
+    step = 0
+    for step in steps:
+        x, y = make_batch(task, cfg.batch, cfg.length, train_gen, device, dtype)
+        if step in probe_steps and not probe_in_step:
+            take_probe(step, x, y)
+        t0 = time.perf_counter()
+        recorder = StateRecorder() if step in probe_steps and probe_in_step else None
+        optimizer.zero_grad(set_to_none=False)
+        loss = task.loss(model(x, recorder=recorder), y)
+        loss.backward()
+        if recorder is not None:
+            take_probe(step, x, y, state_gradient_records(recorder, step))
+        norm, clipped = clip([p.grad for p in params])
+        loss_value, norm_value = loss.item(), norm.item()
+        curve.append({"step": step, "loss": loss_value, "grad_norm": norm_value, "clipped": clipped})
+        if not (math.isfinite(loss_value) and math.isfinite(norm_value)):
+            status, diverged_step = "diverged", step
+            train_seconds += time.perf_counter() - t0
+            break
+        last_finite_norm = norm_value
+        clip_count += clipped
+        optimizer.step()
+        if device == "cuda":
+            torch.cuda.synchronize()
+        train_seconds += time.perf_counter() - t0
+        if (step + 1) % cfg.eval_every == 0 and step + 1 < cfg.steps:
+            eval_curve.append(dict(zip(("step", "loss", "accuracy"), (step + 1, *evaluate(model, x_eval, y_eval)))))
+    steps_run = step + 1 if status == "ok" else step
+
+    if status == "ok" and cfg.steps in probe_steps:
+        x, y = make_batch(task, probe_batch, cfg.length, train_gen, device, dtype)
+        if probe_in_step:
+            recorder = StateRecorder()
+            model.zero_grad(set_to_none=False)
+            task.loss(model(x, recorder=recorder), y).backward()
+            take_probe(cfg.steps, x, y, state_gradient_records(recorder, cfg.steps))
+        else:
+            take_probe(cfg.steps, x, y)
+
+    final_loss, accuracy = evaluate(model, x_eval, y_eval)
+    eval_curve.append({"step": steps_run, "loss": final_loss, "accuracy": accuracy})
+    baseline = task.baseline(cfg.length)
+    solved = status == "ok" and math.isfinite(final_loss) and task.solved(final_loss, baseline, accuracy)
+    env = environment(device)
+    if cfg.device == "auto":
+        env["device_note"] = f"device 'auto' resolved to {device!r}" + ("" if device == "cuda" else " (no CUDA found)")
+    return {
+        "config": cfg.to_dict(),
+        "config_hash": cfg.config_hash(),
+        "status": status,
+        "diverged_step": diverged_step,
+        "last_finite_grad_norm": last_finite_norm,
+        "final_loss": final_loss,
+        "baseline_loss": baseline,
+        "loss_ratio": final_loss / baseline,
+        "accuracy": accuracy,
+        "solved": solved,
+        "steps_run": steps_run,
+        "clip_fraction": clip_count / max(steps_run, 1),
+        "train_seconds": train_seconds,
+        "wall_seconds": time.perf_counter() - wall_start,
+        "throughput_seq_per_s": steps_run * cfg.batch / train_seconds if train_seconds > 0 else math.nan,
+        "curve": curve,
+        "eval_curve": eval_curve,
+        "gradflow": gradflow,
+        "decay": decay,
+        "pascanu": pascanu,
+        "env": env,
+    }
