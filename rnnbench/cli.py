@@ -57,10 +57,23 @@ def _model_args(p: argparse.ArgumentParser, default_task: str) -> None:
     p.add_argument("--layers", type=int, default=d.layers, help="stacked recurrent layers")
     p.add_argument("--bidirectional", action="store_true", help="run each layer in both directions")
     p.add_argument("--init", choices=INITS, default=d.init, help="W_hh initialisation scheme")
-    p.add_argument("--init-gain", type=float, default=d.init_gain, help="gain g applied to W_hh (gaussian: entries N(0, g²/H))")
-    p.add_argument("--forget-bias", type=_optional_float, default=d.forget_bias, help="LSTM forget-gate bias (default: PyTorch's)")
-    p.add_argument("--reset-after", action="store_true", help="GRU: torch.nn.GRU's form instead of the notes' (reset before the product)")
-    p.add_argument("--backend", choices=BACKENDS, default=d.backend, help="explicit (our cells, probeable) or fused (torch.nn kernels)")
+    p.add_argument(
+        "--init-gain", type=float, default=d.init_gain, help="gain g applied to W_hh (gaussian: entries N(0, g²/H))"
+    )
+    p.add_argument(
+        "--forget-bias", type=_optional_float, default=d.forget_bias, help="LSTM forget-gate bias (default: PyTorch's)"
+    )
+    p.add_argument(
+        "--reset-after",
+        action="store_true",
+        help="GRU: torch.nn.GRU's form instead of the notes' (reset before the product)",
+    )
+    p.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default=d.backend,
+        help="explicit (our cells, probeable) or fused (torch.nn kernels)",
+    )
     p.add_argument("--device", choices=DEVICES, default=d.device, help="cpu, cuda, or auto (cuda when present)")
     p.add_argument("--dtype", choices=DTYPES, default=d.dtype, help="parameter and activation dtype")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
@@ -68,26 +81,67 @@ def _model_args(p: argparse.ArgumentParser, default_task: str) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="rnnbench", description="Gradient flow and trainability of RNN, LSTM and GRU on long-term-dependency tasks.")
+    parser = OneLineParser(
+        prog="rnnbench",
+        description="Gradient flow and trainability of RNN, LSTM and GRU on long-term-dependency tasks.",
+    )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
-    t = sub.add_parser("train", help="train one model; write a JSON result", description="Train one model on a task; write a JSON result with curve, probes and provenance.")
+    t = sub.add_parser(
+        "train",
+        help="train one model; write a JSON result",
+        description="Train one model on a task; write a JSON result with curve, probes and provenance.",
+    )
     _model_args(t, default_task="adding")
     d = RunConfig()
     t.add_argument("--steps", type=int, required=True, help="training steps (batches)")
-    t.add_argument("--clip", type=_clip, required=True, help="'none' or a threshold; clipping helps prevent the exploding gradient problem")
-    t.add_argument("--clip-mode", choices=CLIPPERS, default=d.clip_mode, help="norm: rescale the whole gradient (Pascanu 2013); value: clamp each entry")
+    t.add_argument(
+        "--clip",
+        type=_clip,
+        required=True,
+        help="'none' or a threshold; clipping helps prevent the exploding gradient problem",
+    )
+    t.add_argument(
+        "--clip-mode",
+        choices=CLIPPERS,
+        default=d.clip_mode,
+        help="norm: rescale the whole gradient (Pascanu 2013); value: clamp each entry",
+    )
     t.add_argument("--lr", type=float, default=d.lr, help="learning rate")
-    t.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer, help="sgd shows explosions; adam and rmsprop normalise updates")
+    t.add_argument(
+        "--optimizer",
+        choices=OPTIMIZERS,
+        default=d.optimizer,
+        help="sgd shows explosions; adam and rmsprop normalise updates",
+    )
     t.add_argument("--momentum", type=float, default=d.momentum, help="SGD momentum")
     t.add_argument("--eval-every", type=int, default=d.eval_every, help="steps between held-out evaluations")
     t.add_argument("--eval-batch", type=int, default=d.eval_batch, help="held-out batch size")
-    t.add_argument("--probe-at", type=int, nargs="*", default=list(d.probe_at), help="steps to probe gradient flow at; -1 = after training")
-    t.add_argument("--probe-dtype", choices=PROBE_DTYPES, default=d.probe_dtype, help="probe in float64 (on a copy) or in the training dtype")
-    t.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None, help="progress bar (default: on a terminal only)")
+    t.add_argument(
+        "--probe-at",
+        type=int,
+        nargs="*",
+        default=list(d.probe_at),
+        help="steps to probe gradient flow at; -1 = after training",
+    )
+    t.add_argument(
+        "--probe-dtype",
+        choices=PROBE_DTYPES,
+        default=d.probe_dtype,
+        help="probe in float64 (on a copy) or in the training dtype",
+    )
+    t.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar (default: on a terminal only)",
+    )
 
-    g = sub.add_parser("gradflow", help="one backward pass at initialisation; write ‖∂L/∂h_t‖ per t as CSV",
-                       description="Gradient norm ‖∂L/∂h_t‖ for every time step t at initialisation (mean over the batch of per-example norms, top layer).")
+    g = sub.add_parser(
+        "gradflow",
+        help="one backward pass at initialisation; write ‖∂L/∂h_t‖ per t as CSV",
+        description="Gradient norm ‖∂L/∂h_t‖ for every time step t at initialisation (mean over the batch of per-example norms, top layer).",
+    )
     _model_args(g, default_task="adding")
     g.add_argument("--probe-dtype", choices=("float32", "float64"), default="float64", help="dtype of the probe pass")
     return parser
@@ -95,10 +149,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _config(args: argparse.Namespace, **extra) -> RunConfig:
     return RunConfig(
-        task=args.task, cell=args.cell, length=args.length, seed=args.seed, hidden=args.hidden, batch=args.batch,
-        layers=args.layers, bidirectional=args.bidirectional, init=args.init, init_gain=args.init_gain,
-        forget_bias=args.forget_bias, reset_after=args.reset_after, backend=args.backend, device=args.device,
-        dtype=args.dtype, **extra,
+        task=args.task,
+        cell=args.cell,
+        length=args.length,
+        seed=args.seed,
+        hidden=args.hidden,
+        batch=args.batch,
+        layers=args.layers,
+        bidirectional=args.bidirectional,
+        init=args.init,
+        init_gain=args.init_gain,
+        forget_bias=args.forget_bias,
+        reset_after=args.reset_after,
+        backend=args.backend,
+        device=args.device,
+        dtype=args.dtype,
+        **extra,
     )
 
 
@@ -106,15 +172,26 @@ def cmd_train(args: argparse.Namespace) -> None:
     from rnnbench.train import train
 
     cfg = _config(
-        args, steps=args.steps, clip=args.clip, clip_mode=args.clip_mode, lr=args.lr, optimizer=args.optimizer,
-        momentum=args.momentum, eval_every=args.eval_every, eval_batch=args.eval_batch, probe_at=tuple(args.probe_at),
+        args,
+        steps=args.steps,
+        clip=args.clip,
+        clip_mode=args.clip_mode,
+        lr=args.lr,
+        optimizer=args.optimizer,
+        momentum=args.momentum,
+        eval_every=args.eval_every,
+        eval_batch=args.eval_batch,
+        probe_at=tuple(args.probe_at),
         probe_dtype=args.probe_dtype,
     )
     resolve_device(cfg.device)
     result = train(cfg, progress=args.progress)
     write_json(args.out, result)
-    print(f"{result['status']}: loss {result['final_loss']:.4g} (baseline {result['baseline_loss']:.4g}), "
-          f"accuracy {result['accuracy']:.3f}, solved {result['solved']} -> {args.out}", file=sys.stderr)
+    print(
+        f"{result['status']}: loss {result['final_loss']:.4g} (baseline {result['baseline_loss']:.4g}), "
+        f"accuracy {result['accuracy']:.3f}, solved {result['solved']} -> {args.out}",
+        file=sys.stderr,
+    )
 
 
 def cmd_gradflow(args: argparse.Namespace) -> None:
@@ -127,8 +204,11 @@ def cmd_gradflow(args: argparse.Namespace) -> None:
     records, summary = gradflow_at_init(cfg, DTYPES[args.probe_dtype])
     df = pd.DataFrame.from_records(records)
     atomic_write(args.out, lambda f: df.to_csv(f, index=False))
-    print(f"decay per step {summary['factor']:.4g} (log10 slope {summary['slope']:.4g}); "
-          f"underflows {summary['underflow']} -> {args.out}", file=sys.stderr)
+    print(
+        f"decay per step {summary['factor']:.4g} (log10 slope {summary['slope']:.4g}); "
+        f"underflows {summary['underflow']} -> {args.out}",
+        file=sys.stderr,
+    )
 
 
 COMMANDS = {"train": cmd_train, "gradflow": cmd_gradflow}

@@ -54,7 +54,9 @@ def resolve_device(device: str) -> str:
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device 'cuda' was asked for, but torch finds no CUDA device here; use device 'cpu' or 'auto'")
+        raise ConfigError(
+            "device 'cuda' was asked for, but torch finds no CUDA device here; use device 'cpu' or 'auto'"
+        )
     return device
 
 
@@ -112,11 +114,15 @@ class RunConfig:
             _positive_number("clip", self.clip)
         if isinstance(self.momentum, bool) or not isinstance(self.momentum, (int, float)) or not 0 <= self.momentum < 1:
             raise ConfigError(f"momentum must be a number in [0, 1), got {self.momentum!r}")
-        if self.forget_bias is not None and not (isinstance(self.forget_bias, (int, float)) and math.isfinite(self.forget_bias)):
+        if self.forget_bias is not None and not (
+            isinstance(self.forget_bias, (int, float)) and math.isfinite(self.forget_bias)
+        ):
             raise ConfigError(f"forget_bias must be a finite number or None, got {self.forget_bias!r}")
         for s in self.probe_at:
             if isinstance(s, bool) or not isinstance(s, int) or not -1 <= s <= self.steps:
-                raise ConfigError(f"probe_at step {s!r} is not allowed; use 0..{self.steps} (steps), or -1 for after training")
+                raise ConfigError(
+                    f"probe_at step {s!r} is not allowed; use 0..{self.steps} (steps), or -1 for after training"
+                )
         if self.backend == "fused" and self.cell == "gru" and not self.reset_after:
             raise ConfigError(
                 "backend 'fused' with the notes' GRU (reset_after=False) is not allowed: torch.nn.GRU implements only "
@@ -129,7 +135,9 @@ class RunConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
-            raise ConfigError(f"unknown config key(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(sorted(names))}")
+            raise ConfigError(
+                f"unknown config key(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(sorted(names))}"
+            )
         data = dict(data)
         if "probe_at" in data:
             data["probe_at"] = tuple(data["probe_at"])

@@ -40,7 +40,13 @@ INITS: dict[str, Callable[[Tensor, int, float, torch.Generator], None]] = {
 
 @torch.no_grad()
 def initialise(
-    cells: list[nn.Module], head: nn.Linear, scheme: str, gain: float, forget_bias: float | None, seed: int, is_lstm: bool
+    cells: list[nn.Module],
+    head: nn.Linear,
+    scheme: str,
+    gain: float,
+    forget_bias: float | None,
+    seed: int,
+    is_lstm: bool,
 ) -> None:
     """Initialise the cells (torch.nn parameter order), then the head, from ``seed``.
 

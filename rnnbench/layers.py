@@ -73,8 +73,14 @@ class ExplicitStack(nn.Module):
     the concatenation of both directions' outputs of layer l−1, as in torch.nn.RNN."""
 
     def __init__(
-        self, cell: str, input_size: int, hidden_size: int, num_layers: int = 1, bidirectional: bool = False,
-        reset_after: bool = False, premul: bool = True,
+        self,
+        cell: str,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        reset_after: bool = False,
+        premul: bool = True,
     ) -> None:
         super().__init__()
         self.cell_name = cell
@@ -87,7 +93,9 @@ class ExplicitStack(nn.Module):
             directions = []
             for d in range(self.num_directions):
                 kwargs = {"reset_after": reset_after} if cell == "gru" else {}
-                directions.append(RecurrentLayer(CELLS[cell](in_size, hidden_size, **kwargs), reverse=d == 1, premul=premul))
+                directions.append(
+                    RecurrentLayer(CELLS[cell](in_size, hidden_size, **kwargs), reverse=d == 1, premul=premul)
+                )
             layers.append(nn.ModuleList(directions))
         self.layers = nn.ModuleList(layers)
 
@@ -109,7 +117,9 @@ FUSED = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 class FusedStack(nn.Module):
     """torch.nn.RNN/LSTM/GRU (oneDNN LSTM on CPU, cuDNN on CUDA) with the same parameters."""
 
-    def __init__(self, cell: str, input_size: int, hidden_size: int, num_layers: int = 1, bidirectional: bool = False) -> None:
+    def __init__(
+        self, cell: str, input_size: int, hidden_size: int, num_layers: int = 1, bidirectional: bool = False
+    ) -> None:
         super().__init__()
         self.cell_name = cell
         self.hidden_size = hidden_size
@@ -134,5 +144,3 @@ class FusedStack(nn.Module):
         if recorder is not None:
             raise ValueError("gradient-flow probes need an explicit backend: the fused kernels hide the hidden states")
         return self.rnn(x)[0]
-
-

@@ -44,8 +44,14 @@ class SequenceModel(nn.Module):
     that answer at every step, one regression output from the last step otherwise."""
 
     def __init__(
-        self, task: Task, cell: str, hidden_size: int, num_layers: int = 1, bidirectional: bool = False,
-        backend: str = "explicit", reset_after: bool = False,
+        self,
+        task: Task,
+        cell: str,
+        hidden_size: int,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        backend: str = "explicit",
+        reset_after: bool = False,
     ) -> None:
         super().__init__()
         self.task = task
@@ -62,8 +68,17 @@ class SequenceModel(nn.Module):
 
 
 def build_model(
-    task: Task, cell: str, hidden_size: int, num_layers: int = 1, bidirectional: bool = False, backend: str = "explicit",
-    reset_after: bool = False, init: str = "default", init_gain: float = 1.0, forget_bias: float | None = None, seed: int = 0,
+    task: Task,
+    cell: str,
+    hidden_size: int,
+    num_layers: int = 1,
+    bidirectional: bool = False,
+    backend: str = "explicit",
+    reset_after: bool = False,
+    init: str = "default",
+    init_gain: float = 1.0,
+    forget_bias: float | None = None,
+    seed: int = 0,
 ) -> SequenceModel:
     """Build and initialise a model; the same arguments give the same weights on every backend."""
     model = SequenceModel(task, cell, hidden_size, num_layers, bidirectional, backend, reset_after)

@@ -33,8 +33,16 @@ def state_gradient_records(recorder: StateRecorder, step: int) -> list[dict]:
             T = len(norms)
             for t, g in enumerate(norms):
                 records.append(
-                    {"step": step, "layer": layer, "direction": direction, "state": kind, "t": t,
-                     "distance": T - 1 - t, "grad_norm": g, "underflow": g == 0.0}
+                    {
+                        "step": step,
+                        "layer": layer,
+                        "direction": direction,
+                        "state": kind,
+                        "t": t,
+                        "distance": T - 1 - t,
+                        "grad_norm": g,
+                        "underflow": g == 0.0,
+                    }
                 )
     return records
 
@@ -45,10 +53,17 @@ def explicit_twin(model: SequenceModel, dtype: torch.dtype) -> SequenceModel:
     if _backend_of(model) in PROBEABLE_BACKENDS:
         return copy.deepcopy(model).to(dtype)
     reset_after = model.cell == "gru"  # a fused GRU is always reset-after
-    twin = build_model(model.task, model.cell, model.rnn.hidden_size, model.rnn.num_layers,
-                       model.rnn.num_directions == 2, "explicit", reset_after)
+    twin = build_model(
+        model.task,
+        model.cell,
+        model.rnn.hidden_size,
+        model.rnn.num_layers,
+        model.rnn.num_directions == 2,
+        "explicit",
+        reset_after,
+    )
     with torch.no_grad():
-        for ours, theirs in zip(twin.rnn.cells(), model.rnn.cells()):
+        for ours, theirs in zip(twin.rnn.cells(), model.rnn.cells(), strict=True):
             for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
                 getattr(ours, name).copy_(getattr(theirs, name))
         twin.head.load_state_dict(model.head.state_dict())
@@ -59,13 +74,17 @@ def _backend_of(model: SequenceModel) -> str:
     return "explicit" if isinstance(model.rnn, ExplicitStack) else "fused"
 
 
-def probe(model: SequenceModel, x: Tensor, y: Tensor, step: int = 0, dtype: torch.dtype | None = None) -> tuple[float, list[dict]]:
+def probe(
+    model: SequenceModel, x: Tensor, y: Tensor, step: int = 0, dtype: torch.dtype | None = None
+) -> tuple[float, list[dict]]:
     """One forward and backward pass of ``model`` (or of a copy in ``dtype``) on (x, y).
 
     Returns the loss and the per-time-step gradient records. The model's own gradients are
     left untouched when a copy is probed.
     """
-    target = model if dtype is None and _backend_of(model) in PROBEABLE_BACKENDS else explicit_twin(model, dtype or x.dtype)
+    target = (
+        model if dtype is None and _backend_of(model) in PROBEABLE_BACKENDS else explicit_twin(model, dtype or x.dtype)
+    )
     p_dtype = next(target.parameters()).dtype
     recorder = StateRecorder()
     out = target(x.to(p_dtype), recorder=recorder)
@@ -121,8 +140,17 @@ def summarise(records: list[dict], model: SequenceModel) -> list[dict]:
     out = []
     for (step, layer, direction, state), g in df.groupby(["step", "layer", "direction", "state"], sort=True):
         fit = decay_rate(g["distance"].to_numpy(), g["grad_norm"].to_numpy())
-        out.append({"step": int(step), "layer": int(layer), "direction": int(direction), "state": state, **fit,
-                    "underflow": int(g["underflow"].sum()), "pascanu_eta": bounds.get((layer, direction), math.nan)})
+        out.append(
+            {
+                "step": int(step),
+                "layer": int(layer),
+                "direction": int(direction),
+                "state": state,
+                **fit,
+                "underflow": int(g["underflow"].sum()),
+                "pascanu_eta": bounds.get((layer, direction), math.nan),
+            }
+        )
     return out
 
 
@@ -137,8 +165,19 @@ def gradflow_at_init(cfg, dtype: torch.dtype) -> tuple[list[dict], dict]:
 
     task = TASKS[cfg.task]
     device = resolve_device(cfg.device)
-    model = build_model(task, cfg.cell, cfg.hidden, cfg.layers, cfg.bidirectional, cfg.backend, cfg.reset_after,
-                        cfg.init, cfg.init_gain, cfg.forget_bias, cfg.seed).to(device=device, dtype=dtype)
+    model = build_model(
+        task,
+        cfg.cell,
+        cfg.hidden,
+        cfg.layers,
+        cfg.bidirectional,
+        cfg.backend,
+        cfg.reset_after,
+        cfg.init,
+        cfg.init_gain,
+        cfg.forget_bias,
+        cfg.seed,
+    ).to(device=device, dtype=dtype)
     x, y = task.generate(cfg.batch, cfg.length, torch.Generator().manual_seed(cfg.seed), device)
     _, records = probe(model, x.to(dtype), y.to(dtype) if y.is_floating_point() else y, step=0, dtype=dtype)
     top = cfg.layers - 1
@@ -150,5 +189,7 @@ def gradflow_at_init(cfg, dtype: torch.dtype) -> tuple[list[dict], dict]:
             if c_norms:
                 row["c_grad_norm"] = c_norms[(r["direction"], r["t"])]
             rows.append(row)
-    summary = next(s for s in summarise(records, model) if s["layer"] == top and s["direction"] == 0 and s["state"] == "h")
+    summary = next(
+        s for s in summarise(records, model) if s["layer"] == top and s["direction"] == 0 and s["state"] == "h"
+    )
     return rows, summary

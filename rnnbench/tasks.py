@@ -29,7 +29,9 @@ ADDING_SOLVED_RATIO = 0.1  # held-out MSE below 10% of the 1/6 baseline
 ADDING_TOLERANCE = 0.04  # Hochreiter & Schmidhuber 1997: a sequence is correct when |error| < 0.04
 
 
-def copy_memory(batch: int, length: int, generator: torch.Generator, device: torch.device | str = "cpu") -> tuple[Tensor, Tensor]:
+def copy_memory(
+    batch: int, length: int, generator: torch.Generator, device: torch.device | str = "cpu"
+) -> tuple[Tensor, Tensor]:
     """Copy memory task with delay ``length`` (T): sequences of T+20 steps.
 
     input  01234567-----------------:---------   (10 symbols, T−1 blanks, delimiter, 10 blanks)
@@ -47,7 +49,9 @@ def copy_memory(batch: int, length: int, generator: torch.Generator, device: tor
     return F.one_hot(x, COPY_CLASSES).float(), y
 
 
-def adding(batch: int, length: int, generator: torch.Generator, device: torch.device | str = "cpu") -> tuple[Tensor, Tensor]:
+def adding(
+    batch: int, length: int, generator: torch.Generator, device: torch.device | str = "cpu"
+) -> tuple[Tensor, Tensor]:
     """Adding problem of ``length`` T: two channels, values U[0,1] and a 0/1 marker channel.
 
     values  .31 .72 .05 .88 .41 .66   markers: exactly two 1s, the first uniform in
@@ -132,11 +136,29 @@ class Task:
 
 TASKS: dict[str, Task] = {
     "copy": Task(
-        "copy", copy_memory, COPY_CLASSES, COPY_CLASSES, True, copy_baseline, copy_loss, copy_accuracy,
-        copy_solved, 1, f"copy memory (Arjovsky 2016); solved: recall accuracy >= {COPY_SOLVED_ACCURACY}",
+        "copy",
+        copy_memory,
+        COPY_CLASSES,
+        COPY_CLASSES,
+        True,
+        copy_baseline,
+        copy_loss,
+        copy_accuracy,
+        copy_solved,
+        1,
+        f"copy memory (Arjovsky 2016); solved: recall accuracy >= {COPY_SOLVED_ACCURACY}",
     ),
     "adding": Task(
-        "adding", adding, 2, 1, False, adding_baseline, adding_loss, adding_accuracy, adding_solved, 2,
+        "adding",
+        adding,
+        2,
+        1,
+        False,
+        adding_baseline,
+        adding_loss,
+        adding_accuracy,
+        adding_solved,
+        2,
         f"adding problem (Arjovsky 2016 variant); solved: MSE < {ADDING_SOLVED_RATIO} x baseline 1/6",
     ),
 }

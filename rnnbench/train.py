@@ -51,15 +51,26 @@ def train(cfg: RunConfig, progress: bool | None = None) -> dict[str, Any]:
     dtype = DTYPES[cfg.dtype]
     task = TASKS[cfg.task]
     model = build_model(
-        task, cfg.cell, cfg.hidden, cfg.layers, cfg.bidirectional, cfg.backend, cfg.reset_after,
-        cfg.init, cfg.init_gain, cfg.forget_bias, cfg.seed,
+        task,
+        cfg.cell,
+        cfg.hidden,
+        cfg.layers,
+        cfg.bidirectional,
+        cfg.backend,
+        cfg.reset_after,
+        cfg.init,
+        cfg.init_gain,
+        cfg.forget_bias,
+        cfg.seed,
     ).to(device=device, dtype=dtype)
     params = list(model.parameters())
     optimizer = OPTIMIZERS[cfg.optimizer](params, cfg.lr, cfg.momentum)
     clip = clipper(cfg.clip_mode, cfg.clip)
 
     train_gen = torch.Generator().manual_seed(cfg.seed)
-    x_eval, y_eval = make_batch(task, cfg.eval_batch, cfg.length, torch.Generator().manual_seed(cfg.eval_seed), device, dtype)
+    x_eval, y_eval = make_batch(
+        task, cfg.eval_batch, cfg.length, torch.Generator().manual_seed(cfg.eval_seed), device, dtype
+    )
     probe_steps = set(cfg.probe_steps())
     # probes ride on the training step's own backward when they can; otherwise a separate pass on a copy
     probe_dtype = torch.float64 if cfg.probe_dtype == "float64" else dtype
@@ -112,7 +123,9 @@ def train(cfg: RunConfig, progress: bool | None = None) -> dict[str, Any]:
             torch.cuda.synchronize()
         train_seconds += time.perf_counter() - t0
         if (step + 1) % cfg.eval_every == 0 and step + 1 < cfg.steps:
-            eval_curve.append(dict(zip(("step", "loss", "accuracy"), (step + 1, *evaluate(model, x_eval, y_eval)))))
+            eval_curve.append(
+                dict(zip(("step", "loss", "accuracy"), (step + 1, *evaluate(model, x_eval, y_eval)), strict=True))
+            )
     steps_run = step + 1 if status == "ok" else step
 
     if status == "ok" and cfg.steps in probe_steps:
