@@ -82,7 +82,7 @@ class RunConfig:
     init_gain: float = 1.0
     forget_bias: float | None = None  # LSTM only; None keeps PyTorch's default
     reset_after: bool = False  # GRU only: False is the notes' GRU, True torch.nn.GRU's
-    backend: str = "explicit"
+    backend: str = "explicit-premul"  # explicit backends can be probed; fused cannot
     device: str = "cpu"
     dtype: str = "float32"
     eval_every: int = 50
@@ -126,7 +126,7 @@ class RunConfig:
         if self.backend == "fused" and self.cell == "gru" and not self.reset_after:
             raise ConfigError(
                 "backend 'fused' with the notes' GRU (reset_after=False) is not allowed: torch.nn.GRU implements only "
-                "the reset-after form; use backend 'explicit', or reset_after=True"
+                "the reset-after form; use an explicit backend, or reset_after=True"
             )
 
     @classmethod

@@ -71,7 +71,9 @@ def explicit_twin(model: SequenceModel, dtype: torch.dtype) -> SequenceModel:
 
 
 def _backend_of(model: SequenceModel) -> str:
-    return "explicit" if isinstance(model.rnn, ExplicitStack) else "fused"
+    if isinstance(model.rnn, ExplicitStack):
+        return "explicit-premul" if model.rnn.layers[0][0].premul else "explicit"
+    return "fused"
 
 
 def probe(
