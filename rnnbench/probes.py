@@ -59,7 +59,7 @@ def explicit_twin(model: SequenceModel, dtype: torch.dtype) -> SequenceModel:
         model.rnn.hidden_size,
         model.rnn.num_layers,
         model.rnn.num_directions == 2,
-        "explicit",
+        "explicit-premul",
         reset_after,
     )
     with torch.no_grad():
