@@ -1,0 +1,97 @@
+"""Our cells against torch.nn's, against a transcription of the notes, and against finite differences."""
+
+import pytest
+import torch
+from torch import nn
+
+from rnnbench.cells import GRUCell, LSTMCell, RNNCell
+
+I, H, B = 5, 7, 4
+
+
+def _compare(ours: nn.Module, theirs: nn.Module, state_of, atol=1e-12):
+    theirs.load_state_dict(ours.state_dict())  # the same parameter names and layout
+    x = torch.randn(B, I, requires_grad=True)
+    state = state_of()
+    out_ours = ours(x, state)
+    out_theirs = theirs(x, state)
+    flat = lambda o: torch.cat([t.flatten() for t in (o if isinstance(o, tuple) else (o,))])  # noqa: E731
+    torch.testing.assert_close(flat(out_ours), flat(out_theirs), atol=atol, rtol=0)
+    w = torch.randn_like(flat(out_ours))
+    g_ours = torch.autograd.grad((flat(out_ours) * w).sum(), [x, *ours.parameters()])
+    g_theirs = torch.autograd.grad((flat(out_theirs) * w).sum(), [x, *theirs.parameters()])
+    for a, b in zip(g_ours, g_theirs, strict=True):
+        torch.testing.assert_close(a, b, atol=atol, rtol=0)
+
+
+def test_rnn_cell_matches_torch():
+    _compare(RNNCell(I, H), nn.RNNCell(I, H), lambda: torch.randn(B, H))
+
+
+def test_lstm_cell_matches_torch():
+    _compare(LSTMCell(I, H), nn.LSTMCell(I, H), lambda: (torch.randn(B, H), torch.randn(B, H)))
+
+
+def test_gru_reset_after_matches_torch():
+    _compare(GRUCell(I, H, reset_after=True), nn.GRUCell(I, H), lambda: torch.randn(B, H))
+
+
+def test_zero_state_is_default():
+    for cell, ref in ((RNNCell(I, H), nn.RNNCell(I, H)), (LSTMCell(I, H), nn.LSTMCell(I, H))):
+        ref.load_state_dict(cell.state_dict())
+        x = torch.randn(B, I)
+        out, want = cell(x), ref(x)
+        torch.testing.assert_close(out, want)
+
+
+def test_torch_state_dict_loads_unchanged():
+    for ours, theirs in (
+        (RNNCell(I, H), nn.RNNCell(I, H)),
+        (LSTMCell(I, H), nn.LSTMCell(I, H)),
+        (GRUCell(I, H), nn.GRUCell(I, H)),
+    ):
+        ours.load_state_dict(theirs.state_dict())  # strict: names and shapes agree
+        assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+
+
+def test_seed_gru_matches_transcription_of_the_notes():
+    """The notes: r = σ(W_r[h, x] + b_r), z = σ(W_z[h, x] + b_z), h̃ = tanh(W_h[r⊙h, x] + b_h),
+    h' = (1−z)⊙h + z⊙h̃, written here with concatenated weight matrices W = [W_hh | W_ih]."""
+    cell = GRUCell(I, H, reset_after=False)
+    x, h = torch.randn(B, I), torch.randn(B, H)
+    W_ih_r, W_ih_z, W_ih_h = cell.weight_ih.detach().chunk(3)
+    W_hh_r, W_hh_z, W_hh_h = cell.weight_hh.detach().chunk(3)
+    b = (cell.bias_ih + cell.bias_hh).detach()
+    b_r, b_z, b_h = b.chunk(3)
+    W_r, W_z, W_h = (torch.cat([wh, wi], 1) for wh, wi in ((W_hh_r, W_ih_r), (W_hh_z, W_ih_z), (W_hh_h, W_ih_h)))
+    hx = torch.cat([h, x], 1)
+    r = torch.sigmoid(hx @ W_r.T + b_r)
+    z = torch.sigmoid(hx @ W_z.T + b_z)
+    h_tilde = torch.tanh(torch.cat([r * h, x], 1) @ W_h.T + b_h)
+    want = (1 - z) * h + z * h_tilde
+    torch.testing.assert_close(cell(x, h), want, atol=1e-12, rtol=0)
+
+
+def test_seed_gru_differs_from_torch_gru():
+    """The two GRU forms are different models; the test guards against silently swapping them."""
+    ours = GRUCell(I, H, reset_after=False)
+    ref = nn.GRUCell(I, H)
+    ref.load_state_dict(ours.state_dict())
+    x, h = torch.randn(B, I), torch.randn(B, H)
+    assert (ours(x, h) - ref(x, h)).abs().max() > 1e-3
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda: RNNCell(3, 4), lambda: LSTMCell(3, 4), lambda: GRUCell(3, 4), lambda: GRUCell(3, 4, reset_after=True)],
+    ids=["rnn", "lstm", "gru-seed", "gru-reset-after"],
+)
+def test_gradcheck(make):
+    cell = make()  # built inside the test, where the default dtype is float64
+    x = torch.randn(2, 3, requires_grad=True)
+    state = [torch.randn(2, 4, requires_grad=True) for _ in range(2 if isinstance(cell, LSTMCell) else 1)]
+
+    def f(x, *rest):
+        return cell(x, tuple(rest[:2]) if isinstance(cell, LSTMCell) else rest[0])
+
+    assert torch.autograd.gradcheck(f, (x, *state, *cell.parameters()))
