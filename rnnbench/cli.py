@@ -17,6 +17,7 @@ from rnnbench.cells import CELLS
 from rnnbench.clipping import CLIPPERS
 from rnnbench.config import DEVICES, DTYPES, PROBE_DTYPES, ConfigError, RunConfig, resolve_device
 from rnnbench.initialisation import INITS
+from rnnbench.memory import check_fits
 from rnnbench.models import BACKENDS
 from rnnbench.optimizers import OPTIMIZERS
 from rnnbench.storage import atomic_write, write_json
@@ -131,6 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="probe in float64 (on a copy) or in the training dtype",
     )
     t.add_argument(
+        "--checkpoint-every", type=int, default=0, help="save a resumable checkpoint every N steps (0: never)"
+    )
+    t.add_argument(
+        "--checkpoint", type=Path, default=None, help="checkpoint file (default: OUT.ckpt); removed when the run ends"
+    )
+    t.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -184,9 +191,13 @@ def cmd_train(args: argparse.Namespace) -> None:
         probe_at=tuple(args.probe_at),
         probe_dtype=args.probe_dtype,
     )
-    resolve_device(cfg.device)
-    result = train(cfg, progress=args.progress)
+    if args.checkpoint_every < 0:
+        raise ConfigError(f"--checkpoint-every must be >= 0, got {args.checkpoint_every}")
+    check_fits(cfg, resolve_device(cfg.device))
+    checkpoint = args.checkpoint or args.out.with_name(args.out.name + ".ckpt")
+    result = train(cfg, progress=args.progress, checkpoint=checkpoint, checkpoint_every=args.checkpoint_every)
     write_json(args.out, result)
+    checkpoint.unlink(missing_ok=True)  # the result holds everything now
     print(
         f"{result['status']}: loss {result['final_loss']:.4g} (baseline {result['baseline_loss']:.4g}), "
         f"accuracy {result['accuracy']:.3f}, solved {result['solved']} -> {args.out}",
@@ -200,7 +211,7 @@ def cmd_gradflow(args: argparse.Namespace) -> None:
     from rnnbench.probes import gradflow_at_init
 
     cfg = _config(args, steps=1, probe_dtype="float64" if args.probe_dtype == "float64" else "same")
-    resolve_device(cfg.device)
+    check_fits(cfg, resolve_device(cfg.device))
     records, summary = gradflow_at_init(cfg, DTYPES[args.probe_dtype])
     df = pd.DataFrame.from_records(records)
     atomic_write(args.out, lambda f: df.to_csv(f, index=False))

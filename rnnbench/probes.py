@@ -150,7 +150,7 @@ def summarise(records: list[dict], model: SequenceModel) -> list[dict]:
                 "state": state,
                 **fit,
                 "underflow": int(g["underflow"].sum()),
-                "pascanu_eta": bounds.get((layer, direction), math.nan),
+                "pascanu_eta": bounds.get((layer, direction)),  # None: no bound for gated cells
             }
         )
     return out

@@ -11,13 +11,16 @@ import math
 import os
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import torch
 
+from rnnbench.checkpoint import load_checkpoint, save_checkpoint
 from rnnbench.clipping import clipper
 from rnnbench.config import DTYPES, RunConfig, resolve_device
 from rnnbench.layers import StateRecorder
+from rnnbench.memory import check_fits
 from rnnbench.models import PROBEABLE_BACKENDS, SequenceModel, build_model
 from rnnbench.optimizers import OPTIMIZERS
 from rnnbench.probes import pascanu_bounds, probe, state_gradient_records, summarise
@@ -44,10 +47,17 @@ def show_progress(requested: bool | None) -> bool:
     return sys.stderr.isatty() and not os.environ.get("CI")
 
 
-def train(cfg: RunConfig, progress: bool | None = None) -> dict[str, Any]:
-    """Train one model as ``cfg`` says and return the result record (JSON-ready)."""
+def train(
+    cfg: RunConfig, progress: bool | None = None, checkpoint: str | Path | None = None, checkpoint_every: int = 0
+) -> dict[str, Any]:
+    """Train one model as ``cfg`` says and return the result record (JSON-ready).
+
+    With ``checkpoint`` and ``checkpoint_every`` > 0 the run saves its whole state every that many
+    steps and, when started again, continues from a valid checkpoint with identical results.
+    """
     wall_start = time.perf_counter()
     device = resolve_device(cfg.device)
+    check_fits(cfg, device)
     dtype = DTYPES[cfg.dtype]
     task = TASKS[cfg.task]
     model = build_model(
@@ -77,27 +87,32 @@ def train(cfg: RunConfig, progress: bool | None = None) -> dict[str, Any]:
     probe_in_step = probe_dtype == dtype and cfg.backend in PROBEABLE_BACKENDS
     probe_batch = cfg.probe_batch or cfg.batch
 
-    curve: list[dict] = []
-    eval_curve: list[dict] = []
-    gradflow: list[dict] = []
-    decay: list[dict] = []
-    pascanu: list[dict] = []
-    status, diverged_step, last_finite_norm = "ok", None, None
-    train_seconds, clip_count = 0.0, 0
+    # everything the result reports, kept in one plain dict so that a checkpoint can carry it
+    log: dict[str, Any] = {
+        "curve": [], "eval_curve": [], "gradflow": [], "decay": [], "pascanu": [],
+        "clip_count": 0, "last_finite_grad_norm": None, "train_seconds": 0.0,
+    }  # fmt: skip
+    status, diverged_step, start = "ok", None, 0
+    resumed = load_checkpoint(checkpoint, cfg) if checkpoint and checkpoint_every > 0 else None
+    if resumed is not None:
+        model.load_state_dict(resumed["model"])
+        optimizer.load_state_dict(resumed["optimizer"])
+        train_gen.set_state(resumed["generator"])
+        log, start = resumed["log"], resumed["next_step"]
 
     def take_probe(step: int, x, y, records: list[dict] | None = None) -> None:
         if records is None:
             _, records = probe(model, x[:probe_batch], y[:probe_batch], step, dtype=probe_dtype)
-        gradflow.extend(records)
-        decay.extend(summarise(records, model))
-        pascanu.extend({"step": step, **b} for b in pascanu_bounds(model))
+        log["gradflow"].extend(records)
+        log["decay"].extend(summarise(records, model))
+        log["pascanu"].extend({"step": step, **b} for b in pascanu_bounds(model))
 
-    steps = range(cfg.steps)
+    steps = range(start, cfg.steps)
     if show_progress(progress):
         from tqdm import tqdm
 
         steps = tqdm(steps, desc=f"{cfg.task}/{cfg.cell}/T={cfg.length}/seed={cfg.seed}", leave=False)
-    step = 0
+    step = start - 1
     for step in steps:
         x, y = make_batch(task, cfg.batch, cfg.length, train_gen, device, dtype)
         if step in probe_steps and not probe_in_step:
@@ -111,21 +126,22 @@ def train(cfg: RunConfig, progress: bool | None = None) -> dict[str, Any]:
             take_probe(step, x, y, state_gradient_records(recorder, step))
         norm, clipped = clip([p.grad for p in params])
         loss_value, norm_value = loss.item(), norm.item()
-        curve.append({"step": step, "loss": loss_value, "grad_norm": norm_value, "clipped": clipped})
+        log["curve"].append({"step": step, "loss": loss_value, "grad_norm": norm_value, "clipped": clipped})
         if not (math.isfinite(loss_value) and math.isfinite(norm_value)):
             status, diverged_step = "diverged", step
-            train_seconds += time.perf_counter() - t0
+            log["train_seconds"] += time.perf_counter() - t0
             break
-        last_finite_norm = norm_value
-        clip_count += clipped
+        log["last_finite_grad_norm"] = norm_value
+        log["clip_count"] += clipped
         optimizer.step()
         if device == "cuda":
             torch.cuda.synchronize()
-        train_seconds += time.perf_counter() - t0
+        log["train_seconds"] += time.perf_counter() - t0
         if (step + 1) % cfg.eval_every == 0 and step + 1 < cfg.steps:
-            eval_curve.append(
-                dict(zip(("step", "loss", "accuracy"), (step + 1, *evaluate(model, x_eval, y_eval)), strict=True))
-            )
+            loss_e, acc_e = evaluate(model, x_eval, y_eval)
+            log["eval_curve"].append({"step": step + 1, "loss": loss_e, "accuracy": acc_e})
+        if checkpoint and checkpoint_every > 0 and (step + 1) % checkpoint_every == 0 and step + 1 < cfg.steps:
+            save_checkpoint(checkpoint, cfg, step + 1, model, optimizer, train_gen, log)
     steps_run = step + 1 if status == "ok" else step
 
     if status == "ok" and cfg.steps in probe_steps:
@@ -139,7 +155,7 @@ def train(cfg: RunConfig, progress: bool | None = None) -> dict[str, Any]:
             take_probe(cfg.steps, x, y)
 
     final_loss, accuracy = evaluate(model, x_eval, y_eval)
-    eval_curve.append({"step": steps_run, "loss": final_loss, "accuracy": accuracy})
+    log["eval_curve"].append({"step": steps_run, "loss": final_loss, "accuracy": accuracy})
     baseline = task.baseline(cfg.length)
     solved = status == "ok" and math.isfinite(final_loss) and task.solved(final_loss, baseline, accuracy)
     env = environment(device)
@@ -150,21 +166,18 @@ def train(cfg: RunConfig, progress: bool | None = None) -> dict[str, Any]:
         "config_hash": cfg.config_hash(),
         "status": status,
         "diverged_step": diverged_step,
-        "last_finite_grad_norm": last_finite_norm,
+        "last_finite_grad_norm": log["last_finite_grad_norm"],
         "final_loss": final_loss,
         "baseline_loss": baseline,
         "loss_ratio": final_loss / baseline,
         "accuracy": accuracy,
         "solved": solved,
         "steps_run": steps_run,
-        "clip_fraction": clip_count / max(steps_run, 1),
-        "train_seconds": train_seconds,
+        "clip_fraction": log["clip_count"] / max(steps_run, 1),
+        "train_seconds": log["train_seconds"],
         "wall_seconds": time.perf_counter() - wall_start,
-        "throughput_seq_per_s": steps_run * cfg.batch / train_seconds if train_seconds > 0 else math.nan,
-        "curve": curve,
-        "eval_curve": eval_curve,
-        "gradflow": gradflow,
-        "decay": decay,
-        "pascanu": pascanu,
+        "throughput_seq_per_s": steps_run * cfg.batch / log["train_seconds"] if log["train_seconds"] > 0 else math.nan,
+        "resumed_from_step": start if resumed is not None else None,
+        **{k: log[k] for k in ("curve", "eval_curve", "gradflow", "decay", "pascanu")},
         "env": env,
     }
