@@ -32,7 +32,7 @@ class ConfigError(ValueError):
 
 
 def _one_of(name: str, value: Any, allowed) -> None:
-    if value not in allowed:
+    if not isinstance(value, str) or value not in allowed:
         raise ConfigError(f"{name} {value!r} is not allowed; choose one of: {', '.join(map(str, allowed))}")
 
 
@@ -108,14 +108,21 @@ class RunConfig:
         _int_at_least("seed", self.seed, 0)
         _int_at_least("eval_seed", self.eval_seed, 0)
         _int_at_least("probe_batch", self.probe_batch, 0)
+        for name in ("bidirectional", "reset_after"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        if not isinstance(self.probe_at, tuple):
+            raise ConfigError(f"probe_at must be a list of steps, got {self.probe_at!r}")
         _positive_number("lr", self.lr)
         _positive_number("init_gain", self.init_gain)
         if self.clip is not None:
             _positive_number("clip", self.clip)
         if isinstance(self.momentum, bool) or not isinstance(self.momentum, (int, float)) or not 0 <= self.momentum < 1:
             raise ConfigError(f"momentum must be a number in [0, 1), got {self.momentum!r}")
-        if self.forget_bias is not None and not (
-            isinstance(self.forget_bias, (int, float)) and math.isfinite(self.forget_bias)
+        if self.forget_bias is not None and (
+            isinstance(self.forget_bias, bool)
+            or not isinstance(self.forget_bias, (int, float))
+            or not math.isfinite(self.forget_bias)
         ):
             raise ConfigError(f"forget_bias must be a finite number or None, got {self.forget_bias!r}")
         for s in self.probe_at:
@@ -132,14 +139,14 @@ class RunConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunConfig:
         """Build from plain data (YAML/JSON); unknown keys are refused by name."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"a run configuration must be a mapping of keys to values, got {type(data).__name__}")
         names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
+        unknown = sorted(map(repr, set(data) - names))
         if unknown:
-            raise ConfigError(
-                f"unknown config key(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(sorted(names))}"
-            )
+            raise ConfigError(f"unknown config key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(names))}")
         data = dict(data)
-        if "probe_at" in data:
+        if isinstance(data.get("probe_at"), list):
             data["probe_at"] = tuple(data["probe_at"])
         return cls(**data)
 
