@@ -111,6 +111,8 @@ class RunConfig:
         for name in ("bidirectional", "reset_after"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        if isinstance(self.probe_at, list):  # from YAML/JSON; stored as a tuple so the config stays hashable
+            object.__setattr__(self, "probe_at", tuple(self.probe_at))
         if not isinstance(self.probe_at, tuple):
             raise ConfigError(f"probe_at must be a list of steps, got {self.probe_at!r}")
         _positive_number("lr", self.lr)
@@ -145,9 +147,6 @@ class RunConfig:
         unknown = sorted(map(repr, set(data) - names))
         if unknown:
             raise ConfigError(f"unknown config key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(names))}")
-        data = dict(data)
-        if isinstance(data.get("probe_at"), list):
-            data["probe_at"] = tuple(data["probe_at"])
         return cls(**data)
 
     def to_dict(self) -> dict[str, Any]:
