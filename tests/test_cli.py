@@ -113,3 +113,13 @@ def test_auto_device_falls_back_and_says_so(tmp_path):
     assert main([*TRAIN, "--device", "auto", "--out", str(out)]) == 0
     env = json.loads(out.read_text())["env"]
     assert env["device"] in ("cpu", "cuda") and "auto" in env["device_note"]
+
+
+def test_every_bad_input_in_the_docs_table_is_refused():
+    """docs/bad-inputs.md is generated from scripts/bad_inputs.py; each of its inputs must still exit 2."""
+    import runpy
+
+    script = runpy.run_path(str(Path(__file__).parents[1] / "scripts" / "bad_inputs.py"))
+    for what, args in script["CASES"]:
+        code, msg = script["message"](args)
+        assert code == 2 and msg.count("\n") == 0 and "error" in msg, what
