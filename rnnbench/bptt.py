@@ -1,0 +1,261 @@
+"""Hand-written backpropagation through time for whole sequences: the fast explicit path.
+
+Each ``*Sequence`` below is a ``torch.autograd.Function`` that runs the same equations as the
+cell's ``step`` (see ``cells.py``) over all T steps without recording an autograd graph, and
+whose backward walks the steps in reverse by hand, as oneDNN's LSTM does:
+
+* everything that does not depend on the incoming gradient (the gates' local derivatives) is
+  computed for all steps at once, before the reverse loop;
+* the reverse loop does only what must be sequential: ∂L/∂h_t = ∂ℓ/∂h_t + (∂L/∂gates_{t+1}) W_hh
+  (and ∂L/∂c_t), a handful of ops per step instead of one autograd node per op;
+* ∂L/∂W_hh is one (G·H × T·B) @ (T·B × H) GEMM over all steps, and ∂L/∂gx (the input
+  projections) is handed back to autograd, whose input GEMM then runs once for the sequence.
+
+All tensors are time-major: ``gx`` (T, B, G·H), states (B, H), outputs (T, B, H). The cells stay
+the readable reference; ``tests/test_bptt.py`` checks these against them (and torch.nn) in float64.
+The gradient probes need every h_t (and c_t) in the autograd graph, so a layer given a
+``StateRecorder`` takes the cell-by-cell path instead (see ``layers.RecurrentLayer``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch.autograd.function import once_differentiable
+
+_ONEDNN = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
+
+
+def _use_onednn(x: Tensor) -> bool:
+    return _ONEDNN and x.device.type == "cpu" and x.dtype == torch.float32
+
+
+def linear(x: Tensor, w: Tensor, b: Tensor | None = None) -> Tensor:
+    """x @ wᵀ (+ b), no autograd. On CPU in float32 it runs oneDNN's matmul: torch's dense
+    ``mm`` calls MKL's sgemm, which on some CPUs (this project's AMD EPYC) runs about half as fast
+    at these shapes; nn.LSTM's oneDNN kernel gets the fast one, so we do too. Elsewhere F.linear."""
+    if _use_onednn(x):
+        return torch.ops.mkldnn._linear_pointwise(x, w, b, "none", [], "")
+    return F.linear(x, w, b)
+
+
+def addmm_t(add: Tensor, x: Tensor, w: Tensor, out: Tensor | None = None) -> Tensor:
+    """add + x @ wᵀ (written into ``out`` when given), through ``linear``'s GEMM choice."""
+    if _use_onednn(x):
+        return torch.add(linear(x, w), add, out=out)
+    return torch.addmm(add, x, w.t(), out=out)
+
+
+class Linear(torch.autograd.Function):
+    """Differentiable ``linear`` (the input projection of all steps): x (..., I), w (O, I), b (O,)."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, w: Tensor, b: Tensor | None = None) -> Tensor:
+        ctx.save_for_backward(x, w)
+        ctx.has_bias = b is not None
+        return linear(x.flatten(0, -2), w, b).view(*x.shape[:-1], w.shape[0])
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, dy: Tensor):
+        x, w = ctx.saved_tensors
+        dy2 = dy.flatten(0, -2)  # (N, O)
+        need_x, need_w, need_b = ctx.needs_input_grad
+        dx = linear(dy2, w.t()).view(x.shape) if need_x else None
+        dw = linear(dy2.t(), x.flatten(0, -2).t()) if need_w else None  # (O, I), one GEMM over all rows
+        return dx, dw, dy2.sum(0) if ctx.has_bias and need_b else None
+
+
+LinearFn = Callable[..., Tensor]
+
+
+def _tanh_(x: Tensor) -> Tensor:
+    """tanh in place as 2σ(2x) − 1: the same function, about twice as fast as torch.tanh on CPU
+    here (float32, small tensors); the difference is rounding (absolute, ~1e-7 in float32)."""
+    return x.mul_(2).sigmoid_().mul_(2).sub_(1)
+
+
+def _tanh(x: Tensor, out: Tensor) -> Tensor:
+    """tanh(x) written into out, as 2σ(2x) − 1."""
+    return torch.mul(x, 2, out=out).sigmoid_().mul_(2).sub_(1)
+
+
+def _sigmoid_backward(grad: Tensor, y: Tensor, out: Tensor | None = None) -> Tensor:
+    """grad ⊙ y ⊙ (1 − y), y = σ(x): one fused kernel."""
+    if out is None:
+        return torch.ops.aten.sigmoid_backward(grad, y)
+    return torch.ops.aten.sigmoid_backward.grad_input(grad, y, grad_input=out)
+
+
+def _tanh_backward(grad: Tensor, y: Tensor, out: Tensor | None = None) -> Tensor:
+    """grad ⊙ (1 − y²), y = tanh(x): one fused kernel."""
+    if out is None:
+        return torch.ops.aten.tanh_backward(grad, y)
+    return torch.ops.aten.tanh_backward.grad_input(grad, y, grad_input=out)
+
+
+def _previous(first: Tensor, states: Tensor) -> Tensor:
+    """(B, H) state before step 0 and (T, B, H) states -> (T, B, H) states before each step."""
+    return torch.cat([first.unsqueeze(0), states[:-1]])
+
+
+class RNNSequence(torch.autograd.Function):
+    """h_t = tanh(W_hh h_{t-1} + gx_t), gx_t = W_xh x_t + b_h."""
+
+    @staticmethod
+    def forward(ctx, gx: Tensor, h0: Tensor, w_hh: Tensor) -> Tensor:
+        T = gx.shape[0]
+        hs = torch.empty_like(gx)  # (T, B, H)
+        h = h0
+        for t in range(T):
+            h = _tanh_(addmm_t(gx[t], h, w_hh, out=hs[t]))
+        ctx.save_for_backward(hs, h0, w_hh)
+        return hs
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, dhs: Tensor):
+        hs, h0, w_hh = ctx.saved_tensors
+        T = hs.shape[0]
+        w_t = w_hh.t().contiguous()
+        tanh_grad = 1 - hs * hs  # ∂h_t/∂a_t for all steps, (T, B, H)
+        da = torch.empty_like(hs)  # ∂L/∂a_t, a_t the pre-activation
+        dh = dhs[T - 1]
+        for t in range(T - 1, -1, -1):
+            torch.mul(dh, tanh_grad[t], out=da[t])
+            if t > 0:
+                dh = addmm_t(dhs[t - 1], da[t], w_t)  # ∂L/∂h_{t-1}: direct + through step t
+        dh0 = linear(da[0], w_t)
+        dw_hh = linear(da.flatten(0, 1).t(), _previous(h0, hs).flatten(0, 1).t())  # (H, H), one GEMM
+        return da, dh0, dw_hh
+
+
+class LSTMSequence(torch.autograd.Function):
+    """The LSTM of ``cells.LSTMCell.step``; gx_t = W_ih x_t + b_ih + b_hh, gate rows i, f, g, o."""
+
+    @staticmethod
+    def forward(ctx, gx: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor) -> tuple[Tensor, Tensor]:
+        T, B, G = gx.shape
+        H = G // 4
+        acts = torch.empty_like(gx)  # (T, B, 4H): i, f, c̃, o after their nonlinearities
+        cs = gx.new_empty(T + 1, B, H)  # c_{-1} = c0, c_0 .. c_{T-1}
+        hs = gx.new_empty(T + 1, B, H)  # h_{-1} = h0, h_0 .. h_{T-1}
+        tanh_cs = gx.new_empty(T, B, H)
+        cs[0], hs[0] = c0, h0
+        for t in range(T):
+            a = addmm_t(gx[t], hs[t], w_hh, out=acts[t])  # W[h_{t-1}, x_t] + b, all four gates
+            i, f, g, o = a.split(H, 1)
+            a[:, : 2 * H].sigmoid_()  # i_t, f_t
+            _tanh_(g)  # c̃_t
+            o.sigmoid_()  # o_t
+            c = torch.mul(f, cs[t], out=cs[t + 1]).addcmul_(i, g)  # c_t = f_t ⊙ c_{t-1} + i_t ⊙ c̃_t
+            torch.mul(o, _tanh(c, out=tanh_cs[t]), out=hs[t + 1])  # h_t = o_t ⊙ tanh(c_t)
+        ctx.save_for_backward(acts, cs, tanh_cs, hs, w_hh)
+        return hs[1:], cs[T].clone()
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, dhs: Tensor, dc_last: Tensor):
+        acts, cs, tanh_cs, hs, w_hh = ctx.saved_tensors
+        T, B, G = acts.shape
+        H = G // 4
+        w_t = w_hh.t().contiguous()
+        dgates = torch.empty_like(acts)  # (T, B, 4H) ∂L/∂(pre-activation gates)
+        dh, dc = dhs[T - 1], dc_last
+        for t in range(T - 1, -1, -1):
+            i, f, g, o = acts[t].split(H, 1)
+            di, df, dg, do = dgates[t].split(H, 1)
+            if t < T - 1:
+                dh = addmm_t(dhs[t], dgates[t + 1], w_t)  # ∂L/∂h_t: direct + through step t+1
+                dc = dc * acts[t + 1, :, H : 2 * H]  # through c_{t+1} = f_{t+1} ⊙ c_t + ...
+            dc = _tanh_backward(dh * o, tanh_cs[t]).add_(dc)  # ∂L/∂c_t
+            _sigmoid_backward(dh * tanh_cs[t], o, out=do)
+            _sigmoid_backward(dc * g, i, out=di)
+            _sigmoid_backward(dc * cs[t], f, out=df)
+            _tanh_backward(dc * i, g, out=dg)
+        dh0 = linear(dgates[0], w_t)
+        dc0 = dc * acts[0, :, H : 2 * H]
+        dw_hh = linear(dgates.flatten(0, 1).t(), hs[:T].flatten(0, 1).t())  # (4H, H), one GEMM over all steps
+        return dgates, dh0, dc0, dw_hh
+
+
+class GRUSequence(torch.autograd.Function):
+    """The reset-after GRU (torch.nn.GRU's form) of ``cells.GRUCell``; gx_t = W_ih x_t + b_ih, rows r, z, n."""
+
+    @staticmethod
+    def forward(ctx, gx: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor) -> Tensor:
+        T, B, G = gx.shape
+        H = G // 3
+        gh = torch.empty_like(gx)  # (T, B, 3H): W_hh h_{t-1} + b_hh
+        rz = gx.new_empty(T, B, 2 * H)  # r_t, z_t
+        ns = gx.new_empty(T, B, H)
+        hs = gx.new_empty(T, B, H)
+        h = h0
+        for t in range(T):
+            gh[t] = linear(h, w_hh, b_hh)
+            torch.add(gx[t, :, : 2 * H], gh[t, :, : 2 * H], out=rz[t]).sigmoid_()  # r_t, z_t
+            r, z = rz[t].split(H, 1)
+            n = torch.addcmul(gx[t, :, 2 * H :], r, gh[t, :, 2 * H :], out=ns[t]).tanh_()  # n_t
+            h = torch.lerp(n, h, z, out=hs[t])  # h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t-1}
+        ctx.save_for_backward(gh, rz, ns, hs, h0, w_hh)
+        return hs
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, dhs: Tensor):
+        gh, rz, n, hs, h0, w_hh = ctx.saved_tensors
+        T, B, G = gh.shape
+        H = G // 3
+        r, z = rz.split(H, 2)
+        h_prev = _previous(h0, hs)
+        w_t = w_hh.t().contiguous()
+        # Every gate gradient at step t is ∂L/∂h_t times a local factor, known for all steps now.
+        dn_raw = (1 - z) * (1 - n * n)  # ∂h_t/∂(pre-tanh of n_t)
+        dr_raw = dn_raw * gh[..., 2 * H :] * r * (1 - r)
+        dz_raw = (h_prev - n) * z * (1 - z)
+        to_gh = torch.stack([dr_raw, dz_raw, dn_raw * r], 2)  # (T, B, 3, H) ∂h_t/∂gh_t
+        dgh = torch.empty_like(gh).view(T, B, 3, H)
+        dh_all = torch.empty_like(hs)  # ∂L/∂h_t
+        dh = dh_all[T - 1].copy_(dhs[T - 1])
+        for t in range(T - 1, -1, -1):
+            torch.mul(to_gh[t], dh.unsqueeze(1), out=dgh[t])
+            if t > 0:  # ∂L/∂h_{t-1}: direct + through z_t + through W_hh
+                dh = torch.addcmul(dhs[t - 1], dh, z[t], out=dh_all[t - 1]).add_(linear(dgh[t].view(B, G), w_t))
+        dgh = dgh.view(T, B, G)
+        dh0 = addmm_t(dh * z[0], dgh[0], w_t)
+        dgx = (torch.stack([dr_raw, dz_raw, dn_raw], 2) * dh_all.unsqueeze(2)).view(T, B, G)
+        dw_hh = linear(dgh.flatten(0, 1).t(), h_prev.flatten(0, 1).t())  # (3H, H), one GEMM
+        return dgx, dh0, dw_hh, dgh.sum((0, 1))
+
+
+def _rnn(cell, gx: Tensor, state: Tensor | None):
+    h0 = gx.new_zeros(gx.shape[1], cell.hidden_size) if state is None else state
+    hs = RNNSequence.apply(gx, h0, cell.weight_hh)
+    return hs, hs[-1]
+
+
+def _lstm(cell, gx: Tensor, state: tuple[Tensor, Tensor] | None):
+    h0, c0 = (gx.new_zeros(gx.shape[1], cell.hidden_size),) * 2 if state is None else state
+    hs, c = LSTMSequence.apply(gx, h0, c0, cell.weight_hh)
+    return hs, (hs[-1], c)
+
+
+def _gru(cell, gx: Tensor, state: Tensor | None):
+    h0 = gx.new_zeros(gx.shape[1], cell.hidden_size) if state is None else state
+    hs = GRUSequence.apply(gx, h0, cell.weight_hh, cell.bias_hh)
+    return hs, hs[-1]
+
+
+SEQUENCES = {"RNNCell": _rnn, "LSTMCell": _lstm, "GRUCell": _gru}
+"""Cell class name -> runner ``(cell, gx (T, B, G·H), state) -> (hs (T, B, H), final state)``."""
+
+
+def sequence_runner(cell):
+    """The hand-written BPTT runner for ``cell``, or None where there is none (the notes' GRU,
+    whose reset gate acts before the product, keeps the autograd path)."""
+    if getattr(cell, "reset_after", True) is False:
+        return None
+    return SEQUENCES.get(type(cell).__name__)
