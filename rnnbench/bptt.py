@@ -134,52 +134,66 @@ class RNNSequence(torch.autograd.Function):
 
 
 class LSTMSequence(torch.autograd.Function):
-    """The LSTM of ``cells.LSTMCell.step``; gx_t = W_ih x_t + b_ih + b_hh, gate rows i, f, g, o."""
+    """The LSTM of ``cells.LSTMCell.step`` over a sequence, input projection included, so that
+    backward gets ∂L/∂W_ih and ∂L/∂W_hh from one GEMM: ∂L/∂gates (4H × T·B) @ [x_t, h_{t-1}].
+
+    Gate rows i, f, g, o. Every gate is computed as a sigmoid, the candidate as
+    c̃ = tanh(a) = 2σ(2a) − 1, so one sigmoid covers all 4H pre-activations of a step and one
+    ``sigmoid_backward`` all of their gradients (with the c̃ slot's chain factor 4 folded in).
+    """
 
     @staticmethod
-    def forward(ctx, gx: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor) -> tuple[Tensor, Tensor]:
-        T, B, G = gx.shape
-        H = G // 4
-        acts = torch.empty_like(gx)  # (T, B, 4H): i, f, c̃, o after their nonlinearities
-        cs = gx.new_empty(T + 1, B, H)  # c_{-1} = c0, c_0 .. c_{T-1}
-        hs = gx.new_empty(T + 1, B, H)  # h_{-1} = h0, h_0 .. h_{T-1}
-        tanh_cs = gx.new_empty(T, B, H)
+    def forward(ctx, x: Tensor, w_ih: Tensor, b: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor):
+        # x: (T, B, I); b = b_ih + b_hh: (4H,); h0, c0: (B, H); w_hh: (4H, H)
+        T, B, _ = x.shape
+        H = w_hh.shape[1]
+        sig = linear(x.flatten(0, 1), w_ih, b).view(T, B, 4 * H)  # W_ih x_t + b, all steps; then σ of gates
+        cand = x.new_empty(T, B, H)  # c̃_t
+        cs = x.new_empty(T + 1, B, H)  # c_{-1} = c0, c_0 .. c_{T-1}
+        hs = x.new_empty(T + 1, B, H)  # h_{-1} = h0, h_0 .. h_{T-1}
+        tanh_cs = x.new_empty(T, B, H)
         cs[0], hs[0] = c0, h0
         for t in range(T):
-            a = addmm_t(gx[t], hs[t], w_hh, out=acts[t])  # W[h_{t-1}, x_t] + b, all four gates
-            i, f, g, o = a.split(H, 1)
-            a[:, : 2 * H].sigmoid_()  # i_t, f_t
-            _tanh_(g)  # c̃_t
-            o.sigmoid_()  # o_t
+            a = addmm_t(sig[t], hs[t], w_hh, out=sig[t])  # W[h_{t-1}, x_t] + b, all four gates
+            a[:, 2 * H : 3 * H].mul_(2)
+            i, f, s_g, o = a.sigmoid_().split(H, 1)  # i_t, f_t, σ(2·a_c), o_t
+            g = torch.mul(s_g, 2, out=cand[t]).sub_(1)  # c̃_t = tanh(a_c)
             c = torch.mul(f, cs[t], out=cs[t + 1]).addcmul_(i, g)  # c_t = f_t ⊙ c_{t-1} + i_t ⊙ c̃_t
             torch.mul(o, _tanh(c, out=tanh_cs[t]), out=hs[t + 1])  # h_t = o_t ⊙ tanh(c_t)
-        ctx.save_for_backward(acts, cs, tanh_cs, hs, w_hh)
+        ctx.save_for_backward(x, w_ih, sig, cand, cs, tanh_cs, hs, w_hh)
         return hs[1:], cs[T].clone()
 
     @staticmethod
     @once_differentiable
     def backward(ctx, dhs: Tensor, dc_last: Tensor):
-        acts, cs, tanh_cs, hs, w_hh = ctx.saved_tensors
-        T, B, G = acts.shape
+        x, w_ih, sig, cand, cs, tanh_cs, hs, w_hh = ctx.saved_tensors
+        T, B, G = sig.shape
         H = G // 4
         w_t = w_hh.t().contiguous()
-        dgates = torch.empty_like(acts)  # (T, B, 4H) ∂L/∂(pre-activation gates)
+        dgates = torch.empty_like(sig)  # (T, B, 4H) ∂L/∂(pre-activation gates)
+        da = sig.new_empty(B, G)  # ∂L/∂(each gate's sigmoid output), one step
         dh, dc = dhs[T - 1], dc_last
         for t in range(T - 1, -1, -1):
-            i, f, g, o = acts[t].split(H, 1)
-            di, df, dg, do = dgates[t].split(H, 1)
+            i, _, _, o = sig[t].split(H, 1)
             if t < T - 1:
                 dh = addmm_t(dhs[t], dgates[t + 1], w_t)  # ∂L/∂h_t: direct + through step t+1
-                dc = dc * acts[t + 1, :, H : 2 * H]  # through c_{t+1} = f_{t+1} ⊙ c_t + ...
-            dc = _tanh_backward(dh * o, tanh_cs[t]).add_(dc)  # ∂L/∂c_t
-            _sigmoid_backward(dh * tanh_cs[t], o, out=do)
-            _sigmoid_backward(dc * g, i, out=di)
-            _sigmoid_backward(dc * cs[t], f, out=df)
-            _tanh_backward(dc * i, g, out=dg)
+                dc = torch.addcmul(_tanh_backward(dh * o, tanh_cs[t]), dc, sig[t + 1, :, H : 2 * H])  # ∂L/∂c_t
+            else:
+                dc = _tanh_backward(dh * o, tanh_cs[t]).add_(dc)
+            torch.mul(dc, cand[t], out=da[:, :H])  # → i_t
+            torch.mul(dc, cs[t], out=da[:, H : 2 * H])  # → f_t
+            torch.mul(dc, i, out=da[:, 2 * H : 3 * H]).mul_(4)  # → σ(2·a_c): c̃ = 2σ(2a) − 1
+            torch.mul(dh, tanh_cs[t], out=da[:, 3 * H :])  # → o_t
+            _sigmoid_backward(da, sig[t], out=dgates[t])
+        need = ctx.needs_input_grad
+        dg = dgates.flatten(0, 1)  # (T·B, 4H)
+        dx = linear(dg, w_ih.t()).view(x.shape) if need[0] else None
+        xh = torch.cat([x, hs[:T]], 2).flatten(0, 1)  # (T·B, I+H): [x_t, h_{t-1}]
+        dw = linear(dg.t().contiguous(), xh.t().contiguous())  # (4H, I+H), one GEMM over all steps
+        dw_ih, dw_hh = dw.split([x.shape[2], H], 1)
         dh0 = linear(dgates[0], w_t)
-        dc0 = dc * acts[0, :, H : 2 * H]
-        dw_hh = linear(dgates.flatten(0, 1).t(), hs[:T].flatten(0, 1).t())  # (4H, H), one GEMM over all steps
-        return dgates, dh0, dc0, dw_hh
+        dc0 = dc * sig[0, :, H : 2 * H]
+        return dx, dw_ih, dg.sum(0), dh0, dc0, dw_hh
 
 
 class GRUSequence(torch.autograd.Function):
@@ -231,26 +245,28 @@ class GRUSequence(torch.autograd.Function):
         return dgx, dh0, dw_hh, dgh.sum((0, 1))
 
 
-def _rnn(cell, gx: Tensor, state: Tensor | None):
-    h0 = gx.new_zeros(gx.shape[1], cell.hidden_size) if state is None else state
+def _rnn(cell, x: Tensor, state: Tensor | None):
+    gx = cell.project_input(x, linear=Linear.apply)  # (T, B, H), one GEMM for all steps
+    h0 = x.new_zeros(x.shape[1], cell.hidden_size) if state is None else state
     hs = RNNSequence.apply(gx, h0, cell.weight_hh)
     return hs, hs[-1]
 
 
-def _lstm(cell, gx: Tensor, state: tuple[Tensor, Tensor] | None):
-    h0, c0 = (gx.new_zeros(gx.shape[1], cell.hidden_size),) * 2 if state is None else state
-    hs, c = LSTMSequence.apply(gx, h0, c0, cell.weight_hh)
+def _lstm(cell, x: Tensor, state: tuple[Tensor, Tensor] | None):
+    h0, c0 = (x.new_zeros(x.shape[1], cell.hidden_size),) * 2 if state is None else state
+    hs, c = LSTMSequence.apply(x, cell.weight_ih, cell.bias_ih + cell.bias_hh, h0, c0, cell.weight_hh)
     return hs, (hs[-1], c)
 
 
-def _gru(cell, gx: Tensor, state: Tensor | None):
-    h0 = gx.new_zeros(gx.shape[1], cell.hidden_size) if state is None else state
+def _gru(cell, x: Tensor, state: Tensor | None):
+    gx = cell.project_input(x, linear=Linear.apply)  # (T, B, 3H)
+    h0 = x.new_zeros(x.shape[1], cell.hidden_size) if state is None else state
     hs = GRUSequence.apply(gx, h0, cell.weight_hh, cell.bias_hh)
     return hs, hs[-1]
 
 
 SEQUENCES = {"RNNCell": _rnn, "LSTMCell": _lstm, "GRUCell": _gru}
-"""Cell class name -> runner ``(cell, gx (T, B, G·H), state) -> (hs (T, B, H), final state)``."""
+"""Cell class name -> runner ``(cell, x (T, B, I), state) -> (hs (T, B, H), final state)``."""
 
 
 def sequence_runner(cell):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from rnnbench.bptt import Linear, sequence_runner
+from rnnbench.bptt import sequence_runner
 from rnnbench.cells import CELLS
 
 
@@ -76,10 +76,10 @@ class RecurrentLayer(nn.Module):
         return torch.stack(outputs, 1), state  # (B, T, H)
 
     def _forward_bptt(self, run, x: Tensor, state):
-        gx = self.cell.project_input(x.transpose(0, 1), linear=Linear.apply)  # (T, B, G·H), one GEMM
+        x = x.transpose(0, 1)  # (T, B, I)
         if self.reverse:
-            gx = gx.flip(0)
-        hs, state = run(self.cell, gx, state)  # (T, B, H)
+            x = x.flip(0)
+        hs, state = run(self.cell, x, state)  # (T, B, H)
         if self.reverse:
             hs = hs.flip(0)
         return hs.transpose(0, 1), state  # (B, T, H)

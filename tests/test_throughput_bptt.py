@@ -71,7 +71,9 @@ def test_gradcheck_each_sequence_function():
         return torch.randn(*shape, dtype=F64, requires_grad=True)
 
     assert torch.autograd.gradcheck(RNNSequence.apply, (r(T, B, H), r(B, H), r(H, H)))
-    assert torch.autograd.gradcheck(LSTMSequence.apply, (r(T, B, 4 * H), r(B, H), r(B, H), r(4 * H, H)))
+    assert torch.autograd.gradcheck(
+        LSTMSequence.apply, (r(T, B, 2), r(4 * H, 2), r(4 * H), r(B, H), r(B, H), r(4 * H, H))
+    )
     assert torch.autograd.gradcheck(GRUSequence.apply, (r(T, B, 3 * H), r(B, H), r(3 * H, H), r(3 * H)))
 
 
