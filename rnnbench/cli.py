@@ -267,6 +267,7 @@ def cmd_throughput(args: argparse.Namespace) -> None:
         "flop_convention": args.flops,
         "reset_after": not args.notes_gru,
         "compile_max_steps": args.compile_max_steps,
+        "threads": args.threads or 0,
     }
     shape = {"cell": args.cell, "length": args.length, "batch": args.batch, "hidden": args.hidden}
     if args.preset:

@@ -56,6 +56,7 @@ class ThroughputConfig:
     warmup: int = 3
     flop_convention: str = "total"  # total: input GEMM included; recurrent: DeepBench's count
     compile_max_steps: int = 32  # compiled backend: torch.compile unrolls the T·layers steps
+    threads: int = 0  # torch CPU threads while this case runs; 0 = leave torch's setting
 
     def __post_init__(self) -> None:
         _one_of("cell", self.cell, CELLS)
@@ -66,6 +67,7 @@ class ThroughputConfig:
         for name in ("length", "batch", "hidden", "layers", "repeats", "compile_max_steps"):
             _int_at_least(name, getattr(self, name), 1)
         _int_at_least("input", self.input, 0)
+        _int_at_least("threads", self.threads, 0)
         _int_at_least("warmup", self.warmup, 0)
         if not isinstance(self.reset_after, bool):
             raise ConfigError(f"reset_after must be true or false, got {self.reset_after!r}")
@@ -270,7 +272,6 @@ def machine(device: str) -> dict:
     return {
         "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
-        "threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "mkl": after("Math Kernel Library Version").split("-")[0] or str(torch.backends.mkl.is_available()),
         "onednn": after("MKL-DNN ") if torch.backends.mkldnn.is_available() else "",
@@ -303,6 +304,10 @@ def measure(cfg: ThroughputConfig) -> ThroughputRow:
     device = torch.device(resolve_device(cfg.device))
     build, kernel = BACKENDS[cfg.backend]
     row = ThroughputRow(cfg, kernel=kernel(cfg.cell, device.type, cfg.dtype), machine=dict(machine(device.type)))
+    threads_before = torch.get_num_threads()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    row.machine["torch_threads"] = torch.get_num_threads()
     load = CpuLoad()
     try:
         model = build(cfg).to(device=device, dtype=DTYPES[cfg.dtype])
@@ -311,6 +316,8 @@ def measure(cfg: ThroughputConfig) -> ThroughputRow:
         row.status, row.reason = "unsupported", str(e)
     except (RuntimeError, torch.OutOfMemoryError, NotImplementedError) as e:  # e.g. OOM, compile failure
         row.status, row.reason = "error", f"{type(e).__name__}: {str(e).splitlines()[0][:300]}"
+    finally:
+        torch.set_num_threads(threads_before)
     row.machine.update(load.stop())
     return row
 

@@ -59,9 +59,15 @@ def test_row_units_are_consistent(one_thread):
     rec = row.to_record()
     for key in ("cell", "backend", "length", "batch", "hidden", "input_size", "layers", "dtype", "device"):
         assert key in rec
-    for key in ("cpu", "threads", "torch", "mkl", "onednn", "cuda", "cudnn", "gpu", "loadavg_1m", "busy"):
+    for key in ("cpu", "torch_threads", "torch", "mkl", "onednn", "cuda", "cudnn", "gpu", "loadavg_1m", "busy"):
         assert key in rec
-    assert rec["threads"] == 1
+    assert rec["torch_threads"] == 1
+
+
+def test_threads_field_sets_and_restores_torch_threads():
+    before = torch.get_num_threads()
+    row = measure(ThroughputConfig(cell="rnn", backend="fused", threads=1, **TINY))
+    assert row.machine["torch_threads"] == 1 and torch.get_num_threads() == before
 
 
 @pytest.mark.parametrize("backend", ["fused", "explicit-bptt"])
