@@ -59,13 +59,14 @@ def main() -> None:
     p.add_argument("--length", type=int, default=100)
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--hidden", type=int, default=128)
+    p.add_argument("--cells", nargs="+", default=["lstm", "gru", "rnn"], choices=["lstm", "gru", "rnn"])
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     m = machine("cpu")
     print(f"# {m['cpu']}, {m['threads']} thread(s), torch {m['torch']}, MKL {m['mkl']}, oneDNN {m['onednn']}")
     print(f"# I = H = {args.hidden}, B = {args.batch}, T = {args.length}, forward+backward, {args.rounds} rounds")
     print(f"{'cell':5} {'variant':16} {'median ms':>10} {'× torch.nn':>11} {'range':>13}")
-    for cell in ("lstm", "gru", "rnn"):
+    for cell in args.cells:
         for v, (t, r, lo, hi) in ratios(cell, args.length, args.batch, args.hidden, args.rounds).items():
             print(f"{cell:5} {v:16} {t * 1e3:10.2f} {r:11.3f} {lo:6.2f}–{hi:<6.2f}")
 

@@ -113,6 +113,14 @@ def test_unsupported_cases_give_rows_not_crashes(one_thread):
     assert long.to_record()["status"] == "unsupported"
 
 
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch.compile internals
+def test_compiled_backend_runs_a_short_case(one_thread):
+    row = measure(ThroughputConfig(cell="gru", backend="compiled", length=3, batch=2, hidden=8, repeats=2, warmup=1))
+    assert row.status == "ok", row.reason
+    assert "torch.compile" in row.kernel
+
+
 def test_kernels_are_named_honestly_on_cpu(one_thread):
     rows = {c: measure(ThroughputConfig(cell=c, backend="fused", **TINY)) for c in ("rnn", "lstm", "gru")}
     assert "oneDNN fused LSTM" in rows["lstm"].kernel
