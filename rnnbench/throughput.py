@@ -241,8 +241,9 @@ class CpuLoad:
 
 
 @lru_cache(maxsize=64)
-def gemm_ceiling(m: int, k: int, n: int, device: str, dtype: str, repeats: int = 7) -> tuple[float, str]:
-    """Best matmul rate (GFLOP/s) at (m, k) @ (k, n) over the GEMMs our backends use; cached per run."""
+def gemm_ceiling(m: int, k: int, n: int, device: str, dtype: str, threads: int, repeats: int = 7) -> tuple[float, str]:
+    """Best matmul rate (GFLOP/s) at (m, k) @ (k, n) over the GEMMs our backends use, with
+    ``threads`` torch threads (the current setting; part of the cache key); cached per run."""
     dev, dt = torch.device(device), DTYPES[dtype]
     a = torch.randn(m, k, device=dev, dtype=dt)
     w = torch.randn(n, k, device=dev, dtype=dt)  # (n, k): x @ wᵀ as the layers compute it
@@ -370,8 +371,9 @@ def _time_model(model: nn.Module, cfg: ThroughputConfig, device: torch.device, r
     )
     row.gflops = work / row.fwd_bwd_s / 1e9
     GH = flops.GATES[cfg.cell] * cfg.hidden
-    step = gemm_ceiling(cfg.batch, cfg.hidden, GH, device.type, cfg.dtype)
-    whole = gemm_ceiling(min(cfg.batch * cfg.length, 4096), cfg.input_size, GH, device.type, cfg.dtype)
+    threads = torch.get_num_threads()
+    step = gemm_ceiling(cfg.batch, cfg.hidden, GH, device.type, cfg.dtype, threads)
+    whole = gemm_ceiling(min(cfg.batch * cfg.length, 4096), cfg.input_size, GH, device.type, cfg.dtype, threads)
     row.ceiling_step_gflops, row.ceiling_input_gflops = step[0], whole[0]
     row.ceiling_gflops, row.ceiling_kernel = max(step, whole)
     row.fraction_of_ceiling = row.gflops / row.ceiling_gflops
@@ -418,3 +420,39 @@ def sweep(grid, progress: Callable[[ThroughputRow], None] | None = None):
             progress(row)
         rows.append(row.to_record())
     return pd.DataFrame.from_records(rows)
+
+
+# --- summaries for the report --------------------------------------------------------------------
+def fastest(df):
+    """Per (device, cell, shape): the fastest backend by fwd_bwd_s and every backend's ratio to it.
+
+    Returns a DataFrame with columns device, cell, length, batch, hidden, backend, kernel,
+    fwd_bwd_s, ratio_to_fastest, fastest (bool); unsupported/error rows are left out."""
+    ok = df[df["status"] == "ok"].copy()
+    keys = ["device", "cell", "length", "batch", "hidden"]
+    ok["ratio_to_fastest"] = ok["fwd_bwd_s"] / ok.groupby(keys)["fwd_bwd_s"].transform("min")
+    ok["fastest"] = ok["ratio_to_fastest"] == 1.0
+    cols = [*keys, "backend", "kernel", "fwd_bwd_s", "ratio_to_fastest", "fastest"]
+    return ok[cols].sort_values([*keys, "ratio_to_fastest"]).reset_index(drop=True)
+
+
+def figure(df):
+    """Two panels: tokens/s against sequence length (one line per cell and backend), and achieved
+    GFLOP/s against the measured ceiling (the diagonal is 100 %)."""
+    import matplotlib.pyplot as plt
+
+    ok = df[df["status"] == "ok"]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for (cell, backend), g in ok.groupby(["cell", "backend"]):
+        g = g.groupby("length", as_index=False)["tokens_per_s"].median()
+        left.plot(g["length"], g["tokens_per_s"], marker="o", label=f"{cell} {backend}")
+    left.set(xscale="log", yscale="log", xlabel="sequence length T", ylabel="tokens/s (training)")
+    left.legend(fontsize=7, ncol=2)
+    for backend, g in ok.groupby("backend"):
+        right.scatter(g["ceiling_gflops"], g["gflops"], label=backend, s=18)
+    top = float(ok["ceiling_gflops"].max()) if len(ok) else 1.0
+    right.plot([0, top], [0, top], color="grey", lw=0.8)
+    right.set(xlabel="ceiling GFLOP/s (best GEMM, same run)", ylabel="achieved GFLOP/s (training, 3× fwd)")
+    right.legend(fontsize=7)
+    fig.tight_layout()
+    return fig

@@ -17,7 +17,7 @@ from torch import nn
 from rnnbench import flops
 from rnnbench.cli import main
 from rnnbench.config import ConfigError
-from rnnbench.throughput import PRESETS, ThroughputConfig, expand, measure, preset, sweep
+from rnnbench.throughput import PRESETS, ThroughputConfig, expand, fastest, figure, measure, preset, sweep
 
 TINY = {"length": 8, "batch": 4, "hidden": 16, "repeats": 3, "warmup": 1}
 
@@ -206,3 +206,26 @@ def test_cli_refuses_cuda_without_a_gpu(tmp_path, capsys):
         )
     assert e.value.code == 2 and "cuda" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
+
+
+def test_fastest_table_and_figure(tmp_path):
+    df = pd.DataFrame(
+        {
+            "status": ["ok", "ok", "unsupported"],
+            "device": ["cpu"] * 3,
+            "cell": ["lstm"] * 3,
+            "length": [10] * 3,
+            "batch": [4] * 3,
+            "hidden": [8] * 3,
+            "backend": ["fused", "explicit-bptt", "compiled"],
+            "kernel": ["a", "b", "c"],
+            "fwd_bwd_s": [1.0, 1.5, float("nan")],
+            "tokens_per_s": [40.0, 26.7, float("nan")],
+            "gflops": [2.0, 1.3, float("nan")],
+            "ceiling_gflops": [10.0, 10.0, float("nan")],
+        }
+    )
+    table = fastest(df)
+    assert list(table["backend"]) == ["fused", "explicit-bptt"]
+    assert list(table["ratio_to_fastest"]) == [1.0, 1.5]
+    figure(df).savefig(tmp_path / "tp.png")
