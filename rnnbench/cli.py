@@ -184,7 +184,12 @@ def _throughput_args(sub) -> None:
         default=d.compile_max_steps,
         help="compiled backend: largest T·layers to compile",
     )
-    p.add_argument("--preset", choices=PRESETS, default=None, help="a preset grid of cells and shapes instead")
+    p.add_argument(
+        "--preset",
+        choices=PRESETS,
+        default=None,
+        help="a preset grid of cells and shapes (deepbench: its training set); shape flags then pick cases from it",
+    )
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--out", type=Path, required=True, help="CSV output, written atomically")
 
@@ -270,8 +275,11 @@ def cmd_throughput(args: argparse.Namespace) -> None:
         "threads": args.threads or 0,
     }
     shape = {"cell": args.cell, "length": args.length, "batch": args.batch, "hidden": args.hidden}
-    if args.preset:
-        grid = preset(args.preset, **common, **{k: v for k, v in shape.items() if v is not None})
+    if args.preset:  # --cell/--length/--batch/--hidden pick cases of the preset
+        picked = [c for c in preset(args.preset) if all(v is None or c[k] in v for k, v in shape.items())]
+        if not picked:
+            raise ConfigError(f"no case of preset {args.preset!r} matches the given --cell/--length/--batch/--hidden")
+        grid = [{**c, **common} for c in picked]
     else:
         missing = [f"--{k}" for k, v in shape.items() if v is None]
         if missing:

@@ -229,3 +229,18 @@ def test_fastest_table_and_figure(tmp_path):
     assert list(table["backend"]) == ["fused", "explicit-bptt"]
     assert list(table["ratio_to_fastest"]) == [1.0, 1.5]
     figure(df).savefig(tmp_path / "tp.png")
+
+
+def test_cli_preset_cases_are_picked_by_shape_flags(tmp_path):
+    out = tmp_path / "db.csv"
+    args = ["throughput", "--preset", "deepbench", "--cell", "gru", "--hidden", "512", "--backend", "fused"]
+    args += ["explicit-bptt", "--repeats", "1", "--warmup", "0", "--threads", "1", "--flops", "recurrent"]
+    assert main([*args, "--out", str(out)]) == 0
+    df = pd.read_csv(out)  # DeepBench's (512, 32, 1, gru) case, on two backends
+    assert len(df) == 2 and set(df["length"]) == {1} and set(df["batch"]) == {32}
+    assert (df["flop_convention"] == "recurrent").all()
+    with pytest.raises(SystemExit) as e:
+        main(
+            ["throughput", "--preset", "deepbench", "--cell", "gru", "--hidden", "7", "--out", str(tmp_path / "x.csv")]
+        )
+    assert e.value.code == 2 and not (tmp_path / "x.csv").exists()
