@@ -63,7 +63,9 @@ def main() -> None:
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     m = machine("cpu")
-    print(f"# {m['cpu']}, {m['threads']} thread(s), torch {m['torch']}, MKL {m['mkl']}, oneDNN {m['onednn']}")
+    print(
+        f"# {m['cpu']}, {torch.get_num_threads()} thread(s), torch {m['torch']}, MKL {m['mkl']}, oneDNN {m['onednn']}"
+    )
     print(f"# I = H = {args.hidden}, B = {args.batch}, T = {args.length}, forward+backward, {args.rounds} rounds")
     print(f"{'cell':5} {'variant':16} {'median ms':>10} {'× torch.nn':>11} {'range':>13}")
     for cell in args.cells:
