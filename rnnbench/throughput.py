@@ -383,12 +383,18 @@ def _time_model(model: nn.Module, cfg: ThroughputConfig, device: torch.device, r
 # --- grids and sweeps ----------------------------------------------------------------------------
 def expand(grid: Mapping[str, object] | Iterable[Mapping[str, object]]) -> list[ThroughputConfig]:
     """Configs of a grid: a mapping of keys to a value or a list of values (their product), or a
-    list of such mappings. Unknown keys and bad values raise ``ConfigError`` before any timing."""
+    list of such mappings. A ``preset`` key stands for that preset's cases, each combined with the
+    other keys. Unknown keys and bad values raise ``ConfigError`` before any timing."""
     if isinstance(grid, Mapping):
         grid = [grid]
+    parts = []
+    for part in grid:
+        part = dict(part)
+        name = part.pop("preset", None)
+        parts += [part] if name is None else preset(name, **part)
     names = {f.name for f in dataclasses.fields(ThroughputConfig)}
     configs = []
-    for part in grid:
+    for part in parts:
         unknown = sorted(set(part) - names)
         if unknown:
             raise ConfigError(
@@ -407,6 +413,14 @@ def preset(name: str, **overrides) -> list[dict]:
     """A preset's cases with ``overrides`` (a value or a list of values per key) applied to each."""
     _one_of("preset", name, PRESETS)
     return [{**case, **overrides} for case in PRESETS[name]()]
+
+
+def write_sweep(grid, out) -> None:
+    """``sweep`` and write its table to the CSV ``out`` atomically (the pipeline's entry point)."""
+    from rnnbench.storage import atomic_write
+
+    df = sweep(grid)
+    atomic_write(out, lambda f: df.to_csv(f, index=False))
 
 
 def sweep(grid, progress: Callable[[ThroughputRow], None] | None = None):
@@ -456,3 +470,13 @@ def figure(df):
     right.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def write_figure(table, out) -> None:
+    """``figure`` of a throughput CSV, saved to ``out`` (PNG/PDF/SVG by suffix)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import pandas as pd
+
+    figure(pd.read_csv(table)).savefig(out, dpi=150)

@@ -17,7 +17,18 @@ from torch import nn
 from rnnbench import flops
 from rnnbench.cli import main
 from rnnbench.config import ConfigError
-from rnnbench.throughput import PRESETS, ThroughputConfig, expand, fastest, figure, measure, preset, sweep
+from rnnbench.throughput import (
+    PRESETS,
+    ThroughputConfig,
+    expand,
+    fastest,
+    figure,
+    measure,
+    preset,
+    sweep,
+    write_figure,
+    write_sweep,
+)
 
 TINY = {"length": 8, "batch": 4, "hidden": 16, "repeats": 3, "warmup": 1}
 
@@ -137,6 +148,18 @@ def test_expand_grid_and_checks():
         expand({"hidden": 0})
     with pytest.raises(ConfigError, match="backend"):
         expand({"backend": "cudnn"})
+
+
+def test_expand_a_preset_key_with_other_keys():
+    cfgs = expand({"preset": "default", "backend": ["fused", "explicit-bptt"], "threads": 1})
+    assert len(cfgs) == 2 * len(PRESETS["default"]()) and all(c.threads == 1 for c in cfgs)
+
+
+def test_write_sweep_and_figure(tmp_path, one_thread):
+    write_sweep({"cell": "lstm", "backend": ["fused", "explicit-bptt"], **TINY}, tmp_path / "tp.csv")
+    assert len(pd.read_csv(tmp_path / "tp.csv")) == 2
+    write_figure(tmp_path / "tp.csv", tmp_path / "tp.png")
+    assert (tmp_path / "tp.png").stat().st_size > 0
 
 
 def test_deepbench_preset_shapes():
