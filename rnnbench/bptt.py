@@ -210,7 +210,11 @@ class LSTMSequence(torch.autograd.Function):
 
 
 class GRUSequence(torch.autograd.Function):
-    """The reset-after GRU (torch.nn.GRU's form) of ``cells.GRUCell``; gx_t = W_ih x_t + b_ih, rows r, z, n."""
+    """The reset-after GRU (torch.nn.GRU's form) of ``cells.GRUCell``; gx_t = W_ih x_t + b_ih, rows r, z, n.
+
+    The reverse loop computes each step's gate gradients from that step's (cache-resident) saved
+    values; precomputing them for all steps at once moved several (T, B, H) tensors through memory
+    and was slower on a busy machine."""
 
     @staticmethod
     def forward(ctx, gx: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor) -> Tensor:
@@ -218,43 +222,39 @@ class GRUSequence(torch.autograd.Function):
         H = G // 3
         gh = torch.empty_like(gx)  # (T, B, 3H): W_hh h_{t-1} + b_hh
         rz = gx.new_empty(T, B, 2 * H)  # r_t, z_t
-        ns = gx.new_empty(T, B, H)
-        hs = gx.new_empty(T, B, H)
-        h = h0
+        ns = gx.new_empty(T, B, H)  # n_t
+        hs = gx.new_empty(T + 1, B, H)  # h_{-1} = h0, h_0 .. h_{T-1}
+        hs[0] = h0
         for t in range(T):
-            gh[t] = linear(h, w_hh, b_hh)
+            torch.add(linear(hs[t], w_hh), b_hh, out=gh[t])
             torch.add(gx[t, :, : 2 * H], gh[t, :, : 2 * H], out=rz[t]).sigmoid_()  # r_t, z_t
             r, z = rz[t].split(H, 1)
-            n = torch.addcmul(gx[t, :, 2 * H :], r, gh[t, :, 2 * H :], out=ns[t]).tanh_()  # n_t
-            h = torch.lerp(n, h, z, out=hs[t])  # h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t-1}
-        ctx.save_for_backward(gh, rz, ns, hs, h0, w_hh)
-        return hs
+            n = _tanh_(torch.addcmul(gx[t, :, 2 * H :], r, gh[t, :, 2 * H :], out=ns[t]))  # n_t
+            torch.lerp(n, hs[t], z, out=hs[t + 1])  # h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t-1}
+        ctx.save_for_backward(gh, rz, ns, hs, w_hh)
+        return hs[1:]
 
     @staticmethod
     @once_differentiable
     def backward(ctx, dhs: Tensor):
-        gh, rz, n, hs, h0, w_hh = ctx.saved_tensors
+        gh, rz, ns, hs, w_hh = ctx.saved_tensors
         T, B, G = gh.shape
         H = G // 3
-        r, z = rz.split(H, 2)
-        h_prev = _previous(h0, hs)
         w_t = w_hh.t().contiguous()
-        # Every gate gradient at step t is ∂L/∂h_t times a local factor, known for all steps now.
-        dn_raw = (1 - z) * (1 - n * n)  # ∂h_t/∂(pre-tanh of n_t)
-        dr_raw = dn_raw * gh[..., 2 * H :] * r * (1 - r)
-        dz_raw = (h_prev - n) * z * (1 - z)
-        to_gh = torch.stack([dr_raw, dz_raw, dn_raw * r], 2)  # (T, B, 3, H) ∂h_t/∂gh_t
-        dgh = torch.empty_like(gh).view(T, B, 3, H)
-        dh_all = torch.empty_like(hs)  # ∂L/∂h_t
-        dh = dh_all[T - 1].copy_(dhs[T - 1])
+        dgx = torch.empty_like(gh)  # ∂L/∂gx_t: pre-activations of r, z and the input part of n
+        dgh = torch.empty_like(gh)  # ∂L/∂gh_t: the recurrent part (r_t ⊙ … for n)
+        dh = dhs[T - 1]
         for t in range(T - 1, -1, -1):
-            torch.mul(to_gh[t], dh.unsqueeze(1), out=dgh[t])
-            if t > 0:  # ∂L/∂h_{t-1}: direct + through z_t + through W_hh
-                dh = torch.addcmul(dhs[t - 1], dh, z[t], out=dh_all[t - 1]).add_(linear(dgh[t].view(B, G), w_t))
-        dgh = dgh.view(T, B, G)
-        dh0 = addmm_t(dh * z[0], dgh[0], w_t)
-        dgx = (torch.stack([dr_raw, dz_raw, dn_raw], 2) * dh_all.unsqueeze(2)).view(T, B, G)
-        dw_hh = _weight_grad(dgh.flatten(0, 1), h_prev.flatten(0, 1))  # (3H, H), over all steps
+            if t < T - 1:  # ∂L/∂h_t: direct + through z_{t+1} + through W_hh
+                dh = torch.addcmul(dhs[t], dh, rz[t + 1, :, H:]).add_(linear(dgh[t + 1], w_t))
+            r, z = rz[t].split(H, 1)
+            dn = _tanh_backward(torch.addcmul(dh, dh, z, value=-1), ns[t])  # through (1 − z_t) ⊙ n_t
+            dr = _sigmoid_backward(dn * gh[t, :, 2 * H :], r)
+            dz = _sigmoid_backward(dh * (hs[t] - ns[t]), z)
+            torch.cat([dr, dz, dn], 1, out=dgx[t])
+            torch.cat([dr, dz, dn * r], 1, out=dgh[t])
+        dh0 = torch.addcmul(linear(dgh[0], w_t), dh, rz[0, :, H:])
+        dw_hh = _weight_grad(dgh.flatten(0, 1), hs[:T].flatten(0, 1))  # (3H, H), over all steps
         return dgx, dh0, dw_hh, dgh.sum((0, 1))
 
 
