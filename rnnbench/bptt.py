@@ -4,17 +4,20 @@ Each ``*Sequence`` below is a ``torch.autograd.Function`` that runs the same equ
 cell's ``step`` (see ``cells.py``) over all T steps without recording an autograd graph, and
 whose backward walks the steps in reverse by hand, as oneDNN's LSTM does:
 
-* everything that does not depend on the incoming gradient (the gates' local derivatives) is
-  computed for all steps at once, before the reverse loop;
-* the reverse loop does only what must be sequential: ∂L/∂h_t = ∂ℓ/∂h_t + (∂L/∂gates_{t+1}) W_hh
-  (and ∂L/∂c_t), a handful of ops per step instead of one autograd node per op;
-* ∂L/∂W_hh is one (G·H × T·B) @ (T·B × H) GEMM over all steps, and ∂L/∂gx (the input
-  projections) is handed back to autograd, whose input GEMM then runs once for the sequence.
+* the reverse loop does a handful of ops per step instead of one autograd node per op:
+  ∂L/∂h_t = ∂ℓ/∂h_t + (∂L/∂gates_{t+1}) W_hh (and ∂L/∂c_t), then that step's gate gradients
+  from the values the forward saved (still in cache);
+* ∂L/∂W_hh (and for the LSTM ∂L/∂W_ih with it: one GEMM against [x_t, h_{t-1}]) is a reduction
+  over all T·B rows, done after the loop in a few cache-sized GEMMs, not T small ones;
+* on CPU in float32 the GEMMs go through oneDNN (see ``linear``); tanh is computed as
+  2σ(2x) − 1 (same function, faster here; float32 rounding differs by ~1e-7).
 
-All tensors are time-major: ``gx`` (T, B, G·H), states (B, H), outputs (T, B, H). The cells stay
-the readable reference; ``tests/test_bptt.py`` checks these against them (and torch.nn) in float64.
-The gradient probes need every h_t (and c_t) in the autograd graph, so a layer given a
-``StateRecorder`` takes the cell-by-cell path instead (see ``layers.RecurrentLayer``).
+Gradients are first order only (``once_differentiable``); the cell-by-cell path supports more.
+All tensors are time-major: inputs (T, B, I), states (B, H), outputs (T, B, H). The cells stay
+the readable reference; ``tests/test_throughput_bptt.py`` checks these against them and torch.nn
+in float64 (outputs and every gradient) and with gradcheck. The gradient probes need every h_t
+(and c_t) in the autograd graph, so a layer given a ``StateRecorder`` takes the cell-by-cell
+path instead (see ``layers.RecurrentLayer``).
 """
 
 from __future__ import annotations
