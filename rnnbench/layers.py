@@ -36,9 +36,10 @@ class RecurrentLayer(nn.Module):
 
     ``premul=True`` computes the input projections of all T steps in one GEMM before the loop
     (as PyTorch's fastrnns "premul" variant); ``False`` calls the cell step by step.
-    ``bptt=True`` (input projections premultiplied too) runs the whole sequence through ``bptt``'s hand-written
-    backpropagation through time when no recorder is given and the cell has one; the probes'
-    recorder always gets the cell-by-cell autograd path, where every h_t (and c_t) is a graph node.
+    ``bptt=True`` runs the whole sequence (input projections included) through ``bptt``'s
+    hand-written backpropagation through time when no recorder is given and the cell has one
+    (not the notes' GRU); a recorder always gets the cell-by-cell autograd path, where every h_t
+    (and c_t) is a graph node for the probes.
     """
 
     def __init__(self, cell: nn.Module, reverse: bool = False, premul: bool = True, bptt: bool = False) -> None:
