@@ -29,7 +29,20 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-_ONEDNN = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
+
+def _onednn_works() -> bool:
+    """``torch.ops.mkldnn._linear_pointwise`` is a private op (torch.compile's CPU backend uses it):
+    use it only if it is there and gives x @ wᵀ on a tiny case; otherwise torch's own GEMMs."""
+    if not torch.backends.mkldnn.is_available() or not hasattr(torch.ops.mkldnn, "_linear_pointwise"):
+        return False
+    try:
+        x, w = torch.arange(6.0).view(2, 3), torch.arange(12.0).view(4, 3)
+        return torch.equal(torch.ops.mkldnn._linear_pointwise(x, w, None, "none", [], ""), x @ w.t())
+    except (RuntimeError, TypeError):
+        return False
+
+
+_ONEDNN = _onednn_works()
 
 
 def _use_onednn(x: Tensor) -> bool:
