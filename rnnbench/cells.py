@@ -49,9 +49,11 @@ class _Cell(nn.Module):
     def zero_state(self, x: Tensor) -> Tensor:
         return x.new_zeros(x.shape[0], self.hidden_size)
 
-    def project_input(self, x: Tensor) -> Tensor:
-        """W_xh x + b_ih (+ the recurrent biases that sit outside any gate product)."""
-        return F.linear(x, self.weight_ih, self.bias_ih + self.bias_hh)
+    def project_input(self, x: Tensor, linear=F.linear) -> Tensor:
+        """W_xh x + b_ih (+ the recurrent biases that sit outside any gate product).
+
+        ``linear`` computes x Wᵀ + b; the hand-written BPTT path passes its own GEMM (see ``bptt``)."""
+        return linear(x, self.weight_ih, self.bias_ih + self.bias_hh)
 
     def forward(self, x: Tensor, state=None):
         return self.step(self.project_input(x), state)
@@ -113,10 +115,10 @@ class GRUCell(_Cell):
         super().__init__(input_size, hidden_size)
         self.reset_after = reset_after
 
-    def project_input(self, x: Tensor) -> Tensor:
+    def project_input(self, x: Tensor, linear=F.linear) -> Tensor:
         if self.reset_after:  # b_hn sits inside r ⊙ (...): it cannot be folded into the input part
-            return F.linear(x, self.weight_ih, self.bias_ih)
-        return super().project_input(x)
+            return linear(x, self.weight_ih, self.bias_ih)
+        return super().project_input(x, linear)
 
     def step(self, gx: Tensor, h: Tensor | None = None) -> Tensor:
         # gx: (B, 3H) = W_[r,z,h] x_t + b

@@ -1,4 +1,4 @@
-"""The ``rnnbench`` command line: ``train`` and ``gradflow``.
+"""The ``rnnbench`` command line: ``train``, ``gradflow`` and ``throughput``.
 
 Every argument is checked (through ``RunConfig``) before any work starts; bad input exits with
 status 2 and one line naming the bad value and what is allowed, and writes nothing.
@@ -151,7 +151,54 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _model_args(g, default_task="adding")
     g.add_argument("--probe-dtype", choices=("float32", "float64"), default="float64", help="dtype of the probe pass")
+    _throughput_args(sub)
     return parser
+
+
+def _throughput_args(sub) -> None:
+    from rnnbench.flops import CONVENTIONS
+    from rnnbench.throughput import BACKENDS as TP_BACKENDS
+    from rnnbench.throughput import PRESETS, ThroughputConfig
+
+    d = ThroughputConfig()
+    p = sub.add_parser(
+        "throughput",
+        help="time training forward/backward of a recurrent layer; write a CSV row per case",
+        description="Throughput of one case, or of the grid of all given values (each of --cell --backend "
+        "--length --batch --hidden takes several), against the measured matmul ceiling.",
+    )
+    p.add_argument("--cell", choices=CELLS, nargs="+", help="recurrent cell(s)")
+    p.add_argument("--backend", choices=TP_BACKENDS, nargs="+", default=[d.backend], help="backend(s)")
+    p.add_argument("--length", type=int, nargs="+", help="sequence length(s) T")
+    p.add_argument("--batch", type=int, nargs="+", help="batch size(s) B")
+    p.add_argument("--hidden", type=int, nargs="+", help="hidden size(s) H")
+    p.add_argument("--input", type=int, default=d.input, help="input size I (default: = hidden)")
+    p.add_argument("--layers", type=int, default=d.layers, help="stacked layers")
+    p.add_argument("--dtype", choices=DTYPES, default=d.dtype, help="parameter and activation dtype")
+    p.add_argument("--device", choices=DEVICES, default=d.device, help="cpu, cuda, or auto (cuda when present)")
+    p.add_argument("--repeats", type=int, default=d.repeats, help="timed runs per case (medians reported)")
+    p.add_argument("--warmup", type=int, default=d.warmup, help="untimed runs first")
+    p.add_argument(
+        "--flops",
+        choices=CONVENTIONS,
+        default=d.flop_convention,
+        help="total: input GEMM included (cuDNN sample); recurrent: DeepBench's count",
+    )
+    p.add_argument("--notes-gru", action="store_true", help="GRU: the notes' form (reset before the product)")
+    p.add_argument(
+        "--compile-max-steps",
+        type=int,
+        default=d.compile_max_steps,
+        help="compiled backend: largest T·layers to compile",
+    )
+    p.add_argument(
+        "--preset",
+        choices=PRESETS,
+        default=None,
+        help="a preset grid of cells and shapes (deepbench: its training set); shape flags then pick cases from it",
+    )
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--out", type=Path, required=True, help="CSV output, written atomically")
 
 
 def _config(args: argparse.Namespace, **extra) -> RunConfig:
@@ -222,7 +269,53 @@ def cmd_gradflow(args: argparse.Namespace) -> None:
     )
 
 
-COMMANDS = {"train": cmd_train, "gradflow": cmd_gradflow}
+def cmd_throughput(args: argparse.Namespace) -> None:
+    from rnnbench.throughput import expand, preset, sweep
+
+    common = {
+        "backend": args.backend,
+        "input": args.input,
+        "layers": args.layers,
+        "dtype": args.dtype,
+        "device": args.device,
+        "repeats": args.repeats,
+        "warmup": args.warmup,
+        "flop_convention": args.flops,
+        "reset_after": not args.notes_gru,
+        "compile_max_steps": args.compile_max_steps,
+        "threads": args.threads or 0,
+    }
+    shape = {"cell": args.cell, "length": args.length, "batch": args.batch, "hidden": args.hidden}
+    if args.preset:  # --cell/--length/--batch/--hidden pick cases of the preset
+        picked = [c for c in preset(args.preset) if all(v is None or c[k] in v for k, v in shape.items())]
+        if not picked:
+            raise ConfigError(f"no case of preset {args.preset!r} matches the given --cell/--length/--batch/--hidden")
+        grid = [{**c, **common} for c in picked]
+    else:
+        missing = [f"--{k}" for k, v in shape.items() if v is None]
+        if missing:
+            raise ConfigError(f"{', '.join(missing)} required (or give --preset)")
+        grid = {**shape, **common}
+    expand(grid)  # every case checked before any timing
+    df = sweep(grid, progress=_throughput_progress)
+    atomic_write(args.out, lambda f: df.to_csv(f, index=False))
+    print(f"{len(df)} case(s), {int((df['status'] == 'ok').sum())} ok -> {args.out}", file=sys.stderr)
+
+
+def _throughput_progress(row) -> None:
+    c = row.config
+    what = f"{c.cell} {c.backend} T={c.length} B={c.batch} H={c.hidden}"
+    if row.status != "ok":
+        print(f"{what}: {row.status}: {row.reason}", file=sys.stderr)
+        return
+    print(
+        f"{what}: fwd+bwd {row.fwd_bwd_s * 1e3:.2f} ms (±{row.fwd_bwd_iqr:.0%} IQR), {row.tokens_per_s:.0f} tokens/s, "
+        f"{row.gflops:.1f} GFLOP/s = {row.fraction_of_ceiling:.0%} of {row.ceiling_gflops:.0f}",
+        file=sys.stderr,
+    )
+
+
+COMMANDS = {"train": cmd_train, "gradflow": cmd_gradflow, "throughput": cmd_throughput}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from rnnbench.bptt import sequence_runner
 from rnnbench.cells import CELLS
 
 
@@ -35,16 +36,24 @@ class RecurrentLayer(nn.Module):
 
     ``premul=True`` computes the input projections of all T steps in one GEMM before the loop
     (as PyTorch's fastrnns "premul" variant); ``False`` calls the cell step by step.
+    ``bptt=True`` runs the whole sequence (input projections included) through ``bptt``'s
+    hand-written backpropagation through time when no recorder is given and the cell has one
+    (not the notes' GRU); a recorder always gets the cell-by-cell autograd path, where every h_t
+    (and c_t) is a graph node for the probes.
     """
 
-    def __init__(self, cell: nn.Module, reverse: bool = False, premul: bool = True) -> None:
+    def __init__(self, cell: nn.Module, reverse: bool = False, premul: bool = True, bptt: bool = False) -> None:
         super().__init__()
         self.cell = cell
         self.reverse = reverse
         self.premul = premul
+        self.bptt = bptt
 
     def forward(self, x: Tensor, state=None, recorder: StateRecorder | None = None, key=(0, 0)):
         # x: (B, T, I)
+        run = sequence_runner(self.cell) if self.bptt and recorder is None else None
+        if run is not None:
+            return self._forward_bptt(run, x, state)
         if self.premul:
             steps = self.cell.project_input(x).unbind(1)  # T × (B, G·H)
             advance = self.cell.step
@@ -67,6 +76,15 @@ class RecurrentLayer(nn.Module):
                     recorder.c[key].reverse()
         return torch.stack(outputs, 1), state  # (B, T, H)
 
+    def _forward_bptt(self, run, x: Tensor, state):
+        x = x.transpose(0, 1)  # (T, B, I)
+        if self.reverse:
+            x = x.flip(0)
+        hs, state = run(self.cell, x, state)  # (T, B, H)
+        if self.reverse:
+            hs = hs.flip(0)
+        return hs.transpose(0, 1), state  # (B, T, H)
+
 
 class ExplicitStack(nn.Module):
     """``num_layers`` layers of our cells, optionally bidirectional; the input of layer l > 0 is
@@ -81,6 +99,7 @@ class ExplicitStack(nn.Module):
         bidirectional: bool = False,
         reset_after: bool = False,
         premul: bool = True,
+        bptt: bool = False,
     ) -> None:
         super().__init__()
         self.cell_name = cell
@@ -94,7 +113,9 @@ class ExplicitStack(nn.Module):
             for d in range(self.num_directions):
                 kwargs = {"reset_after": reset_after} if cell == "gru" else {}
                 directions.append(
-                    RecurrentLayer(CELLS[cell](in_size, hidden_size, **kwargs), reverse=d == 1, premul=premul)
+                    RecurrentLayer(
+                        CELLS[cell](in_size, hidden_size, **kwargs), reverse=d == 1, premul=premul, bptt=bptt
+                    )
                 )
             layers.append(nn.ModuleList(directions))
         self.layers = nn.ModuleList(layers)
