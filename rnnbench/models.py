@@ -15,9 +15,11 @@ from rnnbench.layers import ExplicitStack, FusedStack, StateRecorder
 from rnnbench.tasks import Task
 
 
-def _explicit(premul: bool) -> Callable[..., nn.Module]:
+def _explicit(premul: bool, bptt: bool = False) -> Callable[..., nn.Module]:
     def build(cell, input_size, hidden_size, num_layers, bidirectional, reset_after):
-        return ExplicitStack(cell, input_size, hidden_size, num_layers, bidirectional, reset_after, premul=premul)
+        return ExplicitStack(
+            cell, input_size, hidden_size, num_layers, bidirectional, reset_after, premul=premul, bptt=bptt
+        )
 
     return build
 
@@ -26,7 +28,7 @@ def _fused(cell, input_size, hidden_size, num_layers, bidirectional, reset_after
     if cell == "gru" and not reset_after:
         raise ValueError(
             "backend 'fused' runs torch.nn.GRU, which only implements the reset-after GRU; "
-            "the notes' GRU (reset_after=False) needs backend 'explicit' (or pass reset_after=True)"
+            "the notes' GRU (reset_after=False) needs an explicit backend (or pass reset_after=True)"
         )
     return FusedStack(cell, input_size, hidden_size, num_layers, bidirectional)
 
@@ -34,9 +36,12 @@ def _fused(cell, input_size, hidden_size, num_layers, bidirectional, reset_after
 BACKENDS: dict[str, Callable[..., nn.Module]] = {
     "explicit": _explicit(premul=False),  # our cells in a Python loop: each step calls cell(x_t, state)
     "explicit-premul": _explicit(premul=True),  # our cells; the input GEMM of all steps first (fastest explicit)
+    # our cells' equations with a hand-written backward through time (rnnbench.bptt); a probed
+    # step (a StateRecorder given) takes the autograd path of explicit-premul, so probes stay exact
+    "explicit-bptt": _explicit(premul=True, bptt=True),
     "fused": _fused,  # torch.nn.RNN/LSTM/GRU: oneDNN LSTM on CPU, cuDNN on CUDA
 }
-PROBEABLE_BACKENDS = ("explicit", "explicit-premul")
+PROBEABLE_BACKENDS = ("explicit", "explicit-premul", "explicit-bptt")
 
 
 class SequenceModel(nn.Module):

@@ -72,7 +72,8 @@ def explicit_twin(model: SequenceModel, dtype: torch.dtype) -> SequenceModel:
 
 def _backend_of(model: SequenceModel) -> str:
     if isinstance(model.rnn, ExplicitStack):
-        return "explicit-premul" if model.rnn.layers[0][0].premul else "explicit"
+        layer = model.rnn.layers[0][0]
+        return "explicit-bptt" if layer.bptt else "explicit-premul" if layer.premul else "explicit"
     return "fused"
 
 

@@ -26,7 +26,7 @@ def test_explicit_matches_fused_in_float64(cell, layers, bidirectional, task):
     x = x.double()
     kw = dict(hidden_size=5, num_layers=layers, bidirectional=bidirectional, reset_after=True, seed=3)
     fused = build_model(t, cell, backend="fused", **kw)
-    for backend in ("explicit", "explicit-premul"):
+    for backend in ("explicit", "explicit-premul", "explicit-bptt"):
         ours = build_model(t, cell, backend=backend, **kw)
         out_a, g_a = _grads(ours, x)
         out_b, g_b = _grads(fused, x)
