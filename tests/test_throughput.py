@@ -105,9 +105,10 @@ def _hand_loop(lstm: nn.LSTM, x, grad, repeats: int) -> float:
 def test_fused_lstm_timing_agrees_with_a_hand_written_loop(one_thread):
     cfg = ThroughputConfig(cell="lstm", backend="fused", length=50, batch=32, hidden=64, repeats=7, warmup=2)
     torch.manual_seed(0)
-    lstm = nn.LSTM(64, 64, batch_first=True)
-    x = torch.randn(32, 50, 64, requires_grad=True)
-    grad = torch.randn(32, 50, 64)
+    # float32 like the harness (tests/conftest.py makes float64 the default elsewhere)
+    lstm = nn.LSTM(64, 64, batch_first=True, dtype=torch.float32)
+    x = torch.randn(32, 50, 64, dtype=torch.float32, requires_grad=True)
+    grad = torch.randn(32, 50, 64, dtype=torch.float32)
     harness, hand = [], []
     for _ in range(3):  # interleaved, so a burst of load from elsewhere hits both
         harness.append(measure(cfg).fwd_bwd_s)
