@@ -22,12 +22,16 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/docs.smk"
 # The throughput benchmark (its own issue) adds workflow/rules/throughput.smk here and
 # results/tables/throughput.csv to rule all; until then no such rule exists.
 
 
 rule all:
     input:
+        # the runs are targets too: Snakemake (>= 7.7) does not remake a deleted intermediate file
+        # whose downstream outputs exist, so without this a deleted run would never come back
+        run_files(),
         TABLES,
         FIGURES,
         "results/REPORT.md",

@@ -172,8 +172,8 @@ def build_tables(paths: list[str], runs_dir: str | os.PathLike) -> dict[str, pd.
     runs, gradflow, curves = [], [], []
     for path in sorted(paths):
         record = load_result(path)
-        rid = run_id_of(path, runs_dir)
         try:
+            rid = run_id_of(path, runs_dir)
             study, _ = parse_run_id(rid)
         except ValueError as e:
             raise ResultError(f"{path}: {e}") from None

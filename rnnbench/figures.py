@@ -158,7 +158,7 @@ def fig3_clipping(curves: pd.DataFrame, runs: pd.DataFrame) -> plt.Figure:
             )  # fmt: skip
             ax.set(yscale="log", ylabel=ylabel, title=f"{opt} (lr {lr:g}): {ylabel}")
             div = r[(r["optimizer"] == opt) & (r["status"] == "diverged")]
-            mark_diverged(ax, div["diverged_step"], label=f"diverged ({len(div)} runs)" if len(div) else None)
+            mark_diverged(ax, div["diverged_step"], label=f"diverged: {len(div)} run(s)" if len(div) else None)
             if y == "grad_norm":
                 for thr in sorted(r["clip"].dropna().unique()):
                     ax.axhline(thr, color="gray", linestyle="--", linewidth=1)
@@ -295,3 +295,13 @@ def render(name: str, tables: dict[str, str], png: str, pdf: str, config_hash: s
     }
     fig = builders[name]()
     save(fig, png, pdf, f"rnnbench {name}", provenance(config_hash, runs))
+
+
+def docs_png(src: str | os.PathLike, dst: str | os.PathLike, width: int = 900) -> None:
+    """A small copy of a figure for the README (``docs/``): at most ``width`` pixels wide, 256 colours."""
+    from PIL import Image
+
+    img = Image.open(src).convert("RGB")
+    if img.width > width:
+        img = img.resize((width, round(img.height * width / img.width)), Image.LANCZOS)
+    img.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(dst, optimize=True)

@@ -79,7 +79,7 @@ def sweep_runs(config: dict) -> dict[str, dict]:
             if len(devices) > 1:
                 params["device"] = device  # only then: the default ids stay short
             rid = run_id("sweep", params)
-            runs[rid] = _run(base, f"sweep run {rid}", **params, device=device)
+            runs[rid] = _run(base, f"sweep run {rid}", **{**params, "device": device})
     return runs
 
 
