@@ -83,10 +83,14 @@ def load_result(path: str | os.PathLike) -> dict[str, Any]:
     return record
 
 
-def run_id_of(path: str | os.PathLike, runs_dir: str | os.PathLike) -> str:
-    """``results/runs/task~adding/.../seed~0.json`` -> ``task~adding/.../seed~0``."""
-    rel = Path(path).resolve().relative_to(Path(runs_dir).resolve())
-    return rel.with_suffix("").as_posix()
+def run_id_of(path: str | os.PathLike) -> str:
+    """``results/runs/task~adding/.../seed~0.json`` -> ``task~adding/.../seed~0``: the part of the
+    path below its last ``runs`` directory (no run id has a segment named ``runs``)."""
+    parts = Path(path).with_suffix("").parts
+    if "runs" not in parts[:-1]:
+        raise ValueError(f"not under a 'runs' directory: {path}")
+    below = len(parts) - 1 - parts[::-1].index("runs")
+    return "/".join(parts[below + 1 :])
 
 
 def _keys(rid: str, study: str, record: dict) -> dict[str, Any]:
@@ -167,13 +171,13 @@ def curve_rows(rid: str, study: str, record: dict) -> list[dict[str, Any]]:
     return rows
 
 
-def build_tables(paths: list[str], runs_dir: str | os.PathLike) -> dict[str, pd.DataFrame]:
+def build_tables(paths: list[str]) -> dict[str, pd.DataFrame]:
     """Read every result and return the ``runs``, ``gradflow`` and ``curves`` tables."""
     runs, gradflow, curves = [], [], []
     for path in sorted(paths):
         record = load_result(path)
         try:
-            rid = run_id_of(path, runs_dir)
+            rid = run_id_of(path)
             study, _ = parse_run_id(rid)
         except ValueError as e:
             raise ResultError(f"{path}: {e}") from None
@@ -203,8 +207,8 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> None:
     atomic_write(path, lambda f: df.to_csv(f, index=False))
 
 
-def write_tables(paths: list[str], runs_dir: str | os.PathLike, outputs: dict[str, str]) -> None:
+def write_tables(paths: list[str], outputs: dict[str, str]) -> None:
     """Build the tables and write each one named in ``outputs`` (``runs``/``gradflow``/``curves``)."""
-    tables = build_tables(paths, runs_dir)
+    tables = build_tables(paths)
     for name, path in outputs.items():
         write_csv(tables[name], path)

@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -49,6 +50,14 @@ def clip_order(df: pd.DataFrame) -> list[str]:
 
 def phase_label(step: int, steps: int) -> str:
     return "at initialisation" if step == 0 else f"after training ({steps} steps)"
+
+
+def label_log_axis(ax) -> None:
+    """A log y axis spanning less than a decade has no major ticks: label the minor ones instead."""
+    lo, hi = ax.get_ylim()
+    if lo > 0 and hi / lo < 10:
+        ax.yaxis.set_minor_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+        ax.tick_params(axis="y", which="minor", labelsize=8)
 
 
 def mark_diverged(ax, x, label: str | None = "diverged") -> None:
@@ -198,7 +207,9 @@ def _sweep_grid(runs: pd.DataFrame, y: str, ylabel: str, log: bool, lines: Calla
             xs = sorted(d["length"].unique())
             ax.set_xticks(xs, [str(v) for v in xs])
             ax.set_xlim(min(xs) / 1.35, max(xs) * 1.35)
-            ax.minorticks_off()
+            ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+            if log:
+                label_log_axis(ax)
     handles = [plt.Line2D([], [], color=CELL_COLORS[c], marker="o", label=CELL_NAMES[c]) for c in cells]
     handles.append(plt.Line2D([], [], linestyle="", marker="X", color="crimson", label="diverged run"))
     handles.append(plt.Line2D([], [], linestyle="--", color="gray", label="baseline / chance"))
@@ -258,6 +269,7 @@ def fig5_learning_curves(curves: pd.DataFrame, runs: pd.DataFrame) -> plt.Figure
             mark_diverged(ax, div["diverged_step"], label=None)
             ax.axhline(1.0, color="gray", linestyle="--", linewidth=1)
             ax.set(yscale="log", title=f"{task}, T = {T}", xlabel="training step", ylabel="held-out loss / baseline")
+            label_log_axis(ax)
     if axes[0][0].get_legend():
         sns.move_legend(axes[0][0], "lower left", fontsize=7, title=None)
     fig.tight_layout()

@@ -98,7 +98,7 @@ def test_report_settings_default_to_the_longest_length():
 @pytest.fixture(scope="module")
 def results(tmp_path_factory) -> tuple[Path, list[str]]:
     """Two tiny real results: one that trains, one that diverges (plain SGD, large gain)."""
-    root = tmp_path_factory.mktemp("runs")
+    root = tmp_path_factory.mktemp("study") / "runs"
     good = RunConfig(task="adding", cell="rnn", length=5, steps=3, hidden=4, batch=4, eval_every=2, eval_batch=8)
     bad = RunConfig(task="adding", cell="rnn", length=50, steps=60, hidden=64, batch=32, optimizer="sgd", lr=0.05,
                     init="gaussian", init_gain=1.5, eval_batch=32)  # fmt: skip
@@ -115,7 +115,7 @@ def results(tmp_path_factory) -> tuple[Path, list[str]]:
 
 def test_tables_keep_diverged_runs(results):
     root, paths = results
-    t = build_tables(paths, root)
+    t = build_tables(paths)
     runs = t["runs"].set_index("run")
     assert list(runs["study"]) == ["clipping", "sweep"]
     div = runs.loc["clipping/optimizer~sgd/clip~none/seed~0"]
@@ -149,12 +149,12 @@ def test_tables_keep_diverged_runs(results):
 )
 def test_malformed_result_is_refused_by_name(results, tmp_path, corrupt, message):
     root, paths = results
-    bad = tmp_path / "task~adding" / "broken.json"
-    bad.parent.mkdir()
+    bad = tmp_path / "runs" / "task~adding" / "broken.json"
+    bad.parent.mkdir(parents=True)
     bad.write_text(Path(paths[0]).read_text())
     corrupt(bad)
     with pytest.raises(ResultError, match=message) as e:
         load_result(bad)
     assert str(bad) in str(e.value)
     with pytest.raises(ResultError, match=str(bad)):
-        build_tables([*paths, str(bad)], root)
+        build_tables([*paths, str(bad)])

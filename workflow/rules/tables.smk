@@ -10,7 +10,5 @@ rule tables:
         curves="results/tables/curves.csv",
     log:
         "results/logs/tables.log",
-    params:
-        runs_dir="results/runs",
     script:
         "../scripts/tables.py"

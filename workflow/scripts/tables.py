@@ -6,4 +6,4 @@ sys.stderr = open(snakemake.log[0], "w")  # noqa: F821 (snakemake is injected)
 
 from rnnbench.aggregate import write_tables  # noqa: E402
 
-write_tables(list(snakemake.input), snakemake.params.runs_dir, dict(snakemake.output))  # noqa: F821
+write_tables(list(snakemake.input), dict(snakemake.output))  # noqa: F821
