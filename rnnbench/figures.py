@@ -316,4 +316,5 @@ def docs_png(src: str | os.PathLike, dst: str | os.PathLike, width: int = 900) -
     img = Image.open(src).convert("RGB")
     if img.width > width:
         img = img.resize((width, round(img.height * width / img.width)), Image.LANCZOS)
-    img.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(dst, optimize=True)
+    # fast octree keeps rare colours (the red diverged markers) that median cut merges away
+    img.quantize(colors=256, method=Image.Quantize.FASTOCTREE).save(dst, optimize=True)
