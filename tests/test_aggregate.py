@@ -6,6 +6,7 @@ import json
 import math
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -158,3 +159,33 @@ def test_malformed_result_is_refused_by_name(results, tmp_path, corrupt, message
     assert str(bad) in str(e.value)
     with pytest.raises(ResultError, match=str(bad)):
         build_tables([*paths, str(bad)])
+
+
+# ---- report ---------------------------------------------------------------------------------
+
+
+def synthetic_runs() -> pd.DataFrame:
+    rows = []
+    # rnn solves T=10 in 2 of 3 seeds, nothing longer; lstm solves up to 50; one lstm seed at 100 diverged
+    for cell, solved_upto in (("rnn", 10), ("lstm", 50)):
+        for T in (10, 50, 100):
+            for seed in range(3):
+                diverged = cell == "lstm" and T == 100 and seed == 0
+                solved = T <= solved_upto and not (cell == "rnn" and seed == 2) and not diverged
+                rows.append({"run": f"{cell}/{T}/{seed}", "study": "sweep", "task": "adding", "cell": cell,
+                             "length": T, "clip": float("nan"), "seed": seed, "hidden": 32,
+                             "status": "diverged" if diverged else "ok", "solved": solved,
+                             "loss_ratio": 0.01 if solved else 1.1})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_headline_longest_solved_by_majority_and_diverged_shown():
+    from rnnbench.report import headline, longest_solved
+
+    runs = synthetic_runs()
+    rnn = runs[runs["cell"] == "rnn"]
+    assert longest_solved(rnn, 0.5) == 10  # 2 of 3 seeds
+    assert longest_solved(rnn, 0.7) is None
+    text = headline(runs, 0.5)
+    assert "| rnn | no clipping | 10 | 0.01 (2/3) | 1.1 (0/3) | 1.1 (0/3) |" in text
+    assert "| lstm | no clipping | 50 | 0.01 (3/3) | 0.01 (3/3) | 1.1 (0/3), 1 diverged |" in text

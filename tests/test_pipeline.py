@@ -98,8 +98,9 @@ def test_configfile_replaces_the_default(tmp_path):
         (lambda c: c["train"].update(hiden=8), ["'hiden' was unexpected", "train"]),
         (lambda c: c.update(devise="cpu"), ["'devise' was unexpected"]),
         (lambda c: c["clipping"]["optimizers"].update(sgd={"lr": -0.1}), ["-0.1 is less than or equal to", "lr"]),
+        (lambda c: c.pop("gains"), ["'gains' is a required property"]),
     ],
-    ids=["unknown-cell", "negative-length", "misspelt-train-key", "misspelt-top-key", "negative-lr"],
+    ids=["unknown-cell", "negative-length", "misspelt-train-key", "misspelt-top-key", "negative-lr", "missing-study"],
 )
 def test_malformed_config_fails_before_any_job(tmp_path, edit, expected):
     wd = copy_workflow(tmp_path)
