@@ -1,0 +1,214 @@
+"""Aggregation: per-run JSON results -> three long-form tables (runs, gradflow, curves).
+
+A diverged run stays in every table with ``status = diverged`` and its non-finite values empty
+(NaN): it is never dropped and never turned into a zero. A result file that does not look like
+``rnnbench.train.train``'s record is refused with an error naming the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from rnnbench.storage import atomic_write
+from rnnbench.study import parse_run_id
+
+STATUSES = ("ok", "diverged")
+# What a result record must hold, and the type each value must have (None allowed where non-finite).
+RESULT_FIELDS: dict[str, tuple[type, ...]] = {
+    "config": (dict,),
+    "config_hash": (str,),
+    "status": (str,),
+    "final_loss": (int, float, type(None)),
+    "baseline_loss": (int, float),
+    "loss_ratio": (int, float, type(None)),
+    "accuracy": (int, float, type(None)),
+    "solved": (bool,),
+    "steps_run": (int,),
+    "curve": (list,),
+    "eval_curve": (list,),
+    "gradflow": (list,),
+    "decay": (list,),
+    "env": (dict,),
+}
+SUMMARY_FIELDS = (
+    "config_hash",
+    "status",
+    "diverged_step",
+    "final_loss",
+    "baseline_loss",
+    "loss_ratio",
+    "accuracy",
+    "solved",
+    "steps_run",
+    "clip_fraction",
+    "last_finite_grad_norm",
+    "train_seconds",
+    "wall_seconds",
+    "throughput_seq_per_s",
+)
+# Columns that identify a run in the long tables.
+KEY_FIELDS = ("task", "cell", "length", "clip", "optimizer", "init", "init_gain", "seed")
+GRADFLOW_COLUMNS = ("step", "layer", "direction", "state", "t", "distance", "grad_norm", "underflow")
+CURVE_COLUMNS = ("kind", "step", "loss", "loss_ratio", "grad_norm", "clipped", "accuracy")
+
+
+class ResultError(ValueError):
+    """A result file that is not a valid run record; the message starts with its path."""
+
+
+def load_result(path: str | os.PathLike) -> dict[str, Any]:
+    """Read one run's JSON and check its shape; any problem is a ResultError naming ``path``."""
+    try:
+        with open(path) as f:
+            record = json.load(f)
+    except (OSError, json.JSONDecodeError) as e:
+        raise ResultError(f"{path}: not a readable JSON result ({e})") from None
+    if not isinstance(record, dict):
+        raise ResultError(f"{path}: a result must be a JSON object, got {type(record).__name__}")
+    for key, types in RESULT_FIELDS.items():
+        if key not in record:
+            raise ResultError(f"{path}: missing field {key!r}")
+        if not isinstance(record[key], types) or (bool in types) != isinstance(record[key], bool):
+            raise ResultError(f"{path}: field {key!r} has the wrong type ({type(record[key]).__name__})")
+    if record["status"] not in STATUSES:
+        raise ResultError(f"{path}: status {record['status']!r} is not one of {STATUSES}")
+    for key in ("task", "cell", "length", "seed"):
+        if key not in record["config"]:
+            raise ResultError(f"{path}: config lacks {key!r}")
+    return record
+
+
+def run_id_of(path: str | os.PathLike) -> str:
+    """``results/runs/task~adding/.../seed~0.json`` -> ``task~adding/.../seed~0``: the part of the
+    path below its last ``runs`` directory (no run id has a segment named ``runs``)."""
+    parts = Path(path).with_suffix("").parts
+    if "runs" not in parts[:-1]:
+        raise ValueError(f"not under a 'runs' directory: {path}")
+    below = len(parts) - 1 - parts[::-1].index("runs")
+    return "/".join(parts[below + 1 :])
+
+
+def _keys(rid: str, study: str, record: dict) -> dict[str, Any]:
+    cfg = record["config"]
+    return {"run": rid, "study": study, **{k: cfg.get(k) for k in KEY_FIELDS}, "status": record["status"]}
+
+
+def run_row(rid: str, study: str, record: dict) -> dict[str, Any]:
+    cfg = dict(record["config"])
+    cfg["probe_at"] = " ".join(map(str, cfg.get("probe_at", [])))
+    env = record["env"]
+    return {
+        "run": rid,
+        "study": study,
+        **cfg,
+        **{k: record.get(k) for k in SUMMARY_FIELDS},
+        "device_used": env.get("device"),
+        "torch_threads": env.get("torch_threads"),
+        "git_commit": env.get("git_commit"),
+        "torch": env.get("torch"),
+        "cpu": env.get("cpu"),
+    }
+
+
+def gradflow_rows(rid: str, study: str, record: dict) -> list[dict[str, Any]]:
+    """One row per probed (step, layer, direction, state, t), with that probe's fitted decay."""
+    keys = _keys(rid, study, record)
+    fits = {(d["step"], d["layer"], d["direction"], d["state"]): d for d in record["decay"]}
+    rows = []
+    for r in record["gradflow"]:
+        fit = fits.get((r["step"], r["layer"], r["direction"], r["state"]), {})
+        rows.append(
+            {
+                **keys,
+                **{c: r.get(c) for c in GRADFLOW_COLUMNS},
+                "decay_slope": fit.get("slope"),
+                "decay_factor": fit.get("factor"),
+                "pascanu_eta": fit.get("pascanu_eta"),
+            }
+        )
+    return rows
+
+
+def curve_rows(rid: str, study: str, record: dict) -> list[dict[str, Any]]:
+    """Training curve (loss, gradient norm before clipping, clip events) and held-out evaluations."""
+    keys = _keys(rid, study, record)
+    baseline = record["baseline_loss"]
+
+    def ratio(loss):
+        return None if loss is None else loss / baseline
+
+    rows = [
+        {
+            **keys,
+            "kind": "train",
+            "step": c["step"],
+            "loss": c["loss"],
+            "loss_ratio": ratio(c["loss"]),
+            "grad_norm": c["grad_norm"],
+            "clipped": c["clipped"],
+            "accuracy": None,
+        }  # fmt: skip
+        for c in record["curve"]
+    ]
+    rows += [
+        {
+            **keys,
+            "kind": "eval",
+            "step": e["step"],
+            "loss": e["loss"],
+            "loss_ratio": ratio(e["loss"]),
+            "grad_norm": None,
+            "clipped": None,
+            "accuracy": e["accuracy"],
+        }  # fmt: skip
+        for e in record["eval_curve"]
+    ]
+    return rows
+
+
+def build_tables(paths: list[str]) -> dict[str, pd.DataFrame]:
+    """Read every result and return the ``runs``, ``gradflow`` and ``curves`` tables."""
+    runs, gradflow, curves = [], [], []
+    for path in sorted(paths):
+        record = load_result(path)
+        try:
+            rid = run_id_of(path)
+            study, _ = parse_run_id(rid)
+        except ValueError as e:
+            raise ResultError(f"{path}: {e}") from None
+        runs.append(run_row(rid, study, record))
+        gradflow += gradflow_rows(rid, study, record)
+        curves += curve_rows(rid, study, record)
+    return {
+        "runs": pd.DataFrame.from_records(runs),
+        "gradflow": pd.DataFrame.from_records(
+            gradflow,
+            columns=[
+                "run",
+                "study",
+                *KEY_FIELDS,
+                "status",
+                *GRADFLOW_COLUMNS,
+                "decay_slope",
+                "decay_factor",
+                "pascanu_eta",
+            ],
+        ),
+        "curves": pd.DataFrame.from_records(curves, columns=["run", "study", *KEY_FIELDS, "status", *CURVE_COLUMNS]),
+    }
+
+
+def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> None:
+    atomic_write(path, lambda f: df.to_csv(f, index=False))
+
+
+def write_tables(paths: list[str], outputs: dict[str, str]) -> None:
+    """Build the tables and write each one named in ``outputs`` (``runs``/``gradflow``/``curves``)."""
+    tables = build_tables(paths)
+    for name, path in outputs.items():
+        write_csv(tables[name], path)

@@ -1,0 +1,148 @@
+"""A study's sweeps as data: expand the pipeline config into runs, each with a readable id.
+
+The config (``config/*.yaml``, validated by ``workflow/schemas/config.schema.yaml``) holds three
+studies; every run is one ``RunConfig`` and one result file ``results/runs/<id>.json``:
+
+- ``sweep``: tasks × lengths × cells × clipping × seeds (× devices), trained with the shared
+  ``train`` settings; id ``task~adding/cell~lstm/length~100/clip~1.0/seed~0``.
+- ``gains``: the vanilla RNN across W_hh init gains, probed at initialisation and after training;
+  id ``gains/task~adding/length~50/cell~rnn/init~orthogonal/gain~1.5/seed~0``.
+- ``clipping``: a configuration that explodes, with and without clipping, under each optimizer;
+  id ``clipping/optimizer~sgd/clip~none/seed~0``.
+
+Ids are built from plain Python values (never numpy scalars), so they and the configs are stable
+and JSON-ready.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from itertools import product
+from typing import Any
+
+from rnnbench.config import ConfigError, RunConfig
+
+STUDIES = ("sweep", "gains", "clipping")
+SEP = "~"
+
+
+def fmt(value: Any) -> str:
+    """A value as it appears in a run id: ``None`` -> ``none``, floats keep their decimal point."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return repr(value)  # 1.0 -> "1.0", 0.05 -> "0.05"
+    return str(value)
+
+
+def run_id(study: str, params: dict[str, Any]) -> str:
+    """``key~value`` segments joined by '/'; the sweep's ids carry no study prefix."""
+    segments = [f"{k}{SEP}{fmt(v)}" for k, v in params.items()]
+    return "/".join(segments if study == "sweep" else [study, *segments])
+
+
+def parse_run_id(rid: str) -> tuple[str, dict[str, str]]:
+    """Inverse of :func:`run_id` (values stay strings): ``(study, {key: value})``."""
+    parts = rid.split("/")
+    study = "sweep" if SEP in parts[0] else parts.pop(0)
+    if study not in STUDIES or not parts or any(SEP not in p for p in parts):
+        raise ValueError(f"not a run id: {rid!r}")
+    return study, dict(p.split(SEP, 1) for p in parts)
+
+
+def _devices(config: dict) -> list[str]:
+    d = config.get("device", "cpu")
+    return [d] if isinstance(d, str) else list(d)
+
+
+def _run(base: dict, where: str, **fields: Any) -> dict[str, Any]:
+    """A RunConfig's dict from the shared settings plus this run's fields; checked now, so a bad
+    value stops the pipeline before any job starts, with the run named."""
+    merged = {**base, **fields}
+    try:
+        return RunConfig.from_dict(merged).to_dict()
+    except ConfigError as e:
+        raise ConfigError(f"{where}: {e}") from None
+
+
+def sweep_runs(config: dict) -> dict[str, dict]:
+    s = config["sweep"]
+    devices = _devices(config)
+    runs = {}
+    for task, spec in s["tasks"].items():
+        base = {**config["train"], **spec.get("train", {})}
+        for cell, length, clip, seed, device in product(s["cells"], spec["lengths"], s["clip"], s["seeds"], devices):
+            params = {"task": task, "cell": cell, "length": length, "clip": clip, "seed": seed}
+            if len(devices) > 1:
+                params["device"] = device  # only then: the default ids stay short
+            rid = run_id("sweep", params)
+            runs[rid] = _run(base, f"sweep run {rid}", **{**params, "device": device})
+    return runs
+
+
+def gains_runs(config: dict) -> dict[str, dict]:
+    g = config.get("gains")
+    if not g:
+        return {}
+    base = {**config["train"], **g.get("train", {})}
+    runs = {}
+    for gain, seed in product(g["gains"], g["seeds"]):
+        params = {
+            "task": g["task"],
+            "length": g["length"],
+            "cell": g["cell"],
+            "init": g["init"],
+            "gain": float(gain),
+            "seed": seed,
+        }
+        rid = run_id("gains", params)
+        fields = {k: v for k, v in params.items() if k != "gain"}
+        runs[rid] = _run(base, f"gains run {rid}", **fields, init_gain=float(gain), device=_devices(config)[0])
+    return runs
+
+
+def clipping_runs(config: dict) -> dict[str, dict]:
+    c = config.get("clipping")
+    if not c:
+        return {}
+    base = {**config["train"], **c.get("train", {}), "task": c["task"], "length": c["length"], "cell": c["cell"]}
+    runs = {}
+    for (opt, opt_args), clip, seed in product(c["optimizers"].items(), c["clip"], c["seeds"]):
+        params = {"optimizer": opt, "clip": clip, "seed": seed}
+        rid = run_id("clipping", params)
+        runs[rid] = _run(base, f"clipping run {rid}", **params, **opt_args, device=_devices(config)[0])
+    return runs
+
+
+def expand(config: dict) -> dict[str, dict]:
+    """Every run of every study: ``{run id: RunConfig dict}``, in a stable order."""
+    runs: dict[str, dict] = {}
+    for part in (sweep_runs(config), gains_runs(config), clipping_runs(config)):
+        runs.update(part)
+    return runs
+
+
+def config_hash(config: dict) -> str:
+    """Short stable hash of the whole (validated, defaults-filled) pipeline config."""
+    blob = json.dumps(config, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:12]
+
+
+def report_settings(config: dict) -> dict[str, Any]:
+    """The ``report`` block with defaults filled in: figure 1 draws the sweep's ``gradflow_task``
+    at ``gradflow_length`` (default: its longest length), which must be a length of the sweep."""
+    settings = {"gradflow_task": "adding", "majority": 0.5, **(config.get("report") or {})}
+    tasks = config["sweep"]["tasks"]
+    task = settings["gradflow_task"] if settings["gradflow_task"] in tasks else next(iter(tasks))
+    settings["gradflow_task"] = task
+    lengths = tasks[task]["lengths"]
+    settings.setdefault("gradflow_length", max(lengths))
+    if settings["gradflow_length"] not in lengths:
+        raise ConfigError(
+            f"report.gradflow_length {settings['gradflow_length']!r} is not a length of the {task} sweep; "
+            f"choose one of: {', '.join(map(str, lengths))}"
+        )
+    return settings

@@ -1,0 +1,191 @@
+"""Sweep expansion (rnnbench.study) and aggregation (rnnbench.aggregate), without Snakemake."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from rnnbench.aggregate import ResultError, build_tables, load_result
+from rnnbench.cells import CELLS
+from rnnbench.config import ConfigError, RunConfig
+from rnnbench.initialisation import INITS
+from rnnbench.optimizers import OPTIMIZERS
+from rnnbench.storage import write_json
+from rnnbench.study import expand, parse_run_id, report_settings, run_id
+from rnnbench.tasks import TASKS
+from rnnbench.train import train
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def smoke_config() -> dict:
+    return yaml.safe_load(open(REPO / "config" / "smoke.yaml"))
+
+
+def test_schema_enums_match_the_package_registries():
+    schema = yaml.safe_load(open(REPO / "workflow" / "schemas" / "config.schema.yaml"))
+    defs = schema["$defs"]
+    assert set(defs["cell"]["enum"]) == set(CELLS)
+    assert set(defs["task"]["enum"]) == set(TASKS)
+    assert set(defs["train"]["properties"]["init"]["enum"]) == set(INITS)
+    assert set(defs["train"]["properties"]["optimizer"]["enum"]) == set(OPTIMIZERS)
+    assert set(schema["properties"]["clipping"]["properties"]["optimizers"]["properties"]) == set(OPTIMIZERS)
+    # every key the train block allows is a RunConfig field
+    assert set(defs["train"]["properties"]) <= set(RunConfig().to_dict())
+
+
+def test_run_ids_are_readable_and_round_trip():
+    rid = run_id("sweep", {"task": "adding", "cell": "lstm", "length": 100, "clip": 1.0, "seed": 0})
+    assert rid == "task~adding/cell~lstm/length~100/clip~1.0/seed~0"
+    assert parse_run_id(rid) == (
+        "sweep",
+        {"task": "adding", "cell": "lstm", "length": "100", "clip": "1.0", "seed": "0"},
+    )
+    rid = run_id("clipping", {"optimizer": "sgd", "clip": None, "seed": 2})
+    assert rid == "clipping/optimizer~sgd/clip~none/seed~2"
+    assert parse_run_id(rid)[0] == "clipping"
+    with pytest.raises(ValueError):
+        parse_run_id("elsewhere/foo")
+
+
+def test_expand_gives_plain_checked_configs():
+    cfg = smoke_config()
+    runs = expand(cfg)
+    s = cfg["sweep"]
+    n_sweep = sum(len(t["lengths"]) for t in s["tasks"].values()) * len(s["cells"]) * len(s["clip"]) * len(s["seeds"])
+    n_gains = len(cfg["gains"]["gains"]) * len(cfg["gains"]["seeds"])
+    n_clip = len(cfg["clipping"]["optimizers"]) * len(cfg["clipping"]["clip"]) * len(cfg["clipping"]["seeds"])
+    assert len(runs) == n_sweep + n_gains + n_clip
+    for rid, rc in runs.items():
+        # JSON round trip: plain Python values only (no numpy scalars), and a valid RunConfig
+        assert json.loads(json.dumps(rc)) == rc
+        assert RunConfig.from_dict(rc).to_dict() == rc
+        study, params = parse_run_id(rid)
+        if study == "sweep":
+            assert params["cell"] == rc["cell"] and int(params["length"]) == rc["length"]
+    sgd = [rc for rid, rc in runs.items() if rid.startswith("clipping/optimizer~sgd")]
+    assert all(rc["optimizer"] == "sgd" and rc["lr"] == 0.05 for rc in sgd)
+    assert {rc["init_gain"] for rid, rc in runs.items() if rid.startswith("gains/")} == set(cfg["gains"]["gains"])
+
+
+def test_expand_names_the_run_of_a_bad_value():
+    cfg = smoke_config()
+    cfg["sweep"]["tasks"]["copy"]["lengths"] = [0]
+    with pytest.raises(ConfigError, match=r"sweep run task~copy/.*length must be an integer >= 1, got 0"):
+        expand(cfg)
+
+
+def test_device_list_adds_a_path_segment():
+    cfg = smoke_config()
+    cfg["device"] = ["cpu", "auto"]
+    ids = [rid for rid in expand(cfg) if rid.startswith("task~")]
+    assert any(rid.endswith("/device~auto") for rid in ids) and any(rid.endswith("/device~cpu") for rid in ids)
+
+
+def test_report_settings_default_to_the_longest_length():
+    cfg = smoke_config()
+    del cfg["report"]
+    assert report_settings(cfg)["gradflow_length"] == max(cfg["sweep"]["tasks"]["adding"]["lengths"])
+
+
+# ---- aggregation ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory) -> tuple[Path, list[str]]:
+    """Two tiny real results: one that trains, one that diverges (plain SGD, large gain)."""
+    root = tmp_path_factory.mktemp("study") / "runs"
+    good = RunConfig(task="adding", cell="rnn", length=5, steps=3, hidden=4, batch=4, eval_every=2, eval_batch=8)
+    bad = RunConfig(task="adding", cell="rnn", length=50, steps=60, hidden=64, batch=32, optimizer="sgd", lr=0.05,
+                    init="gaussian", init_gain=1.5, eval_batch=32)  # fmt: skip
+    paths = []
+    for rid, cfg in (
+        ("task~adding/cell~rnn/length~5/clip~none/seed~0", good),
+        ("clipping/optimizer~sgd/clip~none/seed~0", bad),
+    ):
+        path = root / f"{rid}.json"
+        write_json(path, train(cfg, progress=False))
+        paths.append(str(path))
+    return root, paths
+
+
+def test_tables_keep_diverged_runs(results):
+    root, paths = results
+    t = build_tables(paths)
+    runs = t["runs"].set_index("run")
+    assert list(runs["study"]) == ["clipping", "sweep"]
+    div = runs.loc["clipping/optimizer~sgd/clip~none/seed~0"]
+    assert div["status"] == "diverged" and not div["solved"]
+    curves = t["curves"]
+    last = curves[(curves["run"] == div.name) & (curves["kind"] == "train")].iloc[-1]
+    # its last step is the non-finite one: stored empty (NaN), never as zero
+    assert last["step"] == div["diverged_step"] and (math.isnan(last["loss"]) or math.isnan(last["grad_norm"]))
+    gf = t["gradflow"]
+    ok = gf[gf["run"] == "task~adding/cell~rnn/length~5/clip~none/seed~0"]
+    assert set(ok["step"]) == {0, 3} and len(ok) == 2 * 5
+    assert ok["decay_factor"].notna().all()
+
+
+@pytest.mark.parametrize(
+    "corrupt, message",
+    [
+        (lambda p: p.write_text("{not json"), "not a readable JSON result"),
+        (lambda p: p.write_text("[1, 2]"), "must be a JSON object"),
+        (lambda p: p.write_text(json.dumps({**json.loads(p.read_text()), "status": "fine"})), "status 'fine'"),
+        (
+            lambda p: p.write_text(json.dumps({k: v for k, v in json.loads(p.read_text()).items() if k != "curve"})),
+            "missing field 'curve'",
+        ),  # fmt: skip
+        (
+            lambda p: p.write_text(json.dumps({**json.loads(p.read_text()), "steps_run": "3"})),
+            "'steps_run' has the wrong type",
+        ),
+    ],
+    ids=["not-json", "not-object", "bad-status", "missing-field", "wrong-type"],
+)
+def test_malformed_result_is_refused_by_name(results, tmp_path, corrupt, message):
+    root, paths = results
+    bad = tmp_path / "runs" / "task~adding" / "broken.json"
+    bad.parent.mkdir(parents=True)
+    bad.write_text(Path(paths[0]).read_text())
+    corrupt(bad)
+    with pytest.raises(ResultError, match=message) as e:
+        load_result(bad)
+    assert str(bad) in str(e.value)
+    with pytest.raises(ResultError, match=str(bad)):
+        build_tables([*paths, str(bad)])
+
+
+# ---- report ---------------------------------------------------------------------------------
+
+
+def synthetic_runs() -> pd.DataFrame:
+    rows = []
+    # rnn solves T=10 in 2 of 3 seeds, nothing longer; lstm solves up to 50; one lstm seed at 100 diverged
+    for cell, solved_upto in (("rnn", 10), ("lstm", 50)):
+        for T in (10, 50, 100):
+            for seed in range(3):
+                diverged = cell == "lstm" and T == 100 and seed == 0
+                solved = T <= solved_upto and not (cell == "rnn" and seed == 2) and not diverged
+                rows.append({"run": f"{cell}/{T}/{seed}", "study": "sweep", "task": "adding", "cell": cell,
+                             "length": T, "clip": float("nan"), "seed": seed, "hidden": 32,
+                             "status": "diverged" if diverged else "ok", "solved": solved,
+                             "loss_ratio": 0.01 if solved else 1.1})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_headline_longest_solved_by_majority_and_diverged_shown():
+    from rnnbench.report import headline, longest_solved
+
+    runs = synthetic_runs()
+    rnn = runs[runs["cell"] == "rnn"]
+    assert longest_solved(rnn, 0.5) == 10  # 2 of 3 seeds
+    assert longest_solved(rnn, 0.7) is None
+    text = headline(runs, 0.5)
+    assert "| rnn | no clipping | 10 | 0.01 (2/3) | 1.1 (0/3) | 1.1 (0/3) |" in text
+    assert "| lstm | no clipping | 50 | 0.01 (3/3) | 0.01 (3/3) | 1.1 (0/3), 1 diverged |" in text

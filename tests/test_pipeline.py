@@ -1,0 +1,262 @@
+"""The Snakemake pipeline: dry runs of every shipped config, config validation before any job,
+and the smoke study end to end in a temporary directory (tables, figures, REPORT.md, HTML report,
+re-runs)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib.image
+import pandas as pd
+import pytest
+import yaml
+
+from rnnbench.study import expand
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIGS = sorted(p.name for p in (REPO / "config").glob("*.yaml"))
+FIGURES = [
+    "fig1_gradflow_cells",
+    "fig2_exploding_gains",
+    "fig3_clipping",
+    "fig4_length_sweep_loss",
+    "fig4_length_sweep_accuracy",
+    "fig5_learning_curves",
+]
+
+
+def copy_workflow(dest: Path) -> Path:
+    """A fresh copy of the workflow (not the package) in ``dest``, so runs never touch the checkout."""
+    shutil.copy(REPO / "Snakefile", dest / "Snakefile")
+    for d in ("workflow", "config"):
+        shutil.copytree(REPO / d, dest / d)
+    return dest
+
+
+def snakemake(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", *args], cwd=cwd, capture_output=True, text=True, timeout=600
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def job_counts(output: str) -> dict[str, int]:
+    """The 'Job stats' table of a (dry) run: {rule: count}."""
+    counts = {}
+    for line in output.split("Job stats:", 1)[-1].splitlines():
+        m = re.match(r"^(\w+)\s+(\d+)$", line.strip())
+        if m and m.group(1) != "total":
+            counts[m.group(1)] = int(m.group(2))
+    return counts
+
+
+def test_shipped_configs_exist():
+    assert {"config.yaml", "smoke.yaml", "paper.yaml"} <= set(CONFIGS)
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_dry_run(tmp_path, name):
+    wd = copy_workflow(tmp_path)
+    proc = snakemake(wd, "-n", "--configfile", f"config/{name}")
+    counts = job_counts(proc.stdout)
+    n_runs = len(expand(yaml.safe_load(open(wd / "config" / name))))
+    assert counts["train"] == n_runs > 0
+    for rule in ("tables", "report_md", "all", *FIGURES):
+        assert counts[rule] == 1, rule
+    assert not (wd / "results").exists()
+
+
+def test_default_config_is_the_default(tmp_path):
+    wd = copy_workflow(tmp_path)
+    plain = job_counts(snakemake(wd, "-n").stdout)
+    explicit = job_counts(snakemake(wd, "-n", "--configfile", "config/config.yaml").stdout)
+    assert plain == explicit
+
+
+def test_configfile_replaces_the_default(tmp_path):
+    """A --configfile without the copy task runs no copy runs (nothing leaks in from the default)."""
+    wd = copy_workflow(tmp_path)
+    cfg = yaml.safe_load(open(wd / "config" / "smoke.yaml"))
+    del cfg["sweep"]["tasks"]["copy"]
+    (wd / "nocopy.yaml").write_text(yaml.safe_dump(cfg))
+    proc = snakemake(wd, "-n", "--configfile", "nocopy.yaml")
+    assert "task~copy" not in proc.stdout
+    assert "task~adding" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "edit, expected",
+    [
+        (lambda c: c["sweep"].update(cells=["rnn", "lstmm"]), ["'lstmm' is not one of", "cells"]),
+        (lambda c: c["sweep"]["tasks"]["adding"].update(lengths=[5, -10]), ["-10 is less than the minimum", "lengths"]),
+        (lambda c: c["train"].update(hiden=8), ["'hiden' was unexpected", "train"]),
+        (lambda c: c.update(devise="cpu"), ["'devise' was unexpected"]),
+        (lambda c: c["clipping"]["optimizers"].update(sgd={"lr": -0.1}), ["-0.1 is less than or equal to", "lr"]),
+        (lambda c: c.pop("gains"), ["'gains' is a required property"]),
+    ],
+    ids=["unknown-cell", "negative-length", "misspelt-train-key", "misspelt-top-key", "negative-lr", "missing-study"],
+)
+def test_malformed_config_fails_before_any_job(tmp_path, edit, expected):
+    wd = copy_workflow(tmp_path)
+    cfg = yaml.safe_load(open(wd / "config" / "smoke.yaml"))
+    edit(cfg)
+    (wd / "bad.yaml").write_text(yaml.safe_dump(cfg))
+    proc = snakemake(wd, "--cores", "1", "--configfile", "bad.yaml", check=False)
+    message = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "Error validating config file" in message
+    for text in expected:
+        assert text in message, message
+    assert not (wd / "results").exists(), "a job ran despite the bad config"
+
+
+def test_gradflow_length_outside_the_sweep_is_refused(tmp_path):
+    wd = copy_workflow(tmp_path)
+    cfg = yaml.safe_load(open(wd / "config" / "smoke.yaml"))
+    cfg["report"]["gradflow_length"] = 77
+    (wd / "bad.yaml").write_text(yaml.safe_dump(cfg))
+    proc = snakemake(wd, "-n", "--configfile", "bad.yaml", check=False)
+    assert proc.returncode != 0
+    assert "report.gradflow_length 77" in proc.stdout + proc.stderr
+
+
+# ---- the smoke study, end to end ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory) -> Path:
+    """Run the smoke study once; the tests below read its outputs."""
+    wd = copy_workflow(tmp_path_factory.mktemp("smoke"))
+    snakemake(wd, "--cores", "2", "--configfile", "config/smoke.yaml")
+    return wd
+
+
+@pytest.mark.slow
+def test_runs_table(smoke):
+    runs = pd.read_csv(smoke / "results/tables/runs.csv")
+    cfg = yaml.safe_load(open(smoke / "config/smoke.yaml"))
+    sweep = runs[runs["study"] == "sweep"]
+    n_lengths = sum(len(t["lengths"]) for t in cfg["sweep"]["tasks"].values())
+    assert len(sweep) == n_lengths * len(cfg["sweep"]["cells"]) * len(cfg["sweep"]["clip"]) * len(cfg["sweep"]["seeds"])
+    for col in ("run", "task", "cell", "length", "clip", "seed", "hidden", "lr", "optimizer", "status", "final_loss",
+                "baseline_loss", "loss_ratio", "accuracy", "solved", "steps_run", "wall_seconds",
+                "throughput_seq_per_s", "config_hash", "git_commit"):  # fmt: skip
+        assert col in runs.columns, col
+    assert set(runs["status"]) <= {"ok", "diverged"}
+    assert runs["run"].is_unique and runs["config_hash"].is_unique
+    ok = runs[runs["status"] == "ok"]
+    assert (ok["loss_ratio"] - ok["final_loss"] / ok["baseline_loss"]).abs().max() < 1e-9
+    assert (sweep[sweep["task"] == "adding"]["baseline_loss"] - 1 / 6).abs().max() < 1e-12
+    assert (sweep["steps_run"] == cfg["train"]["steps"]).all()
+    assert set(sweep["cell"]) == set(cfg["sweep"]["cells"])
+    # the smoke study's unclipped SGD run explodes: it is kept and marked, its loss left empty, not zero
+    sgd = runs[(runs["study"] == "clipping") & (runs["optimizer"] == "sgd")]
+    unclipped, clipped = sgd[sgd["clip"].isna()], sgd[sgd["clip"].notna()]
+    assert (unclipped["status"] == "diverged").all() and len(unclipped) > 0
+    assert not unclipped["solved"].any()
+    assert (clipped["status"] == "ok").all()
+    assert (unclipped["diverged_step"] < unclipped["steps"]).all()
+
+
+@pytest.mark.slow
+def test_gradflow_and_curves_tables(smoke):
+    gf = pd.read_csv(smoke / "results/tables/gradflow.csv")
+    for col in ("run", "cell", "task", "length", "init", "step", "t", "distance", "grad_norm", "decay_factor"):
+        assert col in gf.columns, col
+    assert (gf["distance"] >= 0).all() and (gf["grad_norm"] >= 0).all()
+    # every probe of length T has T time steps (copy: T+20), at step 0 and after training
+    for (run, _step, _state), g in gf.groupby(["run", "step", "state"]):
+        T = g["length"].iloc[0] + (20 if g["task"].iloc[0] == "copy" else 0)
+        assert sorted(g["t"]) == list(range(T)), run
+    runs = pd.read_csv(smoke / "results/tables/runs.csv").set_index("run")
+    for run, g in gf.groupby("run"):
+        ok = runs.loc[run, "status"] == "ok"
+        assert set(g["step"]) == ({0, runs.loc[run, "steps"]} if ok else {0}), run
+    rnn = gf[(gf["study"] == "sweep") & (gf["cell"] == "rnn") & (gf["step"] == 0)]
+    assert (rnn["decay_factor"] < 1).all(), "the vanilla RNN's gradient should vanish at initialisation"
+    curves = pd.read_csv(smoke / "results/tables/curves.csv")
+    assert set(curves["kind"]) == {"train", "eval"}
+    train = curves[curves["kind"] == "train"]
+    per_run = train.groupby("run").size()
+    steps = runs["steps_run"]
+    # a diverged run's curve holds its last, non-finite step too
+    diverged = set(runs[runs["status"] == "diverged"].index)
+    for run, n in per_run.items():
+        assert n == steps[run] + (run in diverged), run
+    assert train["clipped"].isin([True, False]).all()
+
+
+@pytest.mark.slow
+def test_figures_are_valid_pngs(smoke):
+    for name in FIGURES:
+        png = smoke / f"results/figures/{name}.png"
+        data = png.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n", name
+        img = matplotlib.image.imread(png)
+        assert img.shape[0] > 200 and img.shape[1] > 300, name
+        assert img[..., :3].std() > 0.01, f"{name} is blank"
+        assert (smoke / f"results/figures/{name}.pdf").stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_figures_carry_provenance_and_pdf_is_byte_stable(smoke, tmp_path):
+    from PIL import Image
+
+    from rnnbench.figures import render
+
+    runs = pd.read_csv(smoke / "results/tables/runs.csv")
+    commit = runs["git_commit"].iloc[0]
+    png = Image.open(smoke / "results/figures/fig4_length_sweep_loss.png")
+    assert "config hash" in png.text["Description"] and commit in png.text["Description"]
+    pdf = (smoke / "results/figures/fig4_length_sweep_loss.pdf").read_bytes()
+    assert b"CreationDate" not in pdf
+    tables = {"runs": str(smoke / "results/tables/runs.csv")}
+    again = [tmp_path / "a.pdf", tmp_path / "b.pdf"]
+    for p in again:
+        render("fig4_length_sweep_loss", tables, str(tmp_path / "x.png"), str(p), "abc", {})
+    assert again[0].read_bytes() == again[1].read_bytes()
+
+
+@pytest.mark.slow
+def test_report_md_has_the_headline_table(smoke):
+    text = (smoke / "results/REPORT.md").read_text()
+    assert "## Headline" in text
+    assert "| cell | clipping | longest T solved | T=5 | T=10 |" in text
+    for cell in ("rnn", "lstm", "gru"):
+        assert re.search(rf"^\| {cell} \| no clipping \| ", text, re.M), cell
+    assert "## Comparison with the literature" in text
+    assert "Pascanu et al. 2013 §3.2" in text
+    runs = pd.read_csv(smoke / "results/tables/runs.csv")
+    assert runs["git_commit"].iloc[0] in text
+    for name in FIGURES:
+        assert f"figures/{name}.png" in text
+
+
+@pytest.mark.slow
+def test_html_report_builds(smoke):
+    snakemake(smoke, "--configfile", "config/smoke.yaml", "--report", "results/report.html")
+    html = (smoke / "results/report.html").read_text(errors="replace")
+    assert len(html) > 100_000
+    for name in FIGURES:
+        assert f"{name}.png" in html, name
+
+
+@pytest.mark.slow
+def test_rerun_does_nothing_then_only_a_deleted_run_reruns(smoke):
+    proc = snakemake(smoke, "-n", "--configfile", "config/smoke.yaml")
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+    victim = next((smoke / "results/runs").rglob("seed~0.json"))
+    victim.unlink()
+    plan = job_counts(snakemake(smoke, "-n", "--configfile", "config/smoke.yaml").stdout)
+    assert plan["train"] == 1 and plan["tables"] == 1, plan
+    # run it (up to the tables, to keep the suite short): exactly that run is trained again
+    rel = str(victim.relative_to(smoke))
+    proc = snakemake(smoke, rel, "results/tables/runs.csv", "--cores", "2", "--configfile", "config/smoke.yaml")
+    assert job_counts(proc.stdout + proc.stderr) == {"train": 1, "tables": 1}
+    assert victim.exists()

@@ -1,0 +1,45 @@
+# Helpers shared by every rule: config validation, the run list and the target lists.
+
+from snakemake.utils import validate
+
+from rnnbench.study import config_hash, expand, report_settings
+
+# Validation runs while the workflow is parsed, so a bad config stops before any job starts;
+# jsonschema's message names the key and the value.
+validate(config, schema="../schemas/config.schema.yaml")
+
+# Every run of every study: {run id: RunConfig dict}; each RunConfig is checked here too.
+RUNS = expand(config)
+CONFIG_HASH = config_hash(config)
+REPORT_SETTINGS = report_settings(config)
+
+TABLES = [
+    "results/tables/runs.csv",
+    "results/tables/gradflow.csv",
+    "results/tables/curves.csv",
+]
+
+# Figure names are stable across runs and configs, so a paper can point at them.
+FIGURE_NAMES = [
+    "fig1_gradflow_cells",
+    "fig2_exploding_gains",
+    "fig3_clipping",
+    "fig4_length_sweep_loss",
+    "fig4_length_sweep_accuracy",
+    "fig5_learning_curves",
+]
+FIGURES = [f"results/figures/{name}.{ext}" for name in FIGURE_NAMES for ext in ("png", "pdf")]
+
+
+def run_files(runs=RUNS):
+    return [f"results/runs/{rid}.json" for rid in runs]
+
+
+def uses_gpu(rid):
+    """1 when the run trains on CUDA: `--resources gpu=N` then caps concurrent CUDA jobs."""
+    device = RUNS[rid]["device"]
+    if device == "auto":
+        import torch
+
+        return int(torch.cuda.is_available())
+    return int(device == "cuda")

@@ -1,0 +1,18 @@
+# REPORT.md: the headline table, decay rates, literature comparison and provenance.
+
+
+rule report_md:
+    input:
+        runs="results/tables/runs.csv",
+        gradflow="results/tables/gradflow.csv",
+        curves="results/tables/curves.csv",
+        figures=[f for f in FIGURES if f.endswith(".png")],
+    output:
+        report("results/REPORT.md", caption="../report/report_md.rst", category="report"),
+    log:
+        "results/logs/report_md.log",
+    params:
+        config_hash=CONFIG_HASH,
+        settings=REPORT_SETTINGS,
+    script:
+        "../scripts/report_md.py"

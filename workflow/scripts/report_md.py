@@ -1,0 +1,16 @@
+"""Snakemake job: write results/REPORT.md (logic lives in rnnbench.report)."""
+
+import sys
+
+sys.stderr = open(snakemake.log[0], "w")  # noqa: F821 (snakemake is injected)
+
+from rnnbench.report import write_report  # noqa: E402
+
+tables = {k: snakemake.input[k] for k in ("runs", "gradflow", "curves")}  # noqa: F821
+write_report(
+    tables,
+    list(snakemake.input.figures),  # noqa: F821
+    snakemake.output[0],  # noqa: F821
+    snakemake.params.config_hash,  # noqa: F821
+    snakemake.params.settings,  # noqa: F821
+)
