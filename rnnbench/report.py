@@ -291,6 +291,35 @@ def provenance_section(runs: pd.DataFrame, config_hash: str) -> str:
     return md_table(["", ""], rows)
 
 
+def throughput_section(table: str | None) -> str:
+    """The fastest backend per cell and shape on this hardware, with every backend's time ratio to it."""
+    if table is None:
+        return ""
+    from rnnbench.throughput import fastest
+
+    df = pd.read_csv(table)
+    ranked = fastest(df)
+    rows = []
+    for _, g in ranked.groupby(["device", "cell", "length", "batch", "hidden"], sort=True):
+        best = g.iloc[0]
+        others = ", ".join(f"{r.backend} {r.ratio_to_fastest:.2f}x" for r in g.iloc[1:].itertuples())
+        rows.append([best["device"], best["cell"], int(best["length"]), int(best["batch"]), int(best["hidden"]),
+                     f"{best['backend']} ({best['kernel']})", f"{best['fwd_bwd_s'] * 1e3:.2f}", others or "-"])  # fmt: skip
+    busy = int(df["busy"].sum()) if "busy" in df else 0
+    skipped = df[df["status"] != "ok"]
+    notes = "".join(f"- {r.cell} {r.backend} T={r.length}: {r.status} ({r.reason})\n" for r in skipped.itertuples())
+    return f"""## Training throughput on this hardware
+
+Fastest backend per cell and shape (forward + backward of one layer, median), and the others' time
+relative to it (`results/tables/throughput.csv`, figure 6). {busy} of {len(df)} cases ran while other
+processes used the CPU (column `busy`): compare ratios within one run, not absolute times across runs.
+
+{md_table(["device", "cell", "T", "B", "H", "fastest (kernel)", "fwd+bwd ms", "others"], rows)}
+
+{notes}
+"""
+
+
 def write_report(
     tables: dict[str, str], figures: list[str], out: str | os.PathLike, config_hash: str, settings: dict
 ) -> None:
@@ -335,6 +364,7 @@ Claims from `shared/reference/literature.md`, each checked against this run, at 
 
 {md_table(["source", "claim", "this run", "verdict", "scale of this run"], claims(runs, gradflow, task, majority))}
 
+{throughput_section(tables.get("throughput"))}
 ## Figures
 
 {figs}

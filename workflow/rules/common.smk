@@ -13,6 +13,13 @@ RUNS = expand(config)
 CONFIG_HASH = config_hash(config)
 REPORT_SETTINGS = report_settings(config)
 
+# The throughput grid (rnnbench.throughput.expand checks its keys and values now, before any job).
+THROUGHPUT = config.get("throughput")
+if THROUGHPUT:
+    from rnnbench.throughput import expand as expand_throughput
+
+    expand_throughput(THROUGHPUT)
+
 TABLES = [
     "results/tables/runs.csv",
     "results/tables/gradflow.csv",
@@ -28,6 +35,9 @@ FIGURE_NAMES = [
     "fig4_length_sweep_accuracy",
     "fig5_learning_curves",
 ]
+if THROUGHPUT:
+    TABLES.append("results/tables/throughput.csv")
+    FIGURE_NAMES.append("fig6_throughput")
 FIGURES = [f"results/figures/{name}.{ext}" for name in FIGURE_NAMES for ext in ("png", "pdf")]
 
 

@@ -1,0 +1,31 @@
+# Hardware throughput of RNN/LSTM/GRU training per backend (rnnbench.throughput): present only when
+# the config has a `throughput` grid. It takes every core, so that nothing else runs beside the
+# timings (a busy machine makes them noise; each row records how busy the machine was anyway).
+
+
+rule throughput:
+    output:
+        report("results/tables/throughput.csv", caption="../report/throughput.rst", category="throughput"),
+    log:
+        "results/logs/throughput.log",
+    params:
+        grid=THROUGHPUT,
+    threads: workflow.cores
+    script:
+        "../scripts/throughput.py"
+
+
+rule fig6_throughput:
+    input:
+        "results/tables/throughput.csv",
+    output:
+        png=report(
+            "results/figures/fig6_throughput.png", caption="../report/fig6_throughput.rst", category="throughput"
+        ),
+        pdf="results/figures/fig6_throughput.pdf",
+    log:
+        "results/logs/figures/fig6_throughput.log",
+    params:
+        config_hash=CONFIG_HASH,
+    script:
+        "../scripts/throughput_figure.py"
