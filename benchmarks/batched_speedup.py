@@ -73,7 +73,9 @@ def main() -> None:
     for _ in range(args.repeats):
         rows += [sequential(cfgs), batched(cfgs)]
     med = {
-        side: {f: statistics.median(getattr(r, f) for r in rows if r.side == side) for f in ("seconds", "train_seconds")}
+        side: {
+            f: statistics.median(getattr(r, f) for r in rows if r.side == side) for f in ("seconds", "train_seconds")
+        }
         for side in ("sequential", "batched")
     }
     for side, m in med.items():
@@ -84,7 +86,9 @@ def main() -> None:
     seq, bat = rows[-2], rows[-1]
     diff = max(abs(a - b) for a, b in zip(seq.final_losses, bat.final_losses, strict=True))
     print(f"runs/s ratio batched/sequential:   {med['sequential']['seconds'] / med['batched']['seconds']:.2f}x")
-    print(f"training-steps-only ratio:         {med['sequential']['train_seconds'] / med['batched']['train_seconds']:.2f}x")
+    print(
+        f"training-steps-only ratio:         {med['sequential']['train_seconds'] / med['batched']['train_seconds']:.2f}x"
+    )
     print(f"largest final-loss difference:     {diff:.2e}")
     print("repeats (s):", ", ".join(f"{r.side[0]}={r.seconds:.2f}" for r in rows))
 

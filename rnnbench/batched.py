@@ -34,6 +34,7 @@ from torch import Tensor
 
 from rnnbench.config import DTYPES, ConfigError, RunConfig, resolve_device
 from rnnbench.layers import StateRecorder
+from rnnbench.memory import check_fits
 from rnnbench.models import build_model
 from rnnbench.optimizers import OPTIMIZERS
 from rnnbench.probes import pascanu_bounds, summarise
@@ -169,6 +170,8 @@ def train_batched(cfgs: list[RunConfig], progress: bool | None = None) -> list[d
     check_stackable(cfgs)
     cfg, M = cfgs[0], len(cfgs)  # cfg: the shared fields
     device = resolve_device(cfg.device)
+    # the stack holds M runs' activations at once: check M times the batch (and held-out batch)
+    check_fits(dataclasses.replace(cfg, batch=cfg.batch * M, eval_batch=cfg.eval_batch * M), device)
     dtype = DTYPES[cfg.dtype]
     task = TASKS[cfg.task]
     models = [
@@ -345,6 +348,7 @@ def result_record(
         "train_seconds": train_seconds,
         "wall_seconds": wall_seconds,
         "throughput_seq_per_s": steps_run * cfg.batch / train_seconds if train_seconds > 0 else math.nan,
+        "resumed_from_step": None,  # batches are not checkpointed: they always start at step 0
         **{k: log[k] for k in ("curve", "eval_curve", "gradflow", "decay", "pascanu")},
         "env": env,
     }
