@@ -156,10 +156,17 @@ def run_losses(task: Task, out: Tensor, y: Tensor) -> Tensor:
     return torch.stack([task.loss(o, t) for o, t in zip(out.unbind(0), y.unbind(0), strict=True)])
 
 
+# sequences per stacked evaluation chunk (all runs together): a 500-sequence held-out batch of 8 runs at
+# once makes gate tensors of 400 MB at T=100, slower to allocate and stream than the few small chunks
+EVAL_CHUNK_SEQUENCES = 512
+
+
 @torch.no_grad()
 def evaluate_runs(stack: StackedModel, x: Tensor, y: Tensor) -> list[tuple[float, float]]:
-    """Loss and accuracy of each run on its held-out batch."""
-    out = stack(x)
+    """Loss and accuracy of each run on its held-out batch (run in chunks of sequences; each
+    sequence's output depends on it alone)."""
+    chunk = max(1, EVAL_CHUNK_SEQUENCES // stack.num_models)
+    out = torch.cat([stack(part) for part in x.split(chunk, dim=1)], dim=1)  # (M, B_eval[, T, C])
     task = stack.task
     return [(task.loss(o, t).item(), task.accuracy(o, t)) for o, t in zip(out.unbind(0), y.unbind(0), strict=True)]
 
