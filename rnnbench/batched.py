@@ -1,0 +1,361 @@
+"""Many runs trained together as one stacked model, each with the result ``train`` would give it.
+
+    per-run batches → zero_grad → stacked forward → Σ per-run losses → backward → (probe)
+    → per-run norm & clip → per-run divergence check → step (diverged runs frozen)
+
+Runs of one sweep cell differ only in a few per-run fields (``PER_RUN_FIELDS``: the seed, the
+initialisation and the clipping threshold); everything else -- task, cell, sizes, optimizer, lr,
+steps -- is shared. Per step the stack pays one set of kernel launches and one Python time loop
+for all M runs, which is what small recurrent models are bound by.
+
+Why each run's numbers equal its single run's (up to float rounding):
+* data: each run draws from its own ``torch.Generator(seed)``, the same draws in the same order;
+* gradients: the runs share no parameter, so ∂(Σ_m L_m)/∂θ_m = ∂L_m/∂θ_m, and likewise for the
+  probed hidden states ∂L/∂h_t;
+* optimizer: SGD, Adam and RMSprop are elementwise, so one torch optimizer over stacked tensors
+  updates each slice as it would the run alone (the step count is shared; live runs step together);
+* clipping and divergence are decided per run from per-run norms; a diverged run's slice is put
+  back after every later optimizer step (Adam moves parameters even with a zero gradient).
+
+Timing fields: the batch's training time is split evenly, step by step, among the runs still live
+at that step (so per-run ``train_seconds`` add up to the batch's); ``wall_seconds`` is the batch's
+wall time over M. ``env["batched"]`` keeps the batch's own totals.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from rnnbench.config import DTYPES, ConfigError, RunConfig, resolve_device
+from rnnbench.layers import StateRecorder
+from rnnbench.memory import check_fits
+from rnnbench.models import build_model
+from rnnbench.optimizers import OPTIMIZERS
+from rnnbench.probes import pascanu_bounds, summarise
+from rnnbench.provenance import environment
+from rnnbench.stacked import StackedModel
+from rnnbench.tasks import TASKS, Task
+from rnnbench.train import make_batch, show_progress
+
+# fields that may differ between the runs of one stack; every other field must be equal
+PER_RUN_FIELDS = ("seed", "init", "init_gain", "forget_bias", "clip", "eval_seed")
+# the stack runs our cells (premul time loop); the fused kernels have no model dimension
+STACKABLE_BACKENDS = ("explicit", "explicit-premul")
+
+
+def check_stackable(cfgs: list[RunConfig]) -> None:
+    """Refuse, naming the field, runs that cannot share one stack."""
+    if not cfgs:
+        raise ConfigError("train_batched needs at least one run config")
+    shared = [f.name for f in dataclasses.fields(RunConfig) if f.name not in PER_RUN_FIELDS]
+    differ = [name for name in shared if len({getattr(c, name) for c in cfgs}) > 1]
+    if differ:
+        raise ConfigError(
+            f"runs trained together must share every field but {', '.join(PER_RUN_FIELDS)}; "
+            f"these differ: {', '.join(differ)}"
+        )
+    if cfgs[0].backend not in STACKABLE_BACKENDS:
+        raise ConfigError(
+            f"backend {cfgs[0].backend!r} cannot be trained batched; choose one of: {', '.join(STACKABLE_BACKENDS)}"
+        )
+
+
+# ---- per-run gradient norms and clipping over stacked gradients (M, ...) ----
+
+
+def run_norms(grads: list[Tensor]) -> Tensor:
+    """‖g_m‖₂ over every parameter of each run: (M,) (inf/nan pass through)."""
+    per_param = torch.stack([torch.linalg.vector_norm(g.flatten(1), dim=1) for g in grads], 1)  # (M, P)
+    return torch.linalg.vector_norm(per_param, dim=1)
+
+
+def _scaled(t: Tensor, ndim: int) -> Tensor:
+    return t.view(-1, *([1] * (ndim - 1)))  # (M,) -> (M, 1, ...) to broadcast over one parameter
+
+
+def clip_norm_runs(grads: list[Tensor], threshold: Tensor, on: Tensor) -> tuple[Tensor, Tensor]:
+    """Pascanu's Algorithm 1 per run: where ‖g_m‖ ≥ threshold_m, g_m ← threshold_m·g_m/‖g_m‖."""
+    norm = run_norms(grads)
+    clipped = on & (norm >= threshold)
+    scale = torch.where(clipped & torch.isfinite(norm), threshold / norm, torch.ones_like(norm))  # (M,)
+    for g in grads:
+        g.mul_(_scaled(scale, g.ndim))
+    return norm, clipped
+
+
+def clip_value_runs(grads: list[Tensor], threshold: Tensor, on: Tensor) -> tuple[Tensor, Tensor]:
+    """Elementwise clamp to [−threshold_m, threshold_m] per run (no-op where nothing exceeds it)."""
+    norm = run_norms(grads)
+    largest = torch.stack([g.abs().flatten(1).amax(1) for g in grads], 1).amax(1)  # (M,), nan propagates
+    clipped = on & (largest > threshold)
+    for g in grads:
+        t = _scaled(torch.where(on, threshold, torch.full_like(threshold, math.inf)), g.ndim)
+        g.clamp_(min=-t, max=t)
+    return norm, clipped
+
+
+RUN_CLIPPERS = {"norm": clip_norm_runs, "value": clip_value_runs}
+
+
+# ---- probes: per-run records from one stacked backward ----
+
+
+def stacked_state_gradient_records(recorder: StateRecorder, step: int) -> list[list[dict]]:
+    """``probes.state_gradient_records`` for each run of a stack: one list of records per run."""
+    per_run: list[list[dict]] | None = None
+    for kind, states in (("h", recorder.h), ("c", recorder.c)):
+        for (layer, direction), seq in states.items():
+            grads = torch.stack([s.grad if s.grad is not None else torch.zeros_like(s) for s in seq])  # (T, M, B, H)
+            norms = torch.linalg.vector_norm(grads.double(), dim=-1).mean(dim=2).t().tolist()  # (M, T)
+            per_run = per_run or [[] for _ in norms]
+            T = len(norms[0])
+            for records, run in zip(per_run, norms, strict=True):
+                records.extend(
+                    {
+                        "step": step,
+                        "layer": layer,
+                        "direction": direction,
+                        "state": kind,
+                        "t": t,
+                        "distance": T - 1 - t,
+                        "grad_norm": g,
+                        "underflow": g == 0.0,
+                    }
+                    for t, g in enumerate(run)
+                )
+    return per_run or []
+
+
+def probe_copy(stack: StackedModel, runs: list[int], x: Tensor, y: Tensor, step: int, dtype) -> list[list[dict]]:
+    """One forward and backward of a copy of ``runs`` (in ``dtype``) on (x, y) of those runs."""
+    twin = stack.select(runs, dtype)
+    recorder = StateRecorder()
+    out = twin(x.to(dtype), recorder=recorder)
+    y = y.to(dtype) if y.is_floating_point() else y
+    run_losses(twin.task, out, y).sum().backward()
+    return stacked_state_gradient_records(recorder, step)
+
+
+# ---- data, loss, evaluation ----
+
+
+def stacked_batch(task: Task, batch: int, length: int, gens: list[torch.Generator], device, dtype):
+    """Each run's own batch from its own generator, stacked: x (M, B, T, I), y (M, B[, T])."""
+    xs, ys = zip(*(make_batch(task, batch, length, g, device, dtype) for g in gens), strict=True)
+    return torch.stack(xs), torch.stack(ys)
+
+
+def run_losses(task: Task, out: Tensor, y: Tensor) -> Tensor:
+    """The task's loss of each run: (M,). Summed, they give every run its own gradient."""
+    return torch.stack([task.loss(o, t) for o, t in zip(out.unbind(0), y.unbind(0), strict=True)])
+
+
+# sequences per stacked evaluation chunk (all runs together): a 500-sequence held-out batch of 8 runs at
+# once makes gate tensors of 400 MB at T=100, slower to allocate and stream than the few small chunks
+EVAL_CHUNK_SEQUENCES = 512
+
+
+@torch.no_grad()
+def evaluate_runs(stack: StackedModel, x: Tensor, y: Tensor) -> list[tuple[float, float]]:
+    """Loss and accuracy of each run on its held-out batch (run in chunks of sequences; each
+    sequence's output depends on it alone)."""
+    chunk = max(1, EVAL_CHUNK_SEQUENCES // stack.num_models)
+    out = torch.cat([stack(part) for part in x.split(chunk, dim=1)], dim=1)  # (M, B_eval[, T, C])
+    task = stack.task
+    return [(task.loss(o, t).item(), task.accuracy(o, t)) for o, t in zip(out.unbind(0), y.unbind(0), strict=True)]
+
+
+def train_batched(cfgs: list[RunConfig], progress: bool | None = None) -> list[dict[str, Any]]:
+    """Train every run of ``cfgs`` together; return each run's result record, as ``train`` would."""
+    wall_start = time.perf_counter()
+    check_stackable(cfgs)
+    cfg, M = cfgs[0], len(cfgs)  # cfg: the shared fields
+    device = resolve_device(cfg.device)
+    # the stack holds M runs' activations at once: check M times the batch (and held-out batch)
+    check_fits(dataclasses.replace(cfg, batch=cfg.batch * M, eval_batch=cfg.eval_batch * M), device)
+    dtype = DTYPES[cfg.dtype]
+    task = TASKS[cfg.task]
+    models = [
+        build_model(
+            task,
+            c.cell,
+            c.hidden,
+            c.layers,
+            c.bidirectional,
+            c.backend,
+            c.reset_after,
+            c.init,
+            c.init_gain,
+            c.forget_bias,
+            c.seed,
+        )
+        for c in cfgs
+    ]
+    stack = StackedModel(models).to(device=device, dtype=dtype)
+    del models
+    params = list(stack.parameters())
+    optimizer = OPTIMIZERS[cfg.optimizer](params, cfg.lr, cfg.momentum)
+    clip_on = torch.tensor([c.clip is not None for c in cfgs], device=device)  # (M,)
+    threshold = torch.tensor([math.inf if c.clip is None else c.clip for c in cfgs], device=device, dtype=dtype)
+    clip = RUN_CLIPPERS[cfg.clip_mode] if clip_on.any() else None
+
+    gens = [torch.Generator().manual_seed(c.seed) for c in cfgs]
+    eval_gens = [torch.Generator().manual_seed(c.eval_seed) for c in cfgs]
+    x_eval, y_eval = stacked_batch(task, cfg.eval_batch, cfg.length, eval_gens, device, dtype)
+    probe_steps = set(cfg.probe_steps())
+    probe_dtype = torch.float64 if cfg.probe_dtype == "float64" else dtype
+    probe_in_step = probe_dtype == dtype  # as in train; the stack is always an explicit backend
+    probe_batch = cfg.probe_batch or cfg.batch
+
+    logs = [
+        {"curve": [], "eval_curve": [], "gradflow": [], "decay": [], "pascanu": [],
+         "clip_count": 0, "last_finite_grad_norm": None, "train_seconds": 0.0}
+        for _ in cfgs
+    ]  # fmt: skip
+    status: list[str] = ["ok"] * M
+    diverged_step: list[int | None] = [None] * M
+    steps_run = [0] * M
+    frozen: dict[int, list[Tensor]] = {}  # diverged run -> its parameter slices when it stopped
+
+    def live() -> list[int]:
+        return [m for m in range(M) if status[m] == "ok"]
+
+    def take_probe(m: int, step: int, records: list[dict]) -> None:
+        model = stack.unstack(m)  # the run alone, for the decay fit's Pascanu bound
+        logs[m]["gradflow"].extend(records)
+        logs[m]["decay"].extend(summarise(records, model))
+        logs[m]["pascanu"].extend({"step": step, **b} for b in pascanu_bounds(model))
+
+    steps = range(cfg.steps)
+    if show_progress(progress):
+        from tqdm import tqdm
+
+        steps = tqdm(steps, desc=f"{cfg.task}/{cfg.cell}/T={cfg.length}/{M} runs", leave=False)
+    for step in steps:
+        runs = live()
+        if not runs:
+            break
+        x, y = stacked_batch(task, cfg.batch, cfg.length, gens, device, dtype)  # (M, B, T, I), (M, B[, T])
+        if step in probe_steps and not probe_in_step:
+            idx = torch.tensor(runs, device=device)
+            records = probe_copy(stack, runs, x[idx, :probe_batch], y[idx, :probe_batch], step, probe_dtype)
+            for m, r in zip(runs, records, strict=True):
+                take_probe(m, step, r)
+        t0 = time.perf_counter()
+        recorder = StateRecorder() if step in probe_steps and probe_in_step else None
+        optimizer.zero_grad(set_to_none=False)
+        losses = run_losses(task, stack(x, recorder=recorder), y)  # (M,)
+        losses.sum().backward()
+        if recorder is not None:
+            for m, r in enumerate(stacked_state_gradient_records(recorder, step)):
+                if m in runs:
+                    take_probe(m, step, r)
+        grads = [p.grad for p in params]
+        norms, clipped = clip(grads, threshold, clip_on) if clip else (run_norms(grads), torch.zeros_like(clip_on))
+        loss_values, norm_values, clipped = losses.tolist(), norms.tolist(), clipped.tolist()
+        for m in runs:
+            log = logs[m]
+            log["curve"].append(
+                {"step": step, "loss": loss_values[m], "grad_norm": norm_values[m], "clipped": clipped[m]}
+            )
+            if not (math.isfinite(loss_values[m]) and math.isfinite(norm_values[m])):
+                status[m], diverged_step[m], steps_run[m] = "diverged", step, step
+                frozen[m] = [p.detach()[m].clone() for p in params]
+                continue
+            log["last_finite_grad_norm"] = norm_values[m]
+            log["clip_count"] += clipped[m]
+            steps_run[m] = step + 1
+        if frozen:
+            with torch.no_grad():
+                for g in grads:  # keep non-finite gradients of stopped runs out of the optimizer state
+                    g[list(frozen)] = 0.0
+        if live():
+            optimizer.step()
+        if frozen:
+            with torch.no_grad():
+                for m, saved in frozen.items():
+                    for p, s in zip(params, saved, strict=True):
+                        p[m] = s
+        if device == "cuda":
+            torch.cuda.synchronize()
+        share = (time.perf_counter() - t0) / len(runs)
+        for m in runs:
+            logs[m]["train_seconds"] += share
+        if (step + 1) % cfg.eval_every == 0 and step + 1 < cfg.steps and live():
+            results = evaluate_runs(stack, x_eval, y_eval)
+            for m in live():
+                loss_e, acc_e = results[m]
+                logs[m]["eval_curve"].append({"step": step + 1, "loss": loss_e, "accuracy": acc_e})
+
+    ok = live()
+    if ok and cfg.steps in probe_steps:
+        x, y = stacked_batch(task, probe_batch, cfg.length, [gens[m] for m in ok], device, dtype)
+        records = probe_copy(stack, ok, x, y, cfg.steps, dtype if probe_in_step else probe_dtype)
+        for m, r in zip(ok, records, strict=True):
+            take_probe(m, cfg.steps, r)
+
+    final = evaluate_runs(stack, x_eval, y_eval)  # stopped runs hold their frozen parameters
+    wall = time.perf_counter() - wall_start
+    batch_info = {
+        "runs": M,
+        "train_seconds": sum(log["train_seconds"] for log in logs),
+        "wall_seconds": wall,
+        "attribution": "train_seconds: each step's time split evenly among the runs live at it; wall_seconds: batch wall / runs",
+    }
+    results = []
+    for m, c in enumerate(cfgs):
+        final_loss, accuracy = final[m]
+        logs[m]["eval_curve"].append({"step": steps_run[m], "loss": final_loss, "accuracy": accuracy})
+        record = result_record(
+            c, device, logs[m], status[m], diverged_step[m], steps_run[m], final_loss, accuracy, wall / M
+        )
+        record["env"]["batched"] = batch_info
+        results.append(record)
+    return results
+
+
+def result_record(
+    cfg: RunConfig,
+    device: str,
+    log: dict[str, Any],
+    status: str,
+    diverged_step: int | None,
+    steps_run: int,
+    final_loss: float,
+    accuracy: float,
+    wall_seconds: float,
+) -> dict[str, Any]:
+    """The result record of one run, field for field as ``train.train`` returns it."""
+    task = TASKS[cfg.task]
+    baseline = task.baseline(cfg.length)
+    solved = status == "ok" and math.isfinite(final_loss) and task.solved(final_loss, baseline, accuracy)
+    env = environment(device)
+    if cfg.device == "auto":
+        env["device_note"] = f"device 'auto' resolved to {device!r}" + ("" if device == "cuda" else " (no CUDA found)")
+    train_seconds = log["train_seconds"]
+    return {
+        "config": cfg.to_dict(),
+        "config_hash": cfg.config_hash(),
+        "status": status,
+        "diverged_step": diverged_step,
+        "last_finite_grad_norm": log["last_finite_grad_norm"],
+        "final_loss": final_loss,
+        "baseline_loss": baseline,
+        "loss_ratio": final_loss / baseline,
+        "accuracy": accuracy,
+        "solved": solved,
+        "steps_run": steps_run,
+        "clip_fraction": log["clip_count"] / max(steps_run, 1),
+        "train_seconds": train_seconds,
+        "wall_seconds": wall_seconds,
+        "throughput_seq_per_s": steps_run * cfg.batch / train_seconds if train_seconds > 0 else math.nan,
+        "resumed_from_step": None,  # batches are not checkpointed: they always start at step 0
+        **{k: log[k] for k in ("curve", "eval_curve", "gradflow", "decay", "pascanu")},
+        "env": env,
+    }
