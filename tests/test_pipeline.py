@@ -126,6 +126,28 @@ def test_gradflow_length_outside_the_sweep_is_refused(tmp_path):
     assert "report.gradflow_length 77" in proc.stdout + proc.stderr
 
 
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_without_cuda_is_refused_before_any_job(tmp_path):
+    wd = copy_workflow(tmp_path)
+    proc = snakemake(wd, "--cores", "1", "--configfile", "config/smoke.yaml", "--config", "device=cuda", check=False)
+    assert proc.returncode != 0
+    assert "device 'cuda' was asked for, but torch finds no CUDA device" in proc.stdout + proc.stderr
+    assert not (wd / "results").exists()
+    # a cluster driver on a login node without a GPU turns the check off (profiles/slurm-gpu)
+    ok = snakemake(wd, "-n", "--configfile", "config/smoke.yaml", "--config", "device=cuda", "local_cuda_check=false")
+    assert ok.returncode == 0
+
+
+def test_bad_throughput_grid_is_refused_before_any_job(tmp_path):
+    wd = copy_workflow(tmp_path)
+    cfg = yaml.safe_load(open(wd / "config" / "smoke.yaml"))
+    cfg["throughput"]["backend"] = ["fused", "cudnn"]
+    (wd / "bad.yaml").write_text(yaml.safe_dump(cfg))
+    proc = snakemake(wd, "--cores", "1", "--configfile", "bad.yaml", check=False)
+    assert proc.returncode != 0 and "backend 'cudnn'" in proc.stdout + proc.stderr
+    assert not (wd / "results").exists()
+
+
 # ---- the smoke study, end to end ------------------------------------------------------------
 
 

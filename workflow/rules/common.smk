@@ -10,6 +10,14 @@ validate(config, schema="../schemas/config.schema.yaml")
 
 # Every run of every study: {run id: RunConfig dict}; each RunConfig is checked here too.
 RUNS = expand(config)
+
+# `device: cuda` on a machine without CUDA is refused now, before any job starts. A cluster driver
+# on a login node without a GPU (profiles/slurm-gpu) turns the check off: its jobs run elsewhere.
+if str(config.get("local_cuda_check", True)).lower() == "true":
+    from rnnbench.config import resolve_device
+
+    for device in sorted({run["device"] for run in RUNS.values()}):
+        resolve_device(device)
 CONFIG_HASH = config_hash(config)
 REPORT_SETTINGS = report_settings(config)
 
