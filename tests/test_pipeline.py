@@ -138,6 +138,14 @@ def test_cuda_without_cuda_is_refused_before_any_job(tmp_path):
     assert ok.returncode == 0
 
 
+def test_study_larger_than_max_runs_is_announced_and_refused(tmp_path):
+    wd = copy_workflow(tmp_path)
+    proc = snakemake(wd, "--cores", "1", "--configfile", "config/smoke.yaml", "--config", "max_runs=3", check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "more than max_runs = 3" in out
+    assert "this study has" in out and not (wd / "results").exists()
+
+
 def test_bad_throughput_grid_is_refused_before_any_job(tmp_path):
     wd = copy_workflow(tmp_path)
     cfg = yaml.safe_load(open(wd / "config" / "smoke.yaml"))

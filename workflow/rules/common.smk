@@ -1,5 +1,7 @@
 # Helpers shared by every rule: config validation, the run list and the target lists.
 
+import sys
+
 from snakemake.utils import validate
 
 from rnnbench.study import config_hash, expand, report_settings
@@ -10,6 +12,14 @@ validate(config, schema="../schemas/config.schema.yaml")
 
 # Every run of every study: {run id: RunConfig dict}; each RunConfig is checked here too.
 RUNS = expand(config)
+
+# Announce the study's size, and refuse one past the configured limit before anything runs.
+print(f"rnnbench: this study has {len(RUNS)} training runs (max_runs {config.get('max_runs', 2000)})", file=sys.stderr)
+if len(RUNS) > config.get("max_runs", 2000):
+    raise ValueError(
+        f"the study would train {len(RUNS)} runs, more than max_runs = {config.get('max_runs', 2000)}; "
+        "shrink the sweep, or raise max_runs in the config if you mean it"
+    )
 
 # `device: cuda` on a machine without CUDA is refused now, before any job starts. A cluster driver
 # on a login node without a GPU (profiles/slurm-gpu) turns the check off: its jobs run elsewhere.
