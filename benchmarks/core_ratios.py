@@ -70,7 +70,9 @@ def probe_ratio(repeats: int) -> dict[str, float]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--repeats", type=int, default=15)
-    p.add_argument("--threads", type=int, default=1, help="torch threads (1: two threads on a busy 2-core machine stall)")
+    p.add_argument(
+        "--threads", type=int, default=1, help="torch threads (1: two threads on a busy 2-core machine stall)"
+    )
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
