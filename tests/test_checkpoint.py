@@ -94,7 +94,7 @@ def test_checkpoint_of_another_config_is_refused(tmp_path, capsys):
 def test_sigkill_mid_run_then_rerun_gives_the_uninterrupted_result(tmp_path):
     """The real thing: kill -9 the CLI once a checkpoint exists, run the same command again."""
     args = ["--task", "adding", "--cell", "gru", "--length", "40", "--hidden", "32", "--steps", "200",
-            "--clip", "1", "--eval-every", "100"]  # fmt: skip
+            "--clip", "1", "--eval-every", "100", "--threads", "1"]  # fmt: skip
     cli = [sys.executable, "-m", "rnnbench.cli", "train"]
     ref = tmp_path / "ref.json"
     subprocess.run([*cli, *args, "--out", str(ref)], check=True, timeout=300, capture_output=True)
