@@ -27,21 +27,22 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor
 
+from rnnbench.checkpoint import load_checkpoint, save_checkpoint
 from rnnbench.config import DTYPES, ConfigError, RunConfig, resolve_device
 from rnnbench.layers import StateRecorder
 from rnnbench.memory import check_fits
 from rnnbench.models import build_model
 from rnnbench.optimizers import OPTIMIZERS
 from rnnbench.probes import pascanu_bounds, summarise
-from rnnbench.provenance import environment
 from rnnbench.stacked import StackedModel
 from rnnbench.tasks import TASKS, Task
-from rnnbench.train import make_batch, show_progress
+from rnnbench.train import make_batch, result_record, show_progress, train
 
 # fields that may differ between the runs of one stack; every other field must be equal
 PER_RUN_FIELDS = ("seed", "init", "init_gain", "forget_bias", "clip", "eval_seed")
@@ -171,8 +172,18 @@ def evaluate_runs(stack: StackedModel, x: Tensor, y: Tensor) -> list[tuple[float
     return [(task.loss(o, t).item(), task.accuracy(o, t)) for o, t in zip(out.unbind(0), y.unbind(0), strict=True)]
 
 
-def train_batched(cfgs: list[RunConfig], progress: bool | None = None) -> list[dict[str, Any]]:
-    """Train every run of ``cfgs`` together; return each run's result record, as ``train`` would."""
+def train_batched(
+    cfgs: list[RunConfig],
+    progress: bool | None = None,
+    checkpoint: str | Path | None = None,
+    checkpoint_every: int = 0,
+) -> list[dict[str, Any]]:
+    """Train every run of ``cfgs`` together; return each run's result record, as ``train`` would.
+
+    With ``checkpoint`` and ``checkpoint_every`` > 0 the batch saves its whole state (the stack,
+    the optimizer, every run's generator, logs and status) every that many steps and, started
+    again, continues from a checkpoint of the same runs with identical results.
+    """
     wall_start = time.perf_counter()
     check_stackable(cfgs)
     cfg, M = cfgs[0], len(cfgs)  # cfg: the shared fields
@@ -215,13 +226,29 @@ def train_batched(cfgs: list[RunConfig], progress: bool | None = None) -> list[d
 
     logs = [
         {"curve": [], "eval_curve": [], "gradflow": [], "decay": [], "pascanu": [],
-         "clip_count": 0, "last_finite_grad_norm": None, "train_seconds": 0.0}
+         "clip_count": 0, "last_finite_grad_norm": None, "train_seconds": 0.0, "work_seconds": 0.0}
         for _ in cfgs
     ]  # fmt: skip
     status: list[str] = ["ok"] * M
     diverged_step: list[int | None] = [None] * M
     steps_run = [0] * M
     frozen: dict[int, list[Tensor]] = {}  # diverged run -> its parameter slices when it stopped
+    start = 0
+    resumed = load_checkpoint(checkpoint, cfgs) if checkpoint and checkpoint_every > 0 else None
+    if resumed is not None:
+        stack.load_state_dict(resumed["model"])
+        optimizer.load_state_dict(resumed["optimizer"])
+        for g, state in zip(gens, resumed["generator"], strict=True):
+            g.set_state(state)
+        saved = resumed["log"]
+        logs, status, diverged_step, steps_run = (
+            saved["logs"],
+            saved["status"],
+            saved["diverged_step"],
+            saved["steps_run"],
+        )
+        frozen = {m: [t.to(device) for t in slices] for m, slices in saved["frozen"]}
+        start = resumed["next_step"]
 
     def live() -> list[int]:
         return [m for m in range(M) if status[m] == "ok"]
@@ -232,7 +259,13 @@ def train_batched(cfgs: list[RunConfig], progress: bool | None = None) -> list[d
         logs[m]["decay"].extend(summarise(records, model))
         logs[m]["pascanu"].extend({"step": step, **b} for b in pascanu_bounds(model))
 
-    steps = range(cfg.steps)
+    def share_time(seconds: float, field: str, runs: list[int]) -> None:
+        """Split a stretch of batch time evenly among ``runs``: the runs' times add up to the batch's."""
+        for m in runs:
+            logs[m][field] += seconds / len(runs)
+
+    work_start = time.perf_counter()  # the training loop, evaluations and probes: the batch's work
+    steps = range(start, cfg.steps)
     if show_progress(progress):
         from tqdm import tqdm
 
@@ -284,14 +317,21 @@ def train_batched(cfgs: list[RunConfig], progress: bool | None = None) -> list[d
                         p[m] = s
         if device == "cuda":
             torch.cuda.synchronize()
-        share = (time.perf_counter() - t0) / len(runs)
-        for m in runs:
-            logs[m]["train_seconds"] += share
+        share_time(time.perf_counter() - t0, "train_seconds", runs)
         if (step + 1) % cfg.eval_every == 0 and step + 1 < cfg.steps and live():
             results = evaluate_runs(stack, x_eval, y_eval)
             for m in live():
                 loss_e, acc_e = results[m]
                 logs[m]["eval_curve"].append({"step": step + 1, "loss": loss_e, "accuracy": acc_e})
+        if checkpoint and checkpoint_every > 0 and (step + 1) % checkpoint_every == 0 and step + 1 < cfg.steps:
+            now = time.perf_counter()
+            share_time(now - work_start, "work_seconds", list(range(M)))
+            work_start = now
+            saved = {
+                "logs": logs, "status": status, "diverged_step": diverged_step, "steps_run": steps_run,
+                "frozen": [[m, slices] for m, slices in frozen.items()],
+            }  # fmt: skip
+            save_checkpoint(checkpoint, cfgs, step + 1, stack, optimizer, gens, saved)
 
     ok = live()
     if ok and cfg.steps in probe_steps:
@@ -301,61 +341,37 @@ def train_batched(cfgs: list[RunConfig], progress: bool | None = None) -> list[d
             take_probe(m, cfg.steps, r)
 
     final = evaluate_runs(stack, x_eval, y_eval)  # stopped runs hold their frozen parameters
+    share_time(time.perf_counter() - work_start, "work_seconds", list(range(M)))
     wall = time.perf_counter() - wall_start
     batch_info = {
         "runs": M,
         "train_seconds": sum(log["train_seconds"] for log in logs),
+        "work_seconds": sum(log["work_seconds"] for log in logs),
         "wall_seconds": wall,
-        "attribution": "train_seconds: each step's time split evenly among the runs live at it; wall_seconds: batch wall / runs",
+        "attribution": "train_seconds: each step's time split evenly among the runs live at it; "
+        "work_seconds: the batch's loop, probes and evaluations split evenly; wall_seconds: batch wall / runs",
     }
     results = []
     for m, c in enumerate(cfgs):
         final_loss, accuracy = final[m]
         logs[m]["eval_curve"].append({"step": steps_run[m], "loss": final_loss, "accuracy": accuracy})
         record = result_record(
-            c, device, logs[m], status[m], diverged_step[m], steps_run[m], final_loss, accuracy, wall / M
-        )
+            c, device, logs[m], status[m], diverged_step[m], steps_run[m], final_loss, accuracy, wall / M,
+            start if resumed is not None else None,
+        )  # fmt: skip
         record["env"]["batched"] = batch_info
         results.append(record)
     return results
 
 
-def result_record(
-    cfg: RunConfig,
-    device: str,
-    log: dict[str, Any],
-    status: str,
-    diverged_step: int | None,
-    steps_run: int,
-    final_loss: float,
-    accuracy: float,
-    wall_seconds: float,
-) -> dict[str, Any]:
-    """The result record of one run, field for field as ``train.train`` returns it."""
-    task = TASKS[cfg.task]
-    baseline = task.baseline(cfg.length)
-    solved = status == "ok" and math.isfinite(final_loss) and task.solved(final_loss, baseline, accuracy)
-    env = environment(device)
-    if cfg.device == "auto":
-        env["device_note"] = f"device 'auto' resolved to {device!r}" + ("" if device == "cuda" else " (no CUDA found)")
-    train_seconds = log["train_seconds"]
-    return {
-        "config": cfg.to_dict(),
-        "config_hash": cfg.config_hash(),
-        "status": status,
-        "diverged_step": diverged_step,
-        "last_finite_grad_norm": log["last_finite_grad_norm"],
-        "final_loss": final_loss,
-        "baseline_loss": baseline,
-        "loss_ratio": final_loss / baseline,
-        "accuracy": accuracy,
-        "solved": solved,
-        "steps_run": steps_run,
-        "clip_fraction": log["clip_count"] / max(steps_run, 1),
-        "train_seconds": train_seconds,
-        "wall_seconds": wall_seconds,
-        "throughput_seq_per_s": steps_run * cfg.batch / train_seconds if train_seconds > 0 else math.nan,
-        "resumed_from_step": None,  # batches are not checkpointed: they always start at step 0
-        **{k: log[k] for k in ("curve", "eval_curve", "gradflow", "decay", "pascanu")},
-        "env": env,
-    }
+def train_runs(
+    cfgs: list[RunConfig],
+    progress: bool | None = None,
+    checkpoint: str | Path | None = None,
+    checkpoint_every: int = 0,
+) -> list[dict[str, Any]]:
+    """The runs of one training job: a single run trains alone (``train``, any backend), several
+    as one stack (``train_batched``); either way one result record per run, in order."""
+    if len(cfgs) == 1:
+        return [train(cfgs[0], progress, checkpoint, checkpoint_every)]
+    return train_batched(cfgs, progress, checkpoint, checkpoint_every)

@@ -125,6 +125,51 @@ def expand(config: dict) -> dict[str, dict]:
     return runs
 
 
+# run-id segments that may differ between the runs of one training job (they name fields that
+# ``rnnbench.batched.PER_RUN_FIELDS`` lets differ within a stack)
+PER_RUN_SEGMENTS = ("clip", "gain", "seed")
+
+
+def job_id(rid: str) -> str:
+    """The training job of run ``rid``: its id without the per-run segments, e.g.
+    ``task~adding/cell~lstm/length~100/clip~1.0/seed~0`` -> ``task~adding/cell~lstm/length~100``."""
+    study, params = parse_run_id(rid)
+    return run_id(study, {k: v for k, v in params.items() if k not in PER_RUN_SEGMENTS})
+
+
+def train_jobs(
+    runs: dict[str, dict], runs_per_job: int, per_run_fields: tuple[str, ...], stackable_backends: tuple[str, ...]
+) -> dict[str, list[str]]:
+    """Group runs into training jobs: ``{job id: [run id, ...]}``, in the runs' order.
+
+    Runs share a job when their configs are equal in every field but ``per_run_fields`` (one stacked
+    model trains them together, so per-job start-up -- interpreter, imports -- is paid once); a job
+    holds at most ``runs_per_job`` runs (``/part~k`` ids past the first part). With
+    ``runs_per_job`` 1, and for a backend that cannot be stacked, every run is its own job, with its
+    own id.
+    """
+    if runs_per_job < 1:
+        raise ConfigError(f"runs_per_job must be an integer >= 1, got {runs_per_job!r}")
+    if runs_per_job == 1:
+        return {rid: [rid] for rid in runs}
+    groups: dict[tuple[str, str], list[str]] = {}
+    for rid, cfg in runs.items():
+        if cfg["backend"] not in stackable_backends:
+            groups[(rid, "alone")] = [rid]
+            continue
+        shared = json.dumps({k: v for k, v in cfg.items() if k not in per_run_fields}, sort_keys=True)
+        groups.setdefault((job_id(rid), shared), []).append(rid)
+    jobs: dict[str, list[str]] = {}
+    for (name, _), members in groups.items():
+        chunks = [members[i : i + runs_per_job] for i in range(0, len(members), runs_per_job)]
+        for k, chunk in enumerate(chunks):
+            jid = name if k == 0 else f"{name}/part{SEP}{k}"
+            while jid in jobs:  # two groups with one name (shared fields the id does not show)
+                jid += f"/part{SEP}{k}"
+            jobs[jid] = chunk
+    return jobs
+
+
 def config_hash(config: dict) -> str:
     """Short stable hash of the whole (validated, defaults-filled) pipeline config."""
     blob = json.dumps(config, sort_keys=True, default=str).encode()

@@ -90,7 +90,7 @@ def train(
     # everything the result reports, kept in one plain dict so that a checkpoint can carry it
     log: dict[str, Any] = {
         "curve": [], "eval_curve": [], "gradflow": [], "decay": [], "pascanu": [],
-        "clip_count": 0, "last_finite_grad_norm": None, "train_seconds": 0.0,
+        "clip_count": 0, "last_finite_grad_norm": None, "train_seconds": 0.0, "work_seconds": 0.0,
     }  # fmt: skip
     status, diverged_step, start = "ok", None, 0
     resumed = load_checkpoint(checkpoint, cfg) if checkpoint and checkpoint_every > 0 else None
@@ -107,6 +107,7 @@ def train(
         log["decay"].extend(summarise(records, model))
         log["pascanu"].extend({"step": step, **b} for b in pascanu_bounds(model))
 
+    work_start = time.perf_counter()  # the training loop, evaluations and probes: the run's work
     steps = range(start, cfg.steps)
     if show_progress(progress):
         from tqdm import tqdm
@@ -141,6 +142,8 @@ def train(
             loss_e, acc_e = evaluate(model, x_eval, y_eval)
             log["eval_curve"].append({"step": step + 1, "loss": loss_e, "accuracy": acc_e})
         if checkpoint and checkpoint_every > 0 and (step + 1) % checkpoint_every == 0 and step + 1 < cfg.steps:
+            now = time.perf_counter()
+            log["work_seconds"], work_start = log.get("work_seconds", 0.0) + now - work_start, now
             save_checkpoint(checkpoint, cfg, step + 1, model, optimizer, train_gen, log)
     steps_run = step + 1 if status == "ok" else step
 
@@ -156,11 +159,38 @@ def train(
 
     final_loss, accuracy = evaluate(model, x_eval, y_eval)
     log["eval_curve"].append({"step": steps_run, "loss": final_loss, "accuracy": accuracy})
+    log["work_seconds"] = log.get("work_seconds", 0.0) + time.perf_counter() - work_start
+    resumed_from = start if resumed is not None else None
+    wall = time.perf_counter() - wall_start
+    return result_record(cfg, device, log, status, diverged_step, steps_run, final_loss, accuracy, wall, resumed_from)
+
+
+def result_record(
+    cfg: RunConfig,
+    device: str,
+    log: dict[str, Any],
+    status: str,
+    diverged_step: int | None,
+    steps_run: int,
+    final_loss: float,
+    accuracy: float,
+    wall_seconds: float,
+    resumed_from_step: int | None = None,
+) -> dict[str, Any]:
+    """A run's result record (JSON-ready), from its log and outcome; ``train_batched`` builds the
+    same record for each run of a stack.
+
+    Timings: ``train_seconds`` is the time inside training steps (forward, backward, clipping,
+    update; probes that ride on the step), ``work_seconds`` the whole training loop with data,
+    probes and evaluations, ``wall_seconds`` everything from the call (model building included).
+    """
+    task = TASKS[cfg.task]
     baseline = task.baseline(cfg.length)
     solved = status == "ok" and math.isfinite(final_loss) and task.solved(final_loss, baseline, accuracy)
     env = environment(device)
     if cfg.device == "auto":
         env["device_note"] = f"device 'auto' resolved to {device!r}" + ("" if device == "cuda" else " (no CUDA found)")
+    train_seconds = log["train_seconds"]
     return {
         "config": cfg.to_dict(),
         "config_hash": cfg.config_hash(),
@@ -174,10 +204,11 @@ def train(
         "solved": solved,
         "steps_run": steps_run,
         "clip_fraction": log["clip_count"] / max(steps_run, 1),
-        "train_seconds": log["train_seconds"],
-        "wall_seconds": time.perf_counter() - wall_start,
-        "throughput_seq_per_s": steps_run * cfg.batch / log["train_seconds"] if log["train_seconds"] > 0 else math.nan,
-        "resumed_from_step": start if resumed is not None else None,
+        "train_seconds": train_seconds,
+        "work_seconds": log.get("work_seconds", math.nan),
+        "wall_seconds": wall_seconds,
+        "throughput_seq_per_s": steps_run * cfg.batch / train_seconds if train_seconds > 0 else math.nan,
+        "resumed_from_step": resumed_from_step,
         **{k: log[k] for k in ("curve", "eval_curve", "gradflow", "decay", "pascanu")},
         "env": env,
     }

@@ -12,7 +12,7 @@ from rnnbench.stacked import StackedModel
 from rnnbench.tasks import TASKS
 from rnnbench.train import train
 
-TIMING = ("train_seconds", "wall_seconds", "throughput_seq_per_s", "env")
+TIMING = ("train_seconds", "work_seconds", "wall_seconds", "throughput_seq_per_s", "env")
 TINY = dict(task="adding", length=8, hidden=8, batch=6, steps=8, eval_every=3, eval_batch=20, probe_at=(0, 3, -1))
 # thresholds around the tiny models' gradient norms, so that some steps clip and some do not; None: not clipped
 CLIPS = {
@@ -173,3 +173,53 @@ def test_fused_backend_and_empty_batch_are_refused():
         train_batched([RunConfig(**TINY, backend="fused", seed=s) for s in range(2)])
     with pytest.raises(ConfigError, match="at least one"):
         train_batched([])
+
+
+class Crash(Exception):
+    pass
+
+
+def test_batch_killed_after_a_checkpoint_resumes_with_identical_results(tmp_path, monkeypatch):
+    """A checkpoint of the whole stack (a run already diverged in it) and a restart give the
+    uninterrupted batch's records; a checkpoint of other runs is refused and the batch starts over."""
+    import rnnbench.batched as batched_module
+
+    runs = [(1, None), (0, 1.0), (2, None)]  # the first diverges at step 17, before the second checkpoint
+    cfgs = [RunConfig(**SMALL_EXPLODING, momentum=0.5, seed=s, clip=c) for s, c in runs]
+    reference = train_batched(cfgs)
+    ckpt = tmp_path / "job.ckpt"
+    real_save, saves = batched_module.save_checkpoint, []
+
+    def save_then_crash(*args, **kwargs):
+        real_save(*args, **kwargs)
+        saves.append(args[2])
+        if len(saves) == 2:
+            raise Crash  # as if killed right after the second checkpoint
+
+    monkeypatch.setattr(batched_module, "save_checkpoint", save_then_crash)
+    with pytest.raises(Crash):
+        train_batched(cfgs, checkpoint=ckpt, checkpoint_every=10)
+    monkeypatch.setattr(batched_module, "save_checkpoint", real_save)
+    assert saves == [10, 20] and torch.load(ckpt, weights_only=True)["log"]["status"][0] == "diverged"
+    resumed = train_batched(cfgs, checkpoint=ckpt, checkpoint_every=10)
+    assert [r["resumed_from_step"] for r in resumed] == [20] * 3
+    assert reference[0]["status"] == "diverged" and reference[0]["diverged_step"] < 20
+    for ref, res in zip(reference, resumed, strict=True):
+        assert_same_result(ref, {**res, "resumed_from_step": None}, rel=0)  # same arithmetic, same order: bit for bit
+
+    other = [RunConfig(**SMALL_EXPLODING, momentum=0.5, seed=s, clip=c) for s, c in [(1, None), (0, 0.5), (2, None)]]
+    fresh = train_batched(other, checkpoint=ckpt, checkpoint_every=10)  # ckpt holds cfgs' runs, at step 30
+    assert [r["resumed_from_step"] for r in fresh] == [None] * 3
+
+
+def test_train_runs_trains_one_run_alone_and_several_as_a_stack():
+    from rnnbench.batched import train_runs
+
+    alone = RunConfig(**TINY, cell="lstm", backend="fused", seed=0)  # fused cannot stack, but may train alone
+    assert_same_result(train(alone), train_runs([alone])[0], rel=0)
+    assert "batched" not in train_runs([alone])[0]["env"]
+    cfgs = [RunConfig(**TINY, cell="gru", seed=s) for s in range(2)]
+    results = train_runs(cfgs)
+    assert [r["env"]["batched"]["runs"] for r in results] == [2, 2]
+    for single, result in zip([train(c) for c in cfgs], results, strict=True):
+        assert_same_result(single, result)

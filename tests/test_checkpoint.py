@@ -16,7 +16,7 @@ from rnnbench.checkpoint import load_checkpoint
 from rnnbench.config import RunConfig
 from rnnbench.train import train
 
-TIMING = {"train_seconds", "wall_seconds", "throughput_seq_per_s", "resumed_from_step", "env"}
+TIMING = {"train_seconds", "work_seconds", "wall_seconds", "throughput_seq_per_s", "resumed_from_step", "env"}
 CFG = RunConfig(
     task="copy", cell="lstm", length=6, hidden=12, steps=30, eval_every=7, probe_at=(0, 12, -1), optimizer="adam"
 )

@@ -4,6 +4,7 @@ re-runs)."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -15,7 +16,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from rnnbench.study import expand
+from rnnbench.batched import PER_RUN_FIELDS, STACKABLE_BACKENDS
+from rnnbench.study import expand, job_id, train_jobs
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = sorted(p.name for p in (REPO / "config").glob("*.yaml"))
@@ -56,6 +58,10 @@ def job_counts(output: str) -> dict[str, int]:
     return counts
 
 
+def training_jobs(counts: dict[str, int]) -> int:
+    return sum(n for rule, n in counts.items() if re.fullmatch(r"train_\d+", rule))
+
+
 def test_shipped_configs_exist():
     assert {"config.yaml", "smoke.yaml", "paper.yaml"} <= set(CONFIGS)
 
@@ -65,8 +71,12 @@ def test_dry_run(tmp_path, name):
     wd = copy_workflow(tmp_path)
     proc = snakemake(wd, "-n", "--configfile", f"config/{name}")
     counts = job_counts(proc.stdout)
-    n_runs = len(expand(yaml.safe_load(open(wd / "config" / name))))
-    assert counts["train"] == n_runs > 0
+    config = yaml.safe_load(open(wd / "config" / name))
+    runs = expand(config)
+    jobs = train_jobs(runs, config.get("runs_per_job", 8), PER_RUN_FIELDS, STACKABLE_BACKENDS)
+    # one rule per training job (train_0, train_1, ...), each a single job; together they make every run
+    assert training_jobs(counts) == len(jobs) > 0 and all(n == 1 for r, n in counts.items() if r.startswith("train_"))
+    assert sum(len(m) for m in jobs.values()) == len(runs)
     for rule in ("tables", "report_md", "all", *FIGURES):
         assert counts[rule] == 1, rule
     assert not (wd / "results").exists()
@@ -284,9 +294,13 @@ def test_rerun_does_nothing_then_only_a_deleted_run_reruns(smoke):
     victim = next((smoke / "results/runs").rglob("seed~0.json"))
     victim.unlink()
     plan = job_counts(snakemake(smoke, "-n", "--configfile", "config/smoke.yaml").stdout)
-    assert plan["train"] == 1 and plan["tables"] == 1, plan
-    # run it (up to the tables, to keep the suite short): exactly that run is trained again
+    assert training_jobs(plan) == 1 and plan["tables"] == 1, plan
+    # run it (up to the tables, to keep the suite short): exactly the job of that run is trained again
     rel = str(victim.relative_to(smoke))
     proc = snakemake(smoke, rel, "results/tables/runs.csv", "--cores", "2", "--configfile", "config/smoke.yaml")
-    assert job_counts(proc.stdout + proc.stderr) == {"train": 1, "tables": 1}
+    counts = job_counts(proc.stdout + proc.stderr)
+    assert training_jobs(counts) == 1 and counts["tables"] == 1 and len(counts) == 2, counts
     assert victim.exists()
+    assert json.loads(victim.read_text())["env"]["job"]["id"] == job_id(
+        str(victim.relative_to(smoke / "results/runs"))[:-5]
+    )

@@ -4,7 +4,7 @@ import sys
 
 from snakemake.utils import validate
 
-from rnnbench.study import config_hash, expand, report_settings
+from rnnbench.study import config_hash, expand, report_settings, train_jobs
 
 # Validation runs while the workflow is parsed, so a bad config stops before any job starts;
 # jsonschema's message names the key and the value.
@@ -28,6 +28,12 @@ if str(config.get("local_cuda_check", True)).lower() == "true":
 
     for device in sorted({run["device"] for run in RUNS.values()}):
         resolve_device(device)
+# Training jobs: {job id: [run id, ...]}; runs that differ only in per-run fields share a job.
+from rnnbench.batched import PER_RUN_FIELDS, STACKABLE_BACKENDS
+
+JOBS = train_jobs(RUNS, config.get("runs_per_job", 8), PER_RUN_FIELDS, STACKABLE_BACKENDS)
+print(f"rnnbench: in {len(JOBS)} training jobs (runs_per_job {config.get('runs_per_job', 8)})", file=sys.stderr)
+
 CONFIG_HASH = config_hash(config)
 REPORT_SETTINGS = report_settings(config)
 

@@ -1,18 +1,30 @@
-# One training run per job; its JSON result is the unit everything downstream is built from.
+# Training: the runs of one sweep cell (its seeds and clipping thresholds, which only change per-run
+# fields) train together as one stacked model in one job, so that a job's start-up -- interpreter,
+# torch import, Snakemake's own -- is paid once per job, not once per run (rnnbench.batched). Each
+# run still gets its own JSON result, the unit everything downstream is built from; a job's
+# outputs are its runs' files, so a missing or changed run re-runs exactly its job.
+#
+# One rule per job, defined in a loop (Snakemake's procedural rule definition): a job's outputs are
+# a list of run files that no single wildcard pattern could name. `runs_per_job: 1` gives the old
+# one-run-per-job layout.
 
+for index, (job, members) in enumerate(JOBS.items()):
 
-rule train:
-    output:
-        "results/runs/{run}.json",
-    log:
-        "results/logs/runs/{run}.log",
-    params:
-        # the run's full RunConfig: changing any field re-runs exactly the runs it touches
-        config=lambda wc: RUNS[wc.run],
-        checkpoint=lambda wc: f"results/checkpoints/{wc.run}.ckpt",
-        checkpoint_every=config.get("checkpoint_every", 0),
-    threads: config.get("threads_per_run", 1)
-    resources:
-        gpu=lambda wc: uses_gpu(wc.run),
-    script:
-        "../scripts/train.py"
+    rule:
+        name:
+            f"train_{index}"
+        output:
+            run_files(members),
+        log:
+            f"results/logs/jobs/{job}.log",
+        params:
+            job=job,
+            # the runs' full RunConfigs: changing any field re-runs exactly the jobs it touches
+            configs=[RUNS[rid] for rid in members],
+            checkpoint=f"results/checkpoints/{job}.ckpt",
+            checkpoint_every=config.get("checkpoint_every", 0),
+        threads: config.get("threads_per_run", 1)
+        resources:
+            gpu=uses_gpu(members[0]),
+        script:
+            "../scripts/train.py"
