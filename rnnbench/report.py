@@ -11,6 +11,7 @@ from collections.abc import Iterable
 import pandas as pd
 
 from rnnbench.figures import CELL_ORDER, clip_label
+from rnnbench.harness import harness_section
 from rnnbench.storage import atomic_write
 
 SOLVED_RULES = {
@@ -365,6 +366,8 @@ Claims from `shared/reference/literature.md`, each checked against this run, at 
 {md_table(["source", "claim", "this run", "verdict", "scale of this run"], claims(runs, gradflow, task, majority))}
 
 {throughput_section(tables.get("throughput"))}
+
+{harness_section(tables.get("jobs"))}
 ## Figures
 
 {figs}

@@ -278,6 +278,21 @@ def test_report_md_has_the_headline_table(smoke):
         assert f"figures/{name}.png" in text
 
 
+def test_jobs_table_and_harness_section(smoke):
+    """The study trains in stacked jobs and the report accounts for the time outside their work."""
+    config = yaml.safe_load((smoke / "config/smoke.yaml").read_text())
+    runs = expand(config)
+    planned = train_jobs(runs, config["runs_per_job"], PER_RUN_FIELDS, STACKABLE_BACKENDS)
+    jobs = pd.read_csv(smoke / "results/tables/jobs.csv")
+    assert sorted(jobs["job"]) == sorted(planned) and jobs["runs"].sum() == len(runs)
+    assert (jobs["work_seconds"] < jobs["job_wall_seconds"]).all() and (
+        jobs["train_seconds"] <= jobs["work_seconds"]
+    ).all()
+    text = (smoke / "results/REPORT.md").read_text()
+    assert re.search(rf"{len(runs)} runs were trained in {len(planned)} jobs", text)
+    assert re.search(r"the fraction outside training, probes and evaluations was\s+\*\*\d+\.\d%\*\*", text)
+
+
 @pytest.mark.slow
 def test_html_report_builds(smoke):
     snakemake(smoke, "--configfile", "config/smoke.yaml", "--report", "results/report.html")

@@ -48,6 +48,7 @@ TABLES = [
     "results/tables/runs.csv",
     "results/tables/gradflow.csv",
     "results/tables/curves.csv",
+    "results/tables/jobs.csv",
 ]
 
 # Figure names are stable across runs and configs, so a paper can point at them.
