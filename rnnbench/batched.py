@@ -25,7 +25,9 @@ wall time over M. ``env["batched"]`` keeps the batch's own totals.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -41,6 +43,8 @@ from rnnbench.models import build_model
 from rnnbench.optimizers import OPTIMIZERS
 from rnnbench.probes import pascanu_bounds, probe, summarise
 from rnnbench.stacked import StackedModel
+from rnnbench.storage import write_json
+from rnnbench.study import group_stacks
 from rnnbench.tasks import TASKS, Task
 from rnnbench.train import make_batch, result_record, show_progress, train
 
@@ -379,9 +383,51 @@ def train_runs(
     progress: bool | None = None,
     checkpoint: str | Path | None = None,
     checkpoint_every: int = 0,
+    runs_per_stack: int = 8,
 ) -> list[dict[str, Any]]:
-    """The runs of one training job: a single run trains alone (``train``, any backend), several
-    as one stack (``train_batched``); either way one result record per run, in order."""
-    if len(cfgs) == 1:
-        return [train(cfgs[0], progress, checkpoint, checkpoint_every)]
-    return train_batched(cfgs, progress, checkpoint, checkpoint_every)
+    """The runs of one training job, one result record per run in ``cfgs``' order.
+
+    The runs are split into stacks (``study.group_stacks``: equal but for ``PER_RUN_FIELDS``, at most
+    ``runs_per_stack`` each) trained one after another: a stack of one with ``train`` (any backend),
+    a larger one with ``train_batched``. With ``checkpoint`` and ``checkpoint_every`` > 0 each stack
+    checkpoints to ``<checkpoint>.<k>``, and a finished stack's records are kept in
+    ``<checkpoint>.<k>.done.json`` until the job ends, so a job killed in its third stack starts
+    again there; the files are removed once every stack is done.
+    """
+    ids = {str(i): c.to_dict() for i, c in enumerate(cfgs)}
+    stacks = [[int(i) for i in s] for s in group_stacks(ids, runs_per_stack, PER_RUN_FIELDS, STACKABLE_BACKENDS)]
+    keep = checkpoint is not None and checkpoint_every > 0
+    records: list[dict[str, Any] | None] = [None] * len(cfgs)
+    files: list[Path] = []
+    for k, stack in enumerate(stacks):
+        group = [cfgs[i] for i in stack]
+        ckpt = Path(f"{checkpoint}.{k}") if keep else None
+        done = Path(f"{checkpoint}.{k}.done.json") if keep else None
+        files += [p for p in (ckpt, done) if p is not None]
+        results = _finished_stack(done, group) if done else None
+        if results is None:
+            if len(group) == 1:
+                results = [train(group[0], progress, ckpt, checkpoint_every)]
+            else:
+                results = train_batched(group, progress, ckpt, checkpoint_every)
+            if done:
+                write_json(done, results)
+        for i, r in zip(stack, results, strict=True):
+            records[i] = r
+    for f in files:
+        f.unlink(missing_ok=True)
+    return records  # type: ignore[return-value]
+
+
+def _finished_stack(done: Path, group: list[RunConfig]) -> list[dict[str, Any]] | None:
+    """The records a killed job left for this stack, if they are whole and of these very runs."""
+    if not done.exists():
+        return None
+    try:
+        results = json.loads(done.read_text())
+        if [r["config_hash"] for r in results] == [c.config_hash() for c in group]:
+            return results
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    print(f"rnnbench: {done} is unreadable or of other runs; training the stack again", file=sys.stderr)
+    return None

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from itertools import product
 from typing import Any
 
@@ -137,36 +138,69 @@ def job_id(rid: str) -> str:
     return run_id(study, {k: v for k, v in params.items() if k not in PER_RUN_SEGMENTS})
 
 
-def train_jobs(
-    runs: dict[str, dict], runs_per_job: int, per_run_fields: tuple[str, ...], stackable_backends: tuple[str, ...]
-) -> dict[str, list[str]]:
-    """Group runs into training jobs: ``{job id: [run id, ...]}``, in the runs' order.
+def group_stacks(
+    runs: dict[str, dict],
+    runs_per_stack: int,
+    per_run_fields: tuple[str, ...],
+    stackable_backends: tuple[str, ...],
+    apart: Callable[[str], str] = lambda rid: "",
+) -> list[list[str]]:
+    """Runs that can train as one stacked model, in the runs' order: those whose configs are equal in
+    every field but ``per_run_fields`` (and whose ``apart(run id)`` is equal), at most
+    ``runs_per_stack`` each; a run whose backend cannot be stacked stands alone."""
+    if isinstance(runs_per_stack, bool) or not isinstance(runs_per_stack, int) or runs_per_stack < 1:
+        raise ConfigError(f"runs_per_stack must be an integer >= 1, got {runs_per_stack!r}")
+    groups: dict[str, list[str]] = {}
+    for rid, cfg in runs.items():
+        if cfg["backend"] not in stackable_backends:
+            groups[f"alone:{rid}"] = [rid]
+            continue
+        shared = json.dumps({k: v for k, v in cfg.items() if k not in per_run_fields}, sort_keys=True)
+        groups.setdefault(f"{apart(rid)}:{shared}", []).append(rid)
+    return [
+        members[i : i + runs_per_stack] for members in groups.values() for i in range(0, len(members), runs_per_stack)
+    ]
 
-    Runs share a job when their configs are equal in every field but ``per_run_fields`` (one stacked
-    model trains them together, so per-job start-up -- interpreter, imports -- is paid once); a job
-    holds at most ``runs_per_job`` runs (``/part~k`` ids past the first part). With
-    ``runs_per_job`` 1, and for a backend that cannot be stacked, every run is its own job, with its
-    own id.
+
+def train_jobs(
+    runs: dict[str, dict],
+    runs_per_job: int,
+    runs_per_stack: int,
+    per_run_fields: tuple[str, ...],
+    stackable_backends: tuple[str, ...],
+) -> dict[str, list[str]]:
+    """Pack runs into training jobs: ``{job id: [run id, ...]}``, in the runs' order.
+
+    A job trains one or more stacks (``group_stacks``) one after another in one process, so its
+    start-up -- interpreter, torch import, the optimizer's lazy import of torch._dynamo -- is paid
+    once per job; consecutive stacks share a job while it holds at most ``runs_per_job`` runs (a
+    stack is never split across jobs). A job's id is its first run's without the per-run segments
+    (``task~adding/cell~lstm/length~10``), with ``+k`` when k more stacks follow in it. With
+    ``runs_per_job`` 1 every run is its own job, named by its run id.
     """
-    if runs_per_job < 1:
+    if isinstance(runs_per_job, bool) or not isinstance(runs_per_job, int) or runs_per_job < 1:
         raise ConfigError(f"runs_per_job must be an integer >= 1, got {runs_per_job!r}")
     if runs_per_job == 1:
         return {rid: [rid] for rid in runs}
-    groups: dict[tuple[str, str], list[str]] = {}
-    for rid, cfg in runs.items():
-        if cfg["backend"] not in stackable_backends:
-            groups[(rid, "alone")] = [rid]
-            continue
-        shared = json.dumps({k: v for k, v in cfg.items() if k not in per_run_fields}, sort_keys=True)
-        groups.setdefault((job_id(rid), shared), []).append(rid)
+    packed: list[list[list[str]]] = []
+    # a study's runs never share a stack with another's (the gains study's runs could stack with the
+    # sweep's at the same length: only init and gain differ), so that a job holds one study's runs
+    by_study = group_stacks(
+        runs, min(runs_per_stack, runs_per_job), per_run_fields, stackable_backends, lambda rid: parse_run_id(rid)[0]
+    )
+    for stack in by_study:
+        if not packed or sum(map(len, packed[-1])) + len(stack) > runs_per_job:
+            packed.append([])
+        packed[-1].append(stack)
     jobs: dict[str, list[str]] = {}
-    for (name, _), members in groups.items():
-        chunks = [members[i : i + runs_per_job] for i in range(0, len(members), runs_per_job)]
-        for k, chunk in enumerate(chunks):
-            jid = name if k == 0 else f"{name}/part{SEP}{k}"
-            while jid in jobs:  # two groups with one name (shared fields the id does not show)
-                jid += f"/part{SEP}{k}"
-            jobs[jid] = chunk
+    for stacks in packed:
+        first = stacks[0][0]
+        name = job_id(first) if len(stacks[0]) > 1 or len(stacks) > 1 else first
+        name += f"+{len(stacks) - 1}" if len(stacks) > 1 else ""
+        jid, k = name, 1
+        while jid in jobs:  # two jobs whose first stacks share a name (fields the id does not show)
+            jid, k = f"{name}/part{SEP}{k}", k + 1
+        jobs[jid] = [rid for stack in stacks for rid in stack]
     return jobs
 
 

@@ -212,14 +212,42 @@ def test_batch_killed_after_a_checkpoint_resumes_with_identical_results(tmp_path
     assert [r["resumed_from_step"] for r in fresh] == [None] * 3
 
 
-def test_train_runs_trains_one_run_alone_and_several_as_a_stack():
+def test_train_runs_splits_a_job_into_stacks_and_keeps_the_runs_order():
     from rnnbench.batched import train_runs
 
     alone = RunConfig(**TINY, cell="lstm", backend="fused", seed=0)  # fused cannot stack, but may train alone
-    assert_same_result(train(alone), train_runs([alone])[0], rel=0)
-    assert "batched" not in train_runs([alone])[0]["env"]
-    cfgs = [RunConfig(**TINY, cell="gru", seed=s) for s in range(2)]
+    cfgs = [RunConfig(**TINY, cell="gru", seed=0), alone, RunConfig(**TINY, cell="rnn", seed=1)]
+    cfgs += [RunConfig(**TINY, cell="gru", seed=2), RunConfig(**TINY, cell="rnn", seed=3, clip=0.1)]
     results = train_runs(cfgs)
-    assert [r["env"]["batched"]["runs"] for r in results] == [2, 2]
-    for single, result in zip([train(c) for c in cfgs], results, strict=True):
-        assert_same_result(single, result)
+    assert [r["config"] for r in results] == [c.to_dict() for c in cfgs]
+    assert [r["env"].get("batched", {}).get("runs") for r in results] == [2, None, 2, 2, 2]
+    for cfg, result in zip(cfgs, results, strict=True):
+        assert_same_result(train(cfg), result)
+    one_per_stack = train_runs([cfgs[0], cfgs[3]], runs_per_stack=1)  # every run alone
+    assert all("batched" not in r["env"] for r in one_per_stack)
+
+
+def test_job_killed_in_its_second_stack_restarts_there(tmp_path, monkeypatch):
+    import rnnbench.batched as batched_module
+
+    cfgs = [RunConfig(**TINY, cell=cell, seed=s) for cell in ("gru", "lstm") for s in (0, 1)]
+    reference = batched_module.train_runs(cfgs)
+    ckpt = tmp_path / "job.ckpt"
+    real, calls = batched_module.train_batched, []
+
+    def crash_in_second(group, *args, **kwargs):
+        calls.append(group[0].cell)
+        if len(calls) == 2:
+            raise Crash
+        return real(group, *args, **kwargs)
+
+    monkeypatch.setattr(batched_module, "train_batched", crash_in_second)
+    with pytest.raises(Crash):
+        batched_module.train_runs(cfgs, checkpoint=ckpt, checkpoint_every=3)
+    assert (tmp_path / "job.ckpt.0.done.json").exists()
+    calls.clear()
+    resumed = batched_module.train_runs(cfgs, checkpoint=ckpt, checkpoint_every=3)
+    assert calls == ["lstm"]  # the finished gru stack was read back, not trained again
+    for ref, res in zip(reference, resumed, strict=True):
+        assert_same_result(ref, res)
+    assert not list(tmp_path.iterdir())  # checkpoints and finished-stack records removed at the end

@@ -1,4 +1,4 @@
-"""Training jobs: the pipeline's grouping of runs into stacked jobs (rnnbench.study.train_jobs)."""
+"""Training jobs: the pipeline's packing of runs into stacks and jobs (rnnbench.study)."""
 
 from pathlib import Path
 
@@ -7,7 +7,7 @@ import yaml
 
 from rnnbench.batched import PER_RUN_FIELDS, STACKABLE_BACKENDS
 from rnnbench.config import ConfigError
-from rnnbench.study import expand, train_jobs
+from rnnbench.study import expand, group_stacks, parse_run_id, train_jobs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -16,44 +16,69 @@ def default_runs() -> dict[str, dict]:
     return expand(yaml.safe_load((ROOT / "config/config.yaml").read_text()))
 
 
-def jobs(runs: dict[str, dict], runs_per_job: int = 8) -> dict[str, list[str]]:
-    return train_jobs(runs, runs_per_job, PER_RUN_FIELDS, STACKABLE_BACKENDS)
+def jobs(runs: dict[str, dict], runs_per_job: int = 24, runs_per_stack: int = 8) -> dict[str, list[str]]:
+    return train_jobs(runs, runs_per_job, runs_per_stack, PER_RUN_FIELDS, STACKABLE_BACKENDS)
 
 
-def test_every_run_is_in_exactly_one_job_and_a_job_shares_every_other_field():
+def stacks(runs: dict[str, dict], runs_per_stack: int = 8) -> list[list[str]]:
+    return group_stacks(runs, runs_per_stack, PER_RUN_FIELDS, STACKABLE_BACKENDS, lambda rid: parse_run_id(rid)[0])
+
+
+def shared(cfg: dict) -> dict:
+    return {k: v for k, v in cfg.items() if k not in PER_RUN_FIELDS}
+
+
+def test_a_stack_shares_every_field_but_the_per_run_ones():
     runs = default_runs()
-    grouped = jobs(runs)
-    members = [rid for m in grouped.values() for rid in m]
+    grouped = stacks(runs)
+    members = [rid for s in grouped for rid in s]
     assert sorted(members) == sorted(runs) and len(members) == len(set(members))
-    for job, rids in grouped.items():
-        assert 1 <= len(rids) <= 8, job
-        shared = [{k: v for k, v in runs[r].items() if k not in PER_RUN_FIELDS} for r in rids]
-        assert all(s == shared[0] for s in shared), job
-
-
-def test_default_study_groups_each_sweep_cell_into_one_job():
-    runs = default_runs()
-    grouped = jobs(runs)
-    # sweep: (4 adding + 3 copy lengths) x 3 cells, each with 2 clip values x 3 seeds; gains: 4 gains x 2 seeds;
-    # clipping: one job per optimizer with 2 clip values x 3 seeds
-    assert len(runs) == 146 and len(grouped) == 7 * 3 + 1 + 2
-    assert grouped["task~adding/cell~lstm/length~100"] == [
+    for stack in grouped:
+        assert 1 <= len(stack) <= 8
+        assert all(shared(runs[r]) == shared(runs[stack[0]]) for r in stack), stack
+        assert len({parse_run_id(r)[0] for r in stack}) == 1, stack  # one study per stack
+    # sweep: (4 adding + 3 copy lengths) x 3 cells, each 2 clip values x 3 seeds; gains: 4 gains x 2 seeds;
+    # clipping: one stack per optimizer, 2 clip values x 3 seeds
+    assert len(grouped) == 7 * 3 + 1 + 2
+    assert [
         f"task~adding/cell~lstm/length~100/clip~{c}/seed~{s}" for c in ("none", "1.0") for s in (0, 1, 2)
-    ]
-    assert len(grouped["gains/task~adding/length~50/cell~rnn/init~orthogonal"]) == 8
+    ] in grouped
 
 
-def test_jobs_are_split_at_runs_per_job_and_one_means_one_run_per_job():
+def test_jobs_pack_whole_stacks_up_to_runs_per_job():
     runs = default_runs()
-    split = jobs(runs, 4)
-    lstm = [j for j in split if j.startswith("task~adding/cell~lstm/length~100")]
-    assert lstm == ["task~adding/cell~lstm/length~100", "task~adding/cell~lstm/length~100/part~1"]
-    assert [len(split[j]) for j in lstm] == [4, 2]
+    packed = jobs(runs)
+    members = [rid for m in packed.values() for rid in m]
+    assert members == list(runs)  # every run once, in the study's order
+    whole = {tuple(s) for s in stacks(runs)}
+    for job, rids in packed.items():
+        assert len(rids) <= 24, job
+        # the job is a concatenation of whole stacks
+        cut, rest = 0, rids
+        while rest:
+            size = next(n for n in range(len(rest), 0, -1) if tuple(rest[:n]) in whole)
+            rest, cut = rest[size:], cut + 1
+        assert job.endswith(f"+{cut - 1}") if cut > 1 else "+" not in job, job
+    assert len(packed) == 7  # 146 runs: 6 jobs of 24 (20 in one), the last clipping stack alone
+    assert packed["task~adding/cell~lstm/length~10+3"] == [
+        f"task~adding/cell~lstm/length~{T}/clip~{c}/seed~{s}" for T in (10, 25, 50, 100) for c in ("none", "1.0") for s in (0, 1, 2)
+    ]  # fmt: skip
+
+
+def test_one_run_per_job_or_per_stack_and_bad_sizes_refused():
+    runs = default_runs()
     assert jobs(runs, 1) == {rid: [rid] for rid in runs}
-    with pytest.raises(ConfigError, match="runs_per_job"):
-        jobs(runs, 0)
+    alone = jobs(runs, 24, 1)  # every run trained alone, still several per process
+    assert [rid for m in alone.values() for rid in m] == list(runs) and max(map(len, alone.values())) == 24
+    split = stacks(runs, 4)
+    assert [len(s) for s in split if s[0].startswith("task~adding/cell~lstm/length~100/")] == [4, 2]
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(ConfigError, match="runs_per_job"):
+            jobs(runs, bad)
+        with pytest.raises(ConfigError, match="runs_per_stack"):
+            stacks(runs, bad)
 
 
-def test_a_backend_that_cannot_stack_trains_one_run_per_job():
+def test_a_backend_that_cannot_stack_trains_each_run_alone():
     runs = {rid: {**cfg, "backend": "fused"} for rid, cfg in default_runs().items()}
-    assert jobs(runs) == {rid: [rid] for rid in runs}
+    assert all(len(s) == 1 for s in stacks(runs))

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from rnnbench.batched import PER_RUN_FIELDS, STACKABLE_BACKENDS
-from rnnbench.study import expand, job_id, train_jobs
+from rnnbench.study import expand, train_jobs
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = sorted(p.name for p in (REPO / "config").glob("*.yaml"))
@@ -73,7 +73,7 @@ def test_dry_run(tmp_path, name):
     counts = job_counts(proc.stdout)
     config = yaml.safe_load(open(wd / "config" / name))
     runs = expand(config)
-    jobs = train_jobs(runs, config.get("runs_per_job", 8), PER_RUN_FIELDS, STACKABLE_BACKENDS)
+    jobs = train_jobs(runs, config["runs_per_job"], config["runs_per_stack"], PER_RUN_FIELDS, STACKABLE_BACKENDS)
     # one rule per training job (train_0, train_1, ...), each a single job; together they make every run
     assert training_jobs(counts) == len(jobs) > 0 and all(n == 1 for r, n in counts.items() if r.startswith("train_"))
     assert sum(len(m) for m in jobs.values()) == len(runs)
@@ -282,7 +282,7 @@ def test_jobs_table_and_harness_section(smoke):
     """The study trains in stacked jobs and the report accounts for the time outside their work."""
     config = yaml.safe_load((smoke / "config/smoke.yaml").read_text())
     runs = expand(config)
-    planned = train_jobs(runs, config["runs_per_job"], PER_RUN_FIELDS, STACKABLE_BACKENDS)
+    planned = train_jobs(runs, config["runs_per_job"], config["runs_per_stack"], PER_RUN_FIELDS, STACKABLE_BACKENDS)
     jobs = pd.read_csv(smoke / "results/tables/jobs.csv")
     assert sorted(jobs["job"]) == sorted(planned) and jobs["runs"].sum() == len(runs)
     assert (jobs["work_seconds"] < jobs["job_wall_seconds"]).all() and (
@@ -316,6 +316,9 @@ def test_rerun_does_nothing_then_only_a_deleted_run_reruns(smoke):
     counts = job_counts(proc.stdout + proc.stderr)
     assert training_jobs(counts) == 1 and counts["tables"] == 1 and len(counts) == 2, counts
     assert victim.exists()
-    assert json.loads(victim.read_text())["env"]["job"]["id"] == job_id(
-        str(victim.relative_to(smoke / "results/runs"))[:-5]
+    config = yaml.safe_load((smoke / "config/smoke.yaml").read_text())
+    planned = train_jobs(
+        expand(config), config["runs_per_job"], config["runs_per_stack"], PER_RUN_FIELDS, STACKABLE_BACKENDS
     )
+    job = json.loads(victim.read_text())["env"]["job"]["id"]
+    assert str(victim.relative_to(smoke / "results/runs"))[: -len(".json")] in planned[job]

@@ -28,11 +28,16 @@ if str(config.get("local_cuda_check", True)).lower() == "true":
 
     for device in sorted({run["device"] for run in RUNS.values()}):
         resolve_device(device)
-# Training jobs: {job id: [run id, ...]}; runs that differ only in per-run fields share a job.
+# Training jobs: {job id: [run id, ...]}. Runs that differ only in per-run fields (seed, init gain,
+# clipping threshold) train as one stacked model; a job trains a few such stacks in one process.
 from rnnbench.batched import PER_RUN_FIELDS, STACKABLE_BACKENDS
 
-JOBS = train_jobs(RUNS, config.get("runs_per_job", 8), PER_RUN_FIELDS, STACKABLE_BACKENDS)
-print(f"rnnbench: in {len(JOBS)} training jobs (runs_per_job {config.get('runs_per_job', 8)})", file=sys.stderr)
+RUNS_PER_JOB, RUNS_PER_STACK = config.get("runs_per_job", 24), config.get("runs_per_stack", 8)
+JOBS = train_jobs(RUNS, RUNS_PER_JOB, RUNS_PER_STACK, PER_RUN_FIELDS, STACKABLE_BACKENDS)
+print(
+    f"rnnbench: in {len(JOBS)} training jobs (runs_per_job {RUNS_PER_JOB}, runs_per_stack {RUNS_PER_STACK})",
+    file=sys.stderr,
+)
 
 CONFIG_HASH = config_hash(config)
 REPORT_SETTINGS = report_settings(config)

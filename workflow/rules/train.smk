@@ -1,12 +1,13 @@
 # Training: the runs of one sweep cell (its seeds and clipping thresholds, which only change per-run
-# fields) train together as one stacked model in one job, so that a job's start-up -- interpreter,
-# torch import, Snakemake's own -- is paid once per job, not once per run (rnnbench.batched). Each
-# run still gets its own JSON result, the unit everything downstream is built from; a job's
-# outputs are its runs' files, so a missing or changed run re-runs exactly its job.
+# fields) train together as one stacked model, and a job trains a few such stacks one after another,
+# so that a job's start-up -- interpreter, torch import, Snakemake's own -- is paid once per job, not
+# once per run (rnnbench.batched.train_runs). Each run still gets its own JSON result, the unit
+# everything downstream is built from; a job's outputs are its runs' files, so a missing or changed
+# run re-runs exactly its job.
 #
 # One rule per job, defined in a loop (Snakemake's procedural rule definition): a job's outputs are
-# a list of run files that no single wildcard pattern could name. `runs_per_job: 1` gives the old
-# one-run-per-job layout.
+# a list of run files that no single wildcard pattern could name. `runs_per_job: 1` gives one run
+# per job.
 
 for index, (job, members) in enumerate(JOBS.items()):
 
@@ -23,6 +24,7 @@ for index, (job, members) in enumerate(JOBS.items()):
             configs=[RUNS[rid] for rid in members],
             checkpoint=f"results/checkpoints/{job}.ckpt",
             checkpoint_every=config.get("checkpoint_every", 0),
+            runs_per_stack=RUNS_PER_STACK,
         threads: config.get("threads_per_run", 1)
         resources:
             gpu=uses_gpu(members[0]),

@@ -19,7 +19,13 @@ cfgs = [RunConfig.from_dict(c) for c in snakemake.params.configs]  # noqa: F821
 # The checkpoint is not a declared output, so Snakemake keeps it when a job is killed or requeued;
 # the same job started again continues from it (identical results), and removes it when done.
 checkpoint = Path(snakemake.params.checkpoint)  # noqa: F821
-results = train_runs(cfgs, progress=False, checkpoint=checkpoint, checkpoint_every=snakemake.params.checkpoint_every)  # noqa: F821
+results = train_runs(
+    cfgs,
+    progress=False,
+    checkpoint=checkpoint,
+    checkpoint_every=snakemake.params.checkpoint_every,  # noqa: F821
+    runs_per_stack=snakemake.params.runs_per_stack,  # noqa: F821
+)
 # The job as a whole, for the report's harness-overhead figure: from the process's start (interpreter
 # and imports included) to now, against the time its runs spent in training, probes and evaluation.
 job = {

@@ -1,0 +1,74 @@
+"""Do two finished studies agree? Compares their tables row by row, timing columns aside.
+
+Used for issue 7's "same results" check: the default study trained one run per job
+(``runs_per_job: 1``, or an older checkout) against the same study trained in stacked jobs.
+Non-float columns (status, solved, clipped, diverged step, ...) must be equal; float columns equal
+within ``--rtol`` (stacked batched products round differently from plain ones in the last bits).
+
+Run: python benchmarks/compare_studies.py RESULTS_A RESULTS_B [--rtol 1e-4]
+     (each a study's working directory, holding results/tables/)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+# columns that differ between two runs of the same study by nature: timings, where it ran, which commit
+TIMING = {"train_seconds", "work_seconds", "wall_seconds", "throughput_seq_per_s", "git_commit", "torch_threads", "cpu"}
+TABLES = ("runs", "gradflow", "curves")
+
+
+def compare(a: pd.DataFrame, b: pd.DataFrame, rtol: float) -> list[str]:
+    """Every disagreement between two tables, as a line of text (empty: they agree)."""
+    problems = []
+    if len(a) != len(b):
+        return [f"{len(a)} rows against {len(b)}"]
+    cols = [c for c in a.columns if c not in TIMING]
+    if missing := set(cols) ^ (set(b.columns) - TIMING):
+        problems.append(f"columns differ: {sorted(missing)}")
+    for c in cols:
+        if c not in b:
+            continue
+        x, y = a[c], b[c]
+        if x.dtype.kind == "f" and y.dtype.kind == "f":
+            nan = x.isna() != y.isna()
+            both = ~(x.isna() | y.isna())
+            rel = (x[both] - y[both]).abs() / y[both].abs().clip(lower=1e-12)
+            worst = float(rel.max()) if both.any() else 0.0
+            if nan.any() or worst > rtol:
+                problems.append(f"{c}: {int(nan.sum())} NaN mismatches, largest relative difference {worst:.2e}")
+        else:
+            differ = x.astype(str).where(x.notna(), "") != y.astype(str).where(y.notna(), "")
+            if differ.any():
+                i = int(np.argmax(differ.to_numpy()))
+                problems.append(
+                    f"{c}: {int(differ.sum())} rows differ, first at row {i}: {x.iloc[i]!r} vs {y.iloc[i]!r}"
+                )
+    return problems
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("a", type=Path)
+    p.add_argument("b", type=Path)
+    p.add_argument("--rtol", type=float, default=1e-4)
+    args = p.parse_args()
+    failed = False
+    for name in TABLES:
+        a = pd.read_csv(args.a / "results/tables" / f"{name}.csv")
+        b = pd.read_csv(args.b / "results/tables" / f"{name}.csv")
+        problems = compare(a, b, args.rtol)
+        print(f"{name}.csv: {len(a)} rows, " + ("equal" if not problems else "DIFFERENT"))
+        for line in problems:
+            print("   ", line)
+        failed |= bool(problems)
+    return int(failed)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
