@@ -1,9 +1,12 @@
 """The Snakemake pipeline: dry runs of every shipped config, config validation before any job,
 and the smoke study end to end in a temporary directory (tables, figures, REPORT.md, HTML report,
-re-runs)."""
+re-runs, byte-identical tables from a second run, foreign results refused), and a run killed with
+SIGKILL then resumed by the same command."""
 
 from __future__ import annotations
 
+import filecmp
+import json
 import re
 import shutil
 import subprocess
@@ -15,6 +18,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from rnnbench.aggregate import run_id_of
+from rnnbench.config import RunConfig
 from rnnbench.study import expand
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,6 +40,11 @@ def copy_workflow(dest: Path) -> Path:
     for d in ("workflow", "config"):
         shutil.copytree(REPO / d, dest / d)
     return dest
+
+
+TABLE_FILES = ["runs.csv", "gradflow.csv", "curves.csv", "timings.csv", "skipped.csv"]
+# all timings by nature: they differ between two runs of the same study
+TIMED_TABLES = {"timings.csv", "throughput.csv"}
 
 
 def snakemake(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -175,9 +185,17 @@ def test_runs_table(smoke):
     n_lengths = sum(len(t["lengths"]) for t in cfg["sweep"]["tasks"].values())
     assert len(sweep) == n_lengths * len(cfg["sweep"]["cells"]) * len(cfg["sweep"]["clip"]) * len(cfg["sweep"]["seeds"])
     for col in ("run", "task", "cell", "length", "clip", "seed", "hidden", "lr", "optimizer", "status", "final_loss",
-                "baseline_loss", "loss_ratio", "accuracy", "solved", "steps_run", "wall_seconds",
-                "throughput_seq_per_s", "config_hash", "git_commit"):  # fmt: skip
+                "baseline_loss", "loss_ratio", "accuracy", "solved", "steps_run", "config_hash", "rnnbench_version",
+                "git_commit"):  # fmt: skip
         assert col in runs.columns, col
+    # what differs from one run of the study to the next lives in timings.csv only
+    for col in ("train_seconds", "wall_seconds", "throughput_seq_per_s", "cpu"):
+        assert col not in runs.columns, col
+    timings = pd.read_csv(smoke / "results/tables/timings.csv")
+    assert list(timings.columns[:7]) == ["run", "study", "config_hash", "rnnbench_version", "train_seconds",
+                                         "wall_seconds", "throughput_seq_per_s"]  # fmt: skip
+    assert sorted(timings["run"]) == sorted(runs["run"]) and (timings["train_seconds"] > 0).all()
+    assert (timings["wall_seconds"] > 0).all()
     assert set(runs["status"]) <= {"ok", "diverged"}
     assert runs["run"].is_unique and runs["config_hash"].is_unique
     ok = runs[runs["status"] == "ok"]
@@ -290,3 +308,76 @@ def test_rerun_does_nothing_then_only_a_deleted_run_reruns(smoke):
     proc = snakemake(smoke, rel, "results/tables/runs.csv", "--cores", "2", "--configfile", "config/smoke.yaml")
     assert job_counts(proc.stdout + proc.stderr) == {"train": 1, "tables": 1}
     assert victim.exists()
+
+
+@pytest.mark.slow
+def test_every_table_row_carries_the_config_hash_and_version(smoke):
+    from rnnbench.provenance import rnnbench_version
+
+    runs = pd.read_csv(smoke / "results/tables/runs.csv")
+    cfg = yaml.safe_load(open(smoke / "config/smoke.yaml"))
+    expected = {rid: RunConfig.from_dict(rc).config_hash() for rid, rc in expand(cfg).items()}
+    assert dict(zip(runs["run"], runs["config_hash"], strict=True)) == expected
+    for name in ("runs", "gradflow", "curves", "timings"):
+        table = pd.read_csv(smoke / f"results/tables/{name}.csv")
+        assert len(table) > 0, name
+        assert table["rnnbench_version"].notna().all() and set(table["rnnbench_version"]) == {rnnbench_version()}
+        # each row's hash is its run's: no row lost it, none took another run's
+        assert (table["config_hash"] == table["run"].map(expected)).all(), name
+
+
+@pytest.mark.slow
+def test_nothing_skipped_is_said_in_the_report(smoke):
+    skipped = pd.read_csv(smoke / "results/tables/skipped.csv")
+    assert list(skipped.columns) == ["path", "reason"] and skipped.empty
+    text = (smoke / "results/REPORT.md").read_text()
+    assert "## Skipped result files\n\nNone: every result file was read" in text
+
+
+@pytest.mark.slow
+def test_tables_are_byte_identical_between_two_runs(smoke, tmp_path):
+    """A second smoke study in another directory: every table but the timings is the same, byte for byte."""
+    other = copy_workflow(tmp_path)
+    snakemake(other, "--cores", "2", "--configfile", "config/smoke.yaml")
+    names = sorted(p.name for p in (smoke / "results/tables").glob("*.csv"))
+    assert set(TABLE_FILES) <= set(names)
+    assert names == sorted(p.name for p in (other / "results/tables").glob("*.csv"))
+    compared = [n for n in names if n not in TIMED_TABLES]
+    match, mismatch, errors = filecmp.cmpfiles(
+        smoke / "results/tables", other / "results/tables", compared, shallow=False
+    )
+    assert (mismatch, errors) == ([], []) and sorted(match) == compared
+    # and the timings really differ (otherwise they would not need a table of their own)
+    a, b = (pd.read_csv(d / "results/tables/timings.csv") for d in (smoke, other))
+    assert list(a["run"]) == list(b["run"]) and not a["train_seconds"].equals(b["train_seconds"])
+
+
+@pytest.mark.slow
+def test_result_from_another_config_is_refused_then_skipped(smoke, tmp_path):
+    """A run JSON made by another config, copied over one of this study's: Snakemake sees no reason
+    to retrain it (its params trigger reads the metadata of the file it replaced), so aggregation
+    must refuse it by name; with skip_bad it is left out and listed."""
+    wd = tmp_path / "wd"
+    shutil.copytree(smoke, wd, ignore=shutil.ignore_patterns("locks", "rnnbench-instances"))
+    victim = wd / "results/runs/task~adding/cell~rnn/length~5/clip~none/seed~0.json"
+    record = json.loads(victim.read_text())
+    theirs = {**record["config"], "lr": 0.02}
+    record["config"], record["config_hash"] = theirs, RunConfig.from_dict(theirs).config_hash()
+    victim.write_text(json.dumps(record))
+    rel = str(victim.relative_to(wd))
+    proc = snakemake(wd, "results/tables/runs.csv", "--cores", "1", "--configfile", "config/smoke.yaml", check=False)
+    log = (wd / "results/logs/tables.log").read_text()
+    assert proc.returncode != 0 and "train" not in job_counts(proc.stdout + proc.stderr)
+    assert f"{rel}: made by another configuration (config_hash {record['config_hash']}" in log, log
+    mine = RunConfig.from_dict(expand(yaml.safe_load(open(wd / "config/smoke.yaml")))[run_id_of(rel)]).config_hash()
+    assert f"expects {mine}" in log and "delete the file" in log
+    assert not (wd / "results/tables/runs.csv").exists()  # a failed aggregation leaves no table
+    proc = snakemake(wd, "results/tables/runs.csv", "--cores", "1", "--configfile", "config/smoke.yaml",
+                     "--config", "skip_bad=true")  # fmt: skip
+    skipped = pd.read_csv(wd / "results/tables/skipped.csv")
+    assert list(skipped["path"]) == [rel] and "another configuration" in skipped["reason"].iloc[0]
+    runs = pd.read_csv(wd / "results/tables/runs.csv")
+    assert (
+        run_id_of(rel) not in set(runs["run"])
+        and len(runs) == len(expand(yaml.safe_load(open(wd / "config/smoke.yaml")))) - 1
+    )

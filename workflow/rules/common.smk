@@ -4,6 +4,7 @@ import sys
 
 from snakemake.utils import validate
 
+from rnnbench.config import RunConfig
 from rnnbench.study import config_hash, expand, report_settings
 
 # Validation runs while the workflow is parsed, so a bad config stops before any job starts;
@@ -28,7 +29,13 @@ if str(config.get("local_cuda_check", True)).lower() == "true":
 
     for device in sorted({run["device"] for run in RUNS.values()}):
         resolve_device(device)
+# Each run's config hash under this config: the tables rule refuses a result with another.
+EXPECTED_HASHES = {rid: RunConfig.from_dict(run).config_hash() for rid, run in RUNS.items()}
+
 CONFIG_HASH = config_hash(config)
+# skip_bad: leave unreadable or foreign result files out of the tables (listed in skipped.csv and
+# REPORT.md) instead of stopping; --config passes it as a string
+SKIP_BAD = str(config.get("skip_bad", False)).lower() == "true"
 REPORT_SETTINGS = report_settings(config)
 
 # The throughput grid (rnnbench.throughput.expand checks its keys and values now, before any job).
@@ -42,6 +49,8 @@ TABLES = [
     "results/tables/runs.csv",
     "results/tables/gradflow.csv",
     "results/tables/curves.csv",
+    "results/tables/timings.csv",
+    "results/tables/skipped.csv",
 ]
 
 # Figure names are stable across runs and configs, so a paper can point at them.
