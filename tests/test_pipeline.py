@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import filecmp
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import matplotlib.image
@@ -35,9 +38,10 @@ FIGURES = [
 
 
 def copy_workflow(dest: Path) -> Path:
-    """A fresh copy of the workflow (not the package) in ``dest``, so runs never touch the checkout."""
+    """A fresh copy of the workflow (not the package) in ``dest``, so runs never touch the checkout;
+    ``profiles/`` too, for the default workflow profile that every plain ``snakemake`` reads."""
     shutil.copy(REPO / "Snakefile", dest / "Snakefile")
-    for d in ("workflow", "config"):
+    for d in ("workflow", "config", "profiles"):
         shutil.copytree(REPO / d, dest / d)
     return dest
 
@@ -381,3 +385,92 @@ def test_result_from_another_config_is_refused_then_skipped(smoke, tmp_path):
         run_id_of(rel) not in set(runs["run"])
         and len(runs) == len(expand(yaml.safe_load(open(wd / "config/smoke.yaml")))) - 1
     )
+
+
+# ---- killed and resumed ---------------------------------------------------------------------
+
+# Nine short runs (each job is mostly Python start-up), the figures and the report: long enough to
+# kill in the middle, short enough to run three times within the suite.
+TINY = {
+    "device": "cpu",
+    "checkpoint_every": 50,
+    "train": {
+        "steps": 200,
+        "hidden": 16,
+        "batch": 16,
+        "optimizer": "adam",
+        "lr": 0.01,
+        "eval_every": 50,
+        "eval_batch": 32,
+        "probe_at": [0, -1],
+    },  # fmt: skip
+    "sweep": {"tasks": {"adding": {"lengths": [20]}}, "cells": ["rnn", "lstm", "gru"], "clip": [None], "seeds": [0, 1]},
+    "gains": {"task": "adding", "length": 10, "cell": "rnn", "init": "orthogonal", "gains": [1.0], "seeds": [0]},
+    "clipping": {
+        "task": "adding",
+        "length": 10,
+        "cell": "rnn",
+        "clip": [None, 1.0],
+        "seeds": [0],
+        "optimizers": {"adam": {"lr": 0.01}},
+    },  # fmt: skip
+    "report": {"gradflow_task": "adding", "gradflow_length": 20},
+}
+
+
+def run_jsons(wd: Path) -> dict[str, tuple[int, int]]:
+    """Every run JSON under results/runs: {path: (inode, mtime_ns)}."""
+    return {
+        str(p.relative_to(wd)): (p.stat().st_ino, p.stat().st_mtime_ns) for p in (wd / "results/runs").rglob("*.json")
+    }
+
+
+@pytest.mark.slow
+def test_sigkill_then_the_same_command_resumes(tmp_path):
+    """kill -9 Snakemake and its running job mid-study; every result left is whole, the same command
+    then finishes without redoing a finished run, and the tables equal an uninterrupted run's."""
+    from rnnbench.aggregate import load_result
+
+    command = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "tiny.yaml"]
+    ref, wd = tmp_path / "ref", tmp_path / "killed"
+    for d in (ref, wd):
+        d.mkdir()
+        copy_workflow(d)
+        (d / "tiny.yaml").write_text(yaml.safe_dump(TINY))
+    subprocess.run(command, cwd=ref, check=True, capture_output=True, timeout=600)
+    n_runs = len(expand(TINY))
+
+    log = open(tmp_path / "killed.log", "w")
+    proc = subprocess.Popen(command, cwd=wd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 300
+    logs = wd / "results/logs/runs"
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            done = run_jsons(wd)
+            # a training job that has started (its log exists) and not finished (no JSON yet)
+            started = [p.relative_to(logs).with_suffix("").as_posix() for p in logs.rglob("*.log")]
+            if done and any(f"results/runs/{rid}.json" not in done for rid in started):
+                time.sleep(0.5)  # into that job's training
+                break
+            time.sleep(0.05)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # Snakemake and the job it is running
+        proc.wait(timeout=60)
+    before = run_jsons(wd)
+    assert 0 < len(before) < n_runs, f"the kill did not land mid-study ({len(before)} of {n_runs} runs done)"
+    for path in before:
+        load_result(wd / path)  # whole and valid: no half-written result
+
+    again = subprocess.run(command, cwd=wd, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stdout + again.stderr
+    # the kill left Snakemake's directory lock behind; the workflow removed it (no --unlock needed)
+    assert "rnnbench: removed a stale lock left by a killed run" in again.stderr
+    after = run_jsons(wd)
+    assert len(after) == n_runs
+    assert {p: after[p] for p in before} == before, "a run finished before the kill was trained again"
+    counts = job_counts(again.stdout + again.stderr)
+    assert counts["train"] == n_runs - len(before), counts
+    for name in sorted(p.name for p in (ref / "results/tables").glob("*.csv")):
+        if name not in TIMED_TABLES:
+            assert filecmp.cmp(ref / "results/tables" / name, wd / "results/tables" / name, shallow=False), name
+    assert (wd / "results/REPORT.md").exists()
