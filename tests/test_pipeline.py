@@ -474,3 +474,24 @@ def test_sigkill_then_the_same_command_resumes(tmp_path):
         if name not in TIMED_TABLES:
             assert filecmp.cmp(ref / "results/tables" / name, wd / "results/tables" / name, shallow=False), name
     assert (wd / "results/REPORT.md").exists()
+
+
+# ---- bad pipeline inputs in docs/bad-inputs.md -----------------------------------------------
+
+BAD_INPUTS = __import__("runpy").run_path(str(REPO / "scripts" / "bad_inputs.py"))
+
+
+@pytest.mark.parametrize(
+    "what, change, edit", BAD_INPUTS["PIPELINE_CASES"], ids=[case[0] for case in BAD_INPUTS["PIPELINE_CASES"]]
+)
+def test_every_pipeline_bad_input_in_the_docs_is_refused_before_any_job(what, change, edit):
+    """Each pipeline row of docs/bad-inputs.md still holds: the real command fails while the workflow
+    is parsed, leaves no results/ (checked inside pipeline_message), and prints the documented line."""
+    if what.startswith("cuda") and __import__("torch").cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    code, line, output = BAD_INPUTS["pipeline_message"](edit)
+    assert code != 0, output
+    assert "Job stats" not in output and "rule train" not in output, "a job was scheduled"
+    escaped = line.replace("|", "\\|")
+    doc = (REPO / "docs" / "bad-inputs.md").read_text()
+    assert f"| {what} | {change} | {code} | {escaped} |" in doc, f"docs/bad-inputs.md is out of date: {line}"
