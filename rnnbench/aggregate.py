@@ -1,8 +1,14 @@
-"""Aggregation: per-run JSON results -> three long-form tables (runs, gradflow, curves).
+"""Aggregation: per-run JSON results -> long-form tables (runs, gradflow, curves, timings).
 
 A diverged run stays in every table with ``status = diverged`` and its non-finite values empty
 (NaN): it is never dropped and never turned into a zero. A result file that does not look like
-``rnnbench.train.train``'s record is refused with an error naming the file.
+``rnnbench.train.train``'s record, or that was made by another configuration than the one expected
+for its run id, is refused with an error naming the file; with ``skip_bad`` it is left out instead
+and listed, with the reason, in the ``skipped`` table.
+
+Timings (and the CPU model they were measured on) live in their own ``timings`` table: they differ
+from one run of the same study to the next, so keeping them out of ``runs``/``gradflow``/``curves``
+lets those tables be compared byte for byte between two runs of a study.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from rnnbench.provenance import rnnbench_version
 from rnnbench.storage import atomic_write
 from rnnbench.study import parse_run_id
 
@@ -47,14 +54,21 @@ SUMMARY_FIELDS = (
     "steps_run",
     "clip_fraction",
     "last_finite_grad_norm",
-    "train_seconds",
-    "wall_seconds",
-    "throughput_seq_per_s",
 )
+# Measured times: they vary from run to run of the same config, so they go to the timings table only.
+TIMING_FIELDS = ("train_seconds", "work_seconds", "wall_seconds", "throughput_seq_per_s")
 # Columns that identify a run in the long tables.
 KEY_FIELDS = ("task", "cell", "length", "clip", "optimizer", "init", "init_gain", "seed")
 GRADFLOW_COLUMNS = ("step", "layer", "direction", "state", "t", "distance", "grad_norm", "underflow")
 CURVE_COLUMNS = ("kind", "step", "loss", "loss_ratio", "grad_norm", "clipped", "accuracy")
+
+
+PROVENANCE_COLUMNS = ("config_hash", "rnnbench_version")
+TIMINGS_COLUMNS = (
+    "run", "study", *PROVENANCE_COLUMNS, *TIMING_FIELDS, "cpu", "torch_threads", "resumed_from_step", "job", "stacked_runs",
+)  # fmt: skip
+SKIPPED_COLUMNS = ("path", "reason")
+TABLE_NAMES = ("runs", "gradflow", "curves", "timings", "skipped")
 
 
 class ResultError(ValueError):
@@ -65,7 +79,10 @@ def load_result(path: str | os.PathLike) -> dict[str, Any]:
     """Read one run's JSON and check its shape; any problem is a ResultError naming ``path``."""
     try:
         with open(path) as f:
-            record = json.load(f)
+            text = f.read()
+        if not text.strip():
+            raise ResultError(f"{path}: empty file, not a result (a copy or a job that stopped before writing)")
+        record = json.loads(text)
     except (OSError, json.JSONDecodeError) as e:
         raise ResultError(f"{path}: not a readable JSON result ({e})") from None
     if not isinstance(record, dict):
@@ -93,9 +110,22 @@ def run_id_of(path: str | os.PathLike) -> str:
     return "/".join(parts[below + 1 :])
 
 
+def _version(record: dict) -> str:
+    """The rnnbench version that made the run (recorded by the trainer), else the one aggregating."""
+    recorded = record["env"].get("rnnbench")
+    return recorded if recorded and recorded != "not installed" else rnnbench_version()
+
+
 def _keys(rid: str, study: str, record: dict) -> dict[str, Any]:
     cfg = record["config"]
-    return {"run": rid, "study": study, **{k: cfg.get(k) for k in KEY_FIELDS}, "status": record["status"]}
+    return {
+        "run": rid,
+        "study": study,
+        **{k: cfg.get(k) for k in KEY_FIELDS},
+        "status": record["status"],
+        "config_hash": record["config_hash"],
+        "rnnbench_version": _version(record),
+    }
 
 
 def run_row(rid: str, study: str, record: dict) -> dict[str, Any]:
@@ -107,11 +137,28 @@ def run_row(rid: str, study: str, record: dict) -> dict[str, Any]:
         "study": study,
         **cfg,
         **{k: record.get(k) for k in SUMMARY_FIELDS},
+        "rnnbench_version": _version(record),
         "device_used": env.get("device"),
         "torch_threads": env.get("torch_threads"),
         "git_commit": env.get("git_commit"),
         "torch": env.get("torch"),
+    }
+
+
+def timing_row(rid: str, study: str, record: dict) -> dict[str, Any]:
+    """The run's measured times and the CPU they were measured on (host-dependent, run to run)."""
+    env = record["env"]
+    return {
+        "run": rid,
+        "study": study,
+        "config_hash": record["config_hash"],
+        "rnnbench_version": _version(record),
+        **{k: record.get(k) for k in TIMING_FIELDS},
         "cpu": env.get("cpu"),
+        "torch_threads": env.get("torch_threads"),
+        "resumed_from_step": record.get("resumed_from_step"),
+        "job": env.get("job", {}).get("id"),  # the pipeline job that trained it (jobs.csv), if any
+        "stacked_runs": env.get("batched", {}).get("runs", 1),  # runs in the stack it trained in
     }
 
 
@@ -171,35 +218,63 @@ def curve_rows(rid: str, study: str, record: dict) -> list[dict[str, Any]]:
     return rows
 
 
-def build_tables(paths: list[str]) -> dict[str, pd.DataFrame]:
-    """Read every result and return the ``runs``, ``gradflow`` and ``curves`` tables."""
-    runs, gradflow, curves = [], [], []
-    for path in sorted(paths):
-        record = load_result(path)
+def check_config_hash(path: str | os.PathLike, rid: str, record: dict, expected: dict[str, str] | None) -> None:
+    """Refuse a result made by another config than the one expected for its run id: Snakemake's
+    params trigger would normally re-run it, but not under ``--rerun-triggers mtime`` or for a file
+    copied in from another results folder, and mixing it in silently would corrupt the tables."""
+    if expected is None or rid not in expected or record["config_hash"] == expected[rid]:
+        return
+    raise ResultError(
+        f"{path}: made by another configuration (config_hash {record['config_hash']}, but this config expects "
+        f"{expected[rid]} for run {rid}); delete the file and run the pipeline again to retrain it"
+    )
+
+
+def _run_id(path: str, root: str | os.PathLike | None) -> tuple[str, str]:
+    try:
+        rid = Path(os.path.relpath(path, root)).with_suffix("").as_posix() if root is not None else run_id_of(path)
+        study, _ = parse_run_id(rid)
+    except ValueError as e:
+        raise ResultError(f"{path}: {e}") from None
+    return rid, study
+
+
+def build_tables(
+    paths: list[str],
+    expected: dict[str, str] | None = None,
+    skip_bad: bool = False,
+    root: str | os.PathLike | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Read every result and return the ``runs``, ``gradflow``, ``curves``, ``timings`` and ``skipped``
+    tables. ``expected`` maps run ids to the config hash this config gives them; a result with another
+    is refused. A bad file raises a ResultError naming it, or with ``skip_bad`` is left out and listed in
+    ``skipped``. Run ids are the paths below the last ``runs`` directory, or below ``root`` if given."""
+    runs, gradflow, curves, timings, skipped = [], [], [], [], []
+    for path in sorted(map(str, paths)):
         try:
-            rid = run_id_of(path)
-            study, _ = parse_run_id(rid)
-        except ValueError as e:
-            raise ResultError(f"{path}: {e}") from None
+            record = load_result(path)
+            rid, study = _run_id(path, root)
+            check_config_hash(path, rid, record, expected)
+        except ResultError as e:
+            if not skip_bad:
+                raise
+            # the message starts with the path; the table holds it once, in its own column
+            skipped.append({"path": path, "reason": str(e).removeprefix(f"{path}: ")})
+            continue
         runs.append(run_row(rid, study, record))
         gradflow += gradflow_rows(rid, study, record)
         curves += curve_rows(rid, study, record)
+        timings.append(timing_row(rid, study, record))
+    keys = ["run", "study", *KEY_FIELDS, "status", *PROVENANCE_COLUMNS]
     return {
         "runs": pd.DataFrame.from_records(runs),
         "gradflow": pd.DataFrame.from_records(
             gradflow,
-            columns=[
-                "run",
-                "study",
-                *KEY_FIELDS,
-                "status",
-                *GRADFLOW_COLUMNS,
-                "decay_slope",
-                "decay_factor",
-                "pascanu_eta",
-            ],
+            columns=[*keys, *GRADFLOW_COLUMNS, "decay_slope", "decay_factor", "pascanu_eta"],
         ),
-        "curves": pd.DataFrame.from_records(curves, columns=["run", "study", *KEY_FIELDS, "status", *CURVE_COLUMNS]),
+        "curves": pd.DataFrame.from_records(curves, columns=[*keys, *CURVE_COLUMNS]),
+        "timings": pd.DataFrame.from_records(timings, columns=list(TIMINGS_COLUMNS)),
+        "skipped": pd.DataFrame.from_records(skipped, columns=list(SKIPPED_COLUMNS)),
     }
 
 
@@ -207,8 +282,17 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> None:
     atomic_write(path, lambda f: df.to_csv(f, index=False))
 
 
-def write_tables(paths: list[str], outputs: dict[str, str]) -> None:
-    """Build the tables and write each one named in ``outputs`` (``runs``/``gradflow``/``curves``)."""
-    tables = build_tables(paths)
+def write_tables(
+    paths: list[str],
+    outputs: dict[str, str],
+    expected: dict[str, str] | None = None,
+    skip_bad: bool = False,
+    root: str | os.PathLike | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Build the tables and write each one named in ``outputs`` (a key of :data:`TABLE_NAMES`).
+    Every result is read and checked before the first table is written, so a refused one leaves
+    no table behind."""
+    tables = build_tables(paths, expected, skip_bad, root)
     for name, path in outputs.items():
         write_csv(tables[name], path)
+    return tables

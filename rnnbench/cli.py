@@ -1,4 +1,4 @@
-"""The ``rnnbench`` command line: ``train``, ``gradflow`` and ``throughput``.
+"""The ``rnnbench`` command line: ``train``, ``gradflow``, ``throughput`` and ``aggregate``.
 
 Every argument is checked (through ``RunConfig``) before any work starts; bad input exits with
 status 2 and one line naming the bad value and what is allowed, and writes nothing.
@@ -152,6 +152,19 @@ def build_parser() -> argparse.ArgumentParser:
     _model_args(g, default_task="adding")
     g.add_argument("--probe-dtype", choices=("float32", "float64"), default="float64", help="dtype of the probe pass")
     _throughput_args(sub)
+    a = sub.add_parser(
+        "aggregate",
+        help="read every run JSON under a directory; write the runs, gradflow, curves, timings and skipped tables",
+        description="Aggregate run results (as the pipeline's tables rule does). A file that is not a valid "
+        "result stops it with a message naming the file, unless --skip-bad.",
+    )
+    a.add_argument("runs_dir", type=Path, metavar="RUNS_DIR", help="directory of run JSONs (e.g. results/runs)")
+    a.add_argument("--out", type=Path, required=True, help="directory for the CSV tables, each written atomically")
+    a.add_argument(
+        "--skip-bad",
+        action="store_true",
+        help="leave bad result files out and list them, with the reason, in skipped.csv",
+    )
     return parser
 
 
@@ -315,7 +328,31 @@ def _throughput_progress(row) -> None:
     )
 
 
-COMMANDS = {"train": cmd_train, "gradflow": cmd_gradflow, "throughput": cmd_throughput}
+def cmd_aggregate(args: argparse.Namespace) -> None:
+    from rnnbench.aggregate import TABLE_NAMES, ResultError, write_tables
+
+    if not args.runs_dir.is_dir():
+        raise ConfigError(f"RUNS_DIR {str(args.runs_dir)!r} is not a directory; give the folder of run JSONs")
+    paths = sorted(str(p) for p in args.runs_dir.rglob("*.json"))
+    if not paths:
+        raise ConfigError(f"RUNS_DIR {str(args.runs_dir)!r} holds no *.json result; give the folder of run JSONs")
+    if args.out.exists() and not args.out.is_dir():
+        raise ConfigError(f"--out {str(args.out)!r} is a file; give a directory for the tables")
+    outputs = {name: str(args.out / f"{name}.csv") for name in TABLE_NAMES}
+    try:
+        tables = write_tables(paths, outputs, skip_bad=args.skip_bad, root=args.runs_dir)
+    except ResultError as e:
+        # strict mode: nothing has been written yet (every file is checked first)
+        raise ConfigError(f"{e} (or pass --skip-bad to leave bad files out)") from None
+    for row in tables["skipped"].itertuples():
+        print(f"skipped {row.path}: {row.reason}", file=sys.stderr)
+    print(
+        f"{len(tables['runs'])} run(s), {len(tables['skipped'])} skipped -> {args.out}/{{{','.join(TABLE_NAMES)}}}.csv",
+        file=sys.stderr,
+    )
+
+
+COMMANDS = {"train": cmd_train, "gradflow": cmd_gradflow, "throughput": cmd_throughput, "aggregate": cmd_aggregate}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

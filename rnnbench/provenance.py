@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import subprocess
 from functools import lru_cache
 from importlib import metadata
@@ -17,6 +18,22 @@ def _version(package: str) -> str:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
         return "not installed"
+
+
+@lru_cache(maxsize=1)
+def rnnbench_version() -> str:
+    """This package's version: from its installed metadata, else (a source checkout run through
+    PYTHONPATH, never installed) from the pyproject.toml beside it, else ``unknown``."""
+    try:
+        return metadata.version("rnnbench")
+    except metadata.PackageNotFoundError:
+        pass
+    try:
+        text = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
+    except OSError:
+        return "unknown"
+    match = re.search(r'^version\s*=\s*"([^"]+)"', text, re.M)
+    return match.group(1) if match else "unknown"
 
 
 @lru_cache(maxsize=1)
@@ -56,7 +73,7 @@ def cpu_model() -> str:
 def environment(device: str = "cpu") -> dict:
     """Versions, hardware and threads for one result's provenance."""
     env = {
-        "rnnbench": _version("rnnbench"),
+        "rnnbench": rnnbench_version(),
         "python": platform.python_version(),
         "torch": torch.__version__,
         "numpy": _version("numpy"),

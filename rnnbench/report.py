@@ -275,21 +275,39 @@ def claims(runs: pd.DataFrame, gradflow: pd.DataFrame, task: str, majority: floa
     return out
 
 
-def provenance_section(runs: pd.DataFrame, config_hash: str) -> str:
-    def uniq(col):
-        return ", ".join(sorted({str(v) for v in runs[col].dropna()})) if col in runs else "unknown"
+def provenance_section(runs: pd.DataFrame, config_hash: str, timings: pd.DataFrame | None = None) -> str:
+    """Where the runs came from; the CPU and the times come from the timings table (kept out of runs.csv
+    because they differ from one run of the study to the next)."""
 
+    def uniq(df, col):
+        return ", ".join(sorted({str(v) for v in df[col].dropna()})) if df is not None and col in df else "unknown"
+
+    seconds = f"{timings['train_seconds'].sum():.0f} s" if timings is not None else "unknown"
     rows = [
         ["config hash", config_hash],
-        ["git commit (of the runs)", uniq("git_commit")],
-        ["torch", uniq("torch")],
-        ["device", uniq("device_used")],
-        ["CPU", uniq("cpu")],
-        ["torch threads per run", uniq("torch_threads")],
+        ["rnnbench version (of the runs)", uniq(runs, "rnnbench_version")],
+        ["git commit (of the runs)", uniq(runs, "git_commit")],
+        ["torch", uniq(runs, "torch")],
+        ["device", uniq(runs, "device_used")],
+        ["CPU", uniq(timings, "cpu")],
+        ["torch threads per run", uniq(runs, "torch_threads")],
         ["runs", f"{len(runs)} ({int((runs['status'] == 'diverged').sum())} diverged)"],
-        ["training time, summed over runs", f"{runs['train_seconds'].sum():.0f} s"],
+        ["training time, summed over runs", seconds],
     ]
     return md_table(["", ""], rows)
+
+
+def skipped_section(skipped: pd.DataFrame | None) -> str:
+    """Every result file left out of the tables (``skip_bad``), with why; a reader must see them."""
+    if skipped is None:
+        return "_Not recorded (no skipped table given)._"
+    if skipped.empty:
+        return "None: every result file was read and belongs to this config."
+    rows = [[f"`{r.path}`", str(r.reason).replace("|", "\\|")] for r in skipped.itertuples()]
+    return (
+        f"{len(skipped)} result file(s) were left out of every table and figure (`skip_bad: true`); "
+        "delete them and run the pipeline again to retrain those runs.\n\n" + md_table(["file", "reason"], rows)
+    )
 
 
 def throughput_section(table: str | None) -> str:
@@ -327,6 +345,8 @@ def write_report(
     runs = pd.read_csv(tables["runs"])
     gradflow = pd.read_csv(tables["gradflow"])
     curves = pd.read_csv(tables["curves"])
+    timings = pd.read_csv(tables["timings"]) if "timings" in tables else None
+    skipped = pd.read_csv(tables["skipped"]) if "skipped" in tables else None
     task, majority = settings["gradflow_task"], float(settings.get("majority", 0.5))
     s = sweep(runs)
     trainer = s.iloc[0]
@@ -372,8 +392,12 @@ Claims from `shared/reference/literature.md`, each checked against this run, at 
 
 {figs}
 
+## Skipped result files
+
+{skipped_section(skipped)}
+
 ## Provenance
 
-{provenance_section(runs, config_hash)}
+{provenance_section(runs, config_hash, timings)}
 """
     atomic_write(out, lambda f: f.write(text))

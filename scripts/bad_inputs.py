@@ -1,17 +1,27 @@
-"""Run every bad input we know of through the CLI and print a Markdown table of the messages.
+"""Run every bad input we know of through the CLI and the pipeline; print a Markdown table of the messages.
 
-Regenerate the table in docs/bad-inputs.md with:  python scripts/bad_inputs.py > docs/bad-inputs.md
-Nothing is hard-coded but the inputs: each message is what the command printed just now.
+Regenerate the tables in docs/bad-inputs.md with:  python scripts/bad_inputs.py > docs/bad-inputs.md
+Nothing is hard-coded but the inputs: each message is what the command printed just now. Each pipeline
+row runs the real `snakemake --cores 1` (a few seconds each: Snakemake parses the workflow) in an empty
+temporary directory, and checks that it failed and left no results/ behind.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import re
+import subprocess
+import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
+import yaml
+
 from rnnbench.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
 
 BASE = ["train", "--task", "adding", "--cell", "lstm", "--length", "20", "--steps", "10", "--clip", "1.0"]
 
@@ -62,6 +72,82 @@ def message(args: list[str]) -> tuple[int, str]:
     return code, err.getvalue().strip()
 
 
+def _set(*keys: str, value) -> Callable[[dict], None]:
+    def edit(cfg: dict) -> None:
+        for k in keys[:-1]:
+            cfg = cfg[k]
+        cfg[keys[-1]] = value
+
+    return edit
+
+
+def _rename(*keys: str, to: str) -> Callable[[dict], None]:
+    def edit(cfg: dict) -> None:
+        for k in keys[:-1]:
+            cfg = cfg[k]
+        cfg[to] = cfg.pop(keys[-1])
+
+    return edit
+
+
+# (what, the change to config/smoke.yaml as a reader sees it, the edit: a function of the parsed
+# config, or the file's text with a YAML error)
+PIPELINE_CASES: list[tuple[str, str, Callable[[dict], None] | str]] = [
+    ("YAML syntax error", "`train: {steps: 20` (unclosed brace)", "train: {steps: 20\nsweep: []\n"),
+    ("misspelt key", "`train.hiden: 8`", _rename("train", "hidden", to="hiden")),
+    ("misspelt top-level key", "`devise: cpu`", _rename("device", to="devise")),
+    ("empty sweep: no cells", "`sweep.cells: []`", _set("sweep", "cells", value=[])),
+    ("empty sweep: no seeds", "`sweep.seeds: []`", _set("sweep", "seeds", value=[])),
+    ("empty sweep: no tasks", "`sweep.tasks: {}`", _set("sweep", "tasks", value={})),
+    ("hidden size 0", "`train.hidden: 0`", _set("train", "hidden", value=0)),
+    ("negative learning rate", "`train.lr: -1`", _set("train", "lr", value=-1)),
+    ("learning rate not a number", "`train.lr: abc`", _set("train", "lr", value="abc")),
+    ("cuda on a machine without CUDA", "`device: cuda`", _set("device", value="cuda")),
+    ("a sweep larger than max_runs", "`max_runs: 10` (the smoke study has 24 runs)", _set("max_runs", value=10)),
+]
+
+
+def pipeline_message(edit: Callable[[dict], None] | str) -> tuple[int, str, str]:
+    """Run the pipeline on the smoke config with ``edit`` in an empty directory: (exit code, the
+    message's key lines, the whole output)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "bad.yaml"
+        if isinstance(edit, str):
+            config.write_text(edit)
+        else:
+            cfg = yaml.safe_load(open(REPO / "config" / "smoke.yaml"))
+            edit(cfg)
+            config.write_text(yaml.safe_dump(cfg))
+        proc = subprocess.run(
+            [sys.executable, "-m", "snakemake", "--cores", "1", "--snakefile", str(REPO / "Snakefile"),
+             "--directory", tmp, "--configfile", str(config)],
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert not (Path(tmp) / "results").exists(), "a refused config left results behind"
+    output = (proc.stdout + proc.stderr).replace(tmp, "TMP")
+    return proc.returncode, key_line(output), output
+
+
+def key_line(output: str) -> str:
+    """The line that names the bad value: jsonschema's message with the key it is about, our own
+    refusal, or Snakemake's complaint about a file it cannot parse."""
+    lines = [ln.strip() for ln in output.splitlines()]
+    for i, ln in enumerate(lines):
+        if ln.startswith("ValidationError: "):
+            where = next((w for w in lines[i:] if w.startswith("On instance")), "")
+            keys = ".".join(re.findall(r"\['([^']*)'\]", where))
+            return ln.removeprefix("ValidationError: ") + (f" (at `{keys}`)" if keys else "")
+    for pattern in (r".*(device 'cuda' was asked for.*)", r".*(the study would train .*)", r"^\w*Error: (.+)"):
+        for ln in lines:
+            m = re.match(pattern, ln)
+            if m:
+                return m.group(1)
+    for i, ln in enumerate(lines):  # "WorkflowError:" alone, its message on the next line
+        if re.match(r"^\w*Error:$", ln) and i + 1 < len(lines):
+            return lines[i + 1]
+    return lines[-1] if lines else ""
+
+
 def main_table() -> None:
     print("# Bad inputs and what rnnbench says\n")
     print("Generated by `python scripts/bad_inputs.py > docs/bad-inputs.md`: each message is what the command")
@@ -73,6 +159,17 @@ def main_table() -> None:
         code, msg = message(args)
         escaped = msg.replace("|", "\\|")
         print(f"| {what} | `{' '.join(args)}` | {code} | {escaped} |")
+    print("\n## The pipeline\n")
+    print("Each row: `snakemake --cores 1 --configfile bad.yaml`, where bad.yaml is `config/smoke.yaml` with")
+    print("the change shown, run in an empty directory. Each exits non-zero while the workflow is parsed,")
+    print("before any job runs, and leaves no `results/` behind. The message column is the key line of")
+    print("Snakemake's output.\n")
+    print("| input | change | exit | message |")
+    print("| --- | --- | --- | --- |")
+    for what, change, edit in PIPELINE_CASES:
+        code, msg, _ = pipeline_message(edit)
+        escaped = msg.replace("|", "\\|")
+        print(f"| {what} | {change} | {code} | {escaped} |")
 
 
 if __name__ == "__main__":

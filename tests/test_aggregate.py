@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from rnnbench.aggregate import ResultError, build_tables, load_result
+from rnnbench.aggregate import ResultError, build_tables, load_result, write_tables
 from rnnbench.cells import CELLS
 from rnnbench.config import ConfigError, RunConfig
 from rnnbench.initialisation import INITS
@@ -145,8 +145,11 @@ def test_tables_keep_diverged_runs(results):
             lambda p: p.write_text(json.dumps({**json.loads(p.read_text()), "steps_run": "3"})),
             "'steps_run' has the wrong type",
         ),
+        (lambda p: p.write_text(""), "empty file"),
+        (lambda p: p.write_text(p.read_text()[: len(p.read_text()) // 2]), "not a readable JSON result"),
+        (lambda p: p.write_text(json.dumps({"name": "a foreign JSON", "version": 1})), "missing field 'config'"),
     ],
-    ids=["not-json", "not-object", "bad-status", "missing-field", "wrong-type"],
+    ids=["not-json", "not-object", "bad-status", "missing-field", "wrong-type", "empty", "truncated", "foreign"],
 )
 def test_malformed_result_is_refused_by_name(results, tmp_path, corrupt, message):
     root, paths = results
@@ -161,7 +164,95 @@ def test_malformed_result_is_refused_by_name(results, tmp_path, corrupt, message
         build_tables([*paths, str(bad)])
 
 
+def foreign_config_copy(src: str, dest: Path) -> dict:
+    """``src``'s result as if trained under another config (lr changed), written to ``dest``."""
+    record = json.loads(Path(src).read_text())
+    theirs = {**record["config"], "lr": record["config"]["lr"] * 2}
+    record["config"], record["config_hash"] = theirs, RunConfig.from_dict(theirs).config_hash()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(json.dumps(record))
+    return record
+
+
+def test_result_of_another_config_is_refused_by_name(results, tmp_path):
+    root, paths = results
+    expected = {"task~adding/cell~rnn/length~5/clip~none/seed~0": json.loads(Path(paths[0]).read_text())["config_hash"]}
+    build_tables(paths, expected)  # the right hashes pass
+    foreign = tmp_path / "runs" / "task~adding/cell~rnn/length~5/clip~none/seed~0.json"
+    theirs = foreign_config_copy(paths[0], foreign)
+    with pytest.raises(ResultError) as e:
+        build_tables([foreign, paths[1]], expected)
+    msg = str(e.value)
+    assert msg.startswith(f"{foreign}: made by another configuration")
+    rid = "task~adding/cell~rnn/length~5/clip~none/seed~0"
+    assert theirs["config_hash"] in msg and expected[rid] in msg and "delete the file" in msg
+
+
+def test_skip_bad_leaves_bad_files_out_and_lists_them(results, tmp_path):
+    root, paths = results
+    rid = "task~adding/cell~rnn/length~5/clip~none/seed~0"
+    expected = {rid: json.loads(Path(paths[0]).read_text())["config_hash"]}
+    runs = tmp_path / "runs"
+    empty = runs / "gains/task~adding/length~5/cell~rnn/init~orthogonal/gain~1.0/seed~0.json"
+    empty.parent.mkdir(parents=True)
+    empty.write_text("")
+    foreign = runs / f"{rid}.json"
+    foreign_config_copy(paths[0], foreign)
+    out = {name: str(tmp_path / "tables" / f"{name}.csv") for name in ("runs", "gradflow", "skipped", "timings")}
+    with pytest.raises(ResultError):
+        write_tables([paths[1], empty, foreign], out, expected)
+    assert not (tmp_path / "tables").exists()  # strict: nothing written
+    t = write_tables([paths[1], empty, foreign], out, expected, skip_bad=True)
+    skipped = pd.read_csv(out["skipped"])
+    assert list(skipped["path"]) == sorted([str(empty), str(foreign)])
+    reasons = dict(zip(skipped["path"], skipped["reason"], strict=True))
+    assert reasons[str(empty)].startswith("empty file") and "another configuration" in reasons[str(foreign)]
+    assert list(pd.read_csv(out["runs"])["run"]) == ["clipping/optimizer~sgd/clip~none/seed~0"]
+    assert set(pd.read_csv(out["gradflow"])["run"]) == {"clipping/optimizer~sgd/clip~none/seed~0"}
+    assert len(t["timings"]) == 1
+    # nothing bad: the table is written all the same, header only
+    write_tables([paths[1]], out, skip_bad=True)
+    assert Path(out["skipped"]).read_text() == "path,reason\n"
+
+
+def test_timings_kept_apart_and_provenance_on_every_row(results):
+    root, paths = results
+    t = build_tables(paths)
+    for col in ("train_seconds", "wall_seconds", "throughput_seq_per_s", "cpu"):
+        assert col not in t["runs"].columns and col in t["timings"].columns, col
+    hashes = {json.loads(Path(p).read_text())["config_hash"] for p in paths}
+    for name in ("runs", "gradflow", "curves", "timings"):
+        assert set(t[name]["config_hash"]) == hashes, name
+        assert t[name]["rnnbench_version"].notna().all() and (t[name]["rnnbench_version"] != "unknown").all(), name
+
+
+def test_version_falls_back_to_the_aggregators_when_not_recorded(results, tmp_path):
+    from rnnbench.provenance import rnnbench_version
+
+    root, paths = results
+    record = json.loads(Path(paths[0]).read_text())
+    record["env"]["rnnbench"] = "not installed"
+    path = tmp_path / "runs" / "task~adding/cell~rnn/length~5/clip~none/seed~0.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(record))
+    assert set(build_tables([path])["curves"]["rnnbench_version"]) == {rnnbench_version()}
+
+
 # ---- report ---------------------------------------------------------------------------------
+
+
+def test_report_lists_every_skipped_file():
+    from rnnbench.report import skipped_section
+
+    none = skipped_section(pd.DataFrame(columns=["path", "reason"]))
+    assert none.startswith("None")
+    two = pd.DataFrame(
+        {"path": ["results/runs/a.json", "results/runs/b.json"], "reason": ["empty file, not a result", "x | y"]}
+    )
+    text = skipped_section(two)
+    assert text.startswith("2 result file(s) were left out")
+    assert "| `results/runs/a.json` | empty file, not a result |" in text
+    assert "| `results/runs/b.json` | x \\| y |" in text  # a | in a reason does not split the table
 
 
 def synthetic_runs() -> pd.DataFrame:

@@ -123,3 +123,56 @@ def test_every_bad_input_in_the_docs_table_is_refused():
     for what, args in script["CASES"]:
         code, msg = script["message"](args)
         assert code == 2 and msg.count("\n") == 0 and "error" in msg, what
+
+
+def test_aggregate_strict_then_skip_bad(tmp_path):
+    """`rnnbench aggregate`: a bad file stops it (exit 2, one line naming the file, no table written);
+    with --skip-bad the good runs are tabled and the bad files listed in skipped.csv."""
+    runs = tmp_path / "runs"
+    good = runs / "task~adding/cell~gru/length~8/clip~1.0/seed~0.json"
+    assert main([*TRAIN, "--out", str(good)]) == 0
+    truncated = runs / "task~adding/cell~gru/length~8/clip~1.0/seed~1.json"
+    truncated.write_text(good.read_text()[:200])
+    empty = runs / "clipping/optimizer~sgd/clip~none/seed~0.json"
+    empty.parent.mkdir(parents=True)
+    empty.write_text("")
+    out = tmp_path / "tables"
+
+    p = run("aggregate", str(runs), "--out", str(out))
+    assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert str(empty) in p.stderr and "empty file" in p.stderr and "--skip-bad" in p.stderr
+    assert not out.exists()
+
+    p = run("aggregate", str(runs), "--out", str(out), "--skip-bad")
+    assert p.returncode == 0, p.stderr
+    assert sorted(f.name for f in out.iterdir()) == [
+        "curves.csv",
+        "gradflow.csv",
+        "runs.csv",
+        "skipped.csv",
+        "timings.csv",
+    ]
+    skipped = pd.read_csv(out / "skipped.csv")
+    assert list(skipped["path"]) == [str(empty), str(truncated)]
+    assert "not a readable JSON result" in skipped["reason"].iloc[1]
+    table = pd.read_csv(out / "runs.csv")
+    assert list(table["run"]) == ["task~adding/cell~gru/length~8/clip~1.0/seed~0"]  # ids below RUNS_DIR
+    assert table["config_hash"].iloc[0] == json.loads(good.read_text())["config_hash"]
+
+
+@pytest.mark.parametrize(
+    "args, named",
+    [(["no-such-dir"], "RUNS_DIR"), (["empty-dir"], "holds no *.json"), (["runs", "--out", "afile"], "is a file")],
+    ids=["missing-dir", "no-results", "out-is-a-file"],
+)
+def test_aggregate_bad_input_is_refused(tmp_path, args, named):
+    (tmp_path / "empty-dir").mkdir()
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "x.json").write_text("{}")
+    (tmp_path / "afile").write_text("")
+    argv = ["aggregate", *[str(tmp_path / a) if not a.startswith("--") else a for a in args]]
+    if "--out" not in argv:
+        argv += ["--out", str(tmp_path / "tables")]
+    p = run(*argv)
+    assert p.returncode == 2 and named in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert not (tmp_path / "tables").exists()

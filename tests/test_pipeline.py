@@ -1,14 +1,19 @@
 """The Snakemake pipeline: dry runs of every shipped config, config validation before any job,
 and the smoke study end to end in a temporary directory (tables, figures, REPORT.md, HTML report,
-re-runs)."""
+re-runs, byte-identical tables from a second run, foreign results refused), and a run killed with
+SIGKILL then resumed by the same command."""
 
 from __future__ import annotations
 
+import filecmp
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import matplotlib.image
@@ -16,7 +21,9 @@ import pandas as pd
 import pytest
 import yaml
 
+from rnnbench.aggregate import run_id_of
 from rnnbench.batched import PER_RUN_FIELDS, STACKABLE_BACKENDS
+from rnnbench.config import RunConfig
 from rnnbench.study import expand, train_jobs
 
 REPO = Path(__file__).resolve().parents[1]
@@ -32,11 +39,17 @@ FIGURES = [
 
 
 def copy_workflow(dest: Path) -> Path:
-    """A fresh copy of the workflow (not the package) in ``dest``, so runs never touch the checkout."""
+    """A fresh copy of the workflow (not the package) in ``dest``, so runs never touch the checkout;
+    ``profiles/`` too, for the default workflow profile that every plain ``snakemake`` reads."""
     shutil.copy(REPO / "Snakefile", dest / "Snakefile")
-    for d in ("workflow", "config"):
+    for d in ("workflow", "config", "profiles"):
         shutil.copytree(REPO / d, dest / d)
     return dest
+
+
+TABLE_FILES = ["runs.csv", "gradflow.csv", "curves.csv", "timings.csv", "skipped.csv"]
+# all timings by nature: they differ between two runs of the same study
+TIMED_TABLES = {"timings.csv", "throughput.csv"}
 
 
 def snakemake(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -185,9 +198,17 @@ def test_runs_table(smoke):
     n_lengths = sum(len(t["lengths"]) for t in cfg["sweep"]["tasks"].values())
     assert len(sweep) == n_lengths * len(cfg["sweep"]["cells"]) * len(cfg["sweep"]["clip"]) * len(cfg["sweep"]["seeds"])
     for col in ("run", "task", "cell", "length", "clip", "seed", "hidden", "lr", "optimizer", "status", "final_loss",
-                "baseline_loss", "loss_ratio", "accuracy", "solved", "steps_run", "wall_seconds",
-                "throughput_seq_per_s", "config_hash", "git_commit"):  # fmt: skip
+                "baseline_loss", "loss_ratio", "accuracy", "solved", "steps_run", "config_hash", "rnnbench_version",
+                "git_commit"):  # fmt: skip
         assert col in runs.columns, col
+    # what differs from one run of the study to the next lives in timings.csv only
+    for col in ("train_seconds", "wall_seconds", "throughput_seq_per_s", "cpu"):
+        assert col not in runs.columns, col
+    timings = pd.read_csv(smoke / "results/tables/timings.csv")
+    assert list(timings.columns[:7]) == ["run", "study", "config_hash", "rnnbench_version", "train_seconds",
+                                         "wall_seconds", "throughput_seq_per_s"]  # fmt: skip
+    assert sorted(timings["run"]) == sorted(runs["run"]) and (timings["train_seconds"] > 0).all()
+    assert (timings["wall_seconds"] > 0).all()
     assert set(runs["status"]) <= {"ok", "diverged"}
     assert runs["run"].is_unique and runs["config_hash"].is_unique
     ok = runs[runs["status"] == "ok"]
@@ -322,3 +343,194 @@ def test_rerun_does_nothing_then_only_a_deleted_run_reruns(smoke):
     )
     job = json.loads(victim.read_text())["env"]["job"]["id"]
     assert str(victim.relative_to(smoke / "results/runs"))[: -len(".json")] in planned[job]
+
+
+@pytest.mark.slow
+def test_every_table_row_carries_the_config_hash_and_version(smoke):
+    from rnnbench.provenance import rnnbench_version
+
+    runs = pd.read_csv(smoke / "results/tables/runs.csv")
+    cfg = yaml.safe_load(open(smoke / "config/smoke.yaml"))
+    expected = {rid: RunConfig.from_dict(rc).config_hash() for rid, rc in expand(cfg).items()}
+    assert dict(zip(runs["run"], runs["config_hash"], strict=True)) == expected
+    for name in ("runs", "gradflow", "curves", "timings"):
+        table = pd.read_csv(smoke / f"results/tables/{name}.csv")
+        assert len(table) > 0, name
+        assert table["rnnbench_version"].notna().all() and set(table["rnnbench_version"]) == {rnnbench_version()}
+        # each row's hash is its run's: no row lost it, none took another run's
+        assert (table["config_hash"] == table["run"].map(expected)).all(), name
+
+
+@pytest.mark.slow
+def test_nothing_skipped_is_said_in_the_report(smoke):
+    skipped = pd.read_csv(smoke / "results/tables/skipped.csv")
+    assert list(skipped.columns) == ["path", "reason"] and skipped.empty
+    text = (smoke / "results/REPORT.md").read_text()
+    assert "## Skipped result files\n\nNone: every result file was read" in text
+
+
+@pytest.mark.slow
+def test_tables_are_byte_identical_between_two_runs(smoke, tmp_path):
+    """A second smoke study in another directory: every table but the timings is the same, byte for byte."""
+    other = copy_workflow(tmp_path)
+    snakemake(other, "--cores", "2", "--configfile", "config/smoke.yaml")
+    names = sorted(p.name for p in (smoke / "results/tables").glob("*.csv"))
+    assert set(TABLE_FILES) <= set(names)
+    assert names == sorted(p.name for p in (other / "results/tables").glob("*.csv"))
+    compared = [n for n in names if n not in TIMED_TABLES]
+    match, mismatch, errors = filecmp.cmpfiles(
+        smoke / "results/tables", other / "results/tables", compared, shallow=False
+    )
+    assert (mismatch, errors) == ([], []) and sorted(match) == compared
+    # and the timings really differ (otherwise they would not need a table of their own)
+    a, b = (pd.read_csv(d / "results/tables/timings.csv") for d in (smoke, other))
+    assert list(a["run"]) == list(b["run"]) and not a["train_seconds"].equals(b["train_seconds"])
+
+
+@pytest.mark.slow
+def test_result_from_another_config_is_refused_then_skipped(smoke, tmp_path):
+    """A run JSON made by another config, copied over one of this study's: Snakemake sees no reason
+    to retrain it (its params trigger reads the metadata of the file it replaced), so aggregation
+    must refuse it by name; with skip_bad it is left out and listed."""
+    wd = tmp_path / "wd"
+    shutil.copytree(smoke, wd, ignore=shutil.ignore_patterns("locks", "rnnbench-instances"))
+    victim = wd / "results/runs/task~adding/cell~rnn/length~5/clip~none/seed~0.json"
+    record = json.loads(victim.read_text())
+    theirs = {**record["config"], "lr": 0.02}
+    record["config"], record["config_hash"] = theirs, RunConfig.from_dict(theirs).config_hash()
+    victim.write_text(json.dumps(record))
+    rel = str(victim.relative_to(wd))
+    proc = snakemake(wd, "results/tables/runs.csv", "--cores", "1", "--configfile", "config/smoke.yaml", check=False)
+    log = (wd / "results/logs/tables.log").read_text()
+    assert proc.returncode != 0 and "train" not in job_counts(proc.stdout + proc.stderr)
+    assert f"{rel}: made by another configuration (config_hash {record['config_hash']}" in log, log
+    mine = RunConfig.from_dict(expand(yaml.safe_load(open(wd / "config/smoke.yaml")))[run_id_of(rel)]).config_hash()
+    assert f"expects {mine}" in log and "delete the file" in log
+    assert not (wd / "results/tables/runs.csv").exists()  # a failed aggregation leaves no table
+    proc = snakemake(wd, "results/tables/runs.csv", "--cores", "1", "--configfile", "config/smoke.yaml",
+                     "--config", "skip_bad=true")  # fmt: skip
+    skipped = pd.read_csv(wd / "results/tables/skipped.csv")
+    assert list(skipped["path"]) == [rel] and "another configuration" in skipped["reason"].iloc[0]
+    runs = pd.read_csv(wd / "results/tables/runs.csv")
+    assert (
+        run_id_of(rel) not in set(runs["run"])
+        and len(runs) == len(expand(yaml.safe_load(open(wd / "config/smoke.yaml")))) - 1
+    )
+
+
+# ---- killed and resumed ---------------------------------------------------------------------
+
+# Nine short runs in five jobs of at most two (stacked) runs, each job mostly Python start-up, the
+# figures and the report: long enough to kill in the middle, short enough to run three times.
+TINY = {
+    "device": "cpu",
+    "checkpoint_every": 50,
+    "runs_per_job": 2,
+    "runs_per_stack": 2,
+    "train": {
+        "steps": 200,
+        "hidden": 16,
+        "batch": 16,
+        "optimizer": "adam",
+        "lr": 0.01,
+        "eval_every": 50,
+        "eval_batch": 32,
+        "probe_at": [0, -1],
+    },  # fmt: skip
+    "sweep": {"tasks": {"adding": {"lengths": [20]}}, "cells": ["rnn", "lstm", "gru"], "clip": [None], "seeds": [0, 1]},
+    "gains": {"task": "adding", "length": 10, "cell": "rnn", "init": "orthogonal", "gains": [1.0], "seeds": [0]},
+    "clipping": {
+        "task": "adding",
+        "length": 10,
+        "cell": "rnn",
+        "clip": [None, 1.0],
+        "seeds": [0],
+        "optimizers": {"adam": {"lr": 0.01}},
+    },  # fmt: skip
+    "report": {"gradflow_task": "adding", "gradflow_length": 20},
+}
+
+
+def run_jsons(wd: Path) -> dict[str, tuple[int, int]]:
+    """Every run JSON under results/runs: {path: (inode, mtime_ns)}."""
+    return {
+        str(p.relative_to(wd)): (p.stat().st_ino, p.stat().st_mtime_ns) for p in (wd / "results/runs").rglob("*.json")
+    }
+
+
+@pytest.mark.slow
+def test_sigkill_then_the_same_command_resumes(tmp_path):
+    """kill -9 Snakemake and its running job mid-study; every result left is whole, the same command
+    then finishes without redoing a finished run, and the tables equal an uninterrupted run's."""
+    from rnnbench.aggregate import load_result
+
+    command = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "tiny.yaml"]
+    ref, wd = tmp_path / "ref", tmp_path / "killed"
+    for d in (ref, wd):
+        d.mkdir()
+        copy_workflow(d)
+        (d / "tiny.yaml").write_text(yaml.safe_dump(TINY))
+    subprocess.run(command, cwd=ref, check=True, capture_output=True, timeout=600)
+    n_runs = len(expand(TINY))
+
+    jobs = train_jobs(expand(TINY), 2, 2, PER_RUN_FIELDS, STACKABLE_BACKENDS)
+    outputs = {job: {f"results/runs/{rid}.json" for rid in rids} for job, rids in jobs.items()}
+    assert len(jobs) == 5 and max(map(len, jobs.values())) == 2
+
+    log = open(tmp_path / "killed.log", "w")
+    proc = subprocess.Popen(command, cwd=wd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 300
+    logs = wd / "results/logs/jobs"
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            done = run_jsons(wd)
+            # a training job that has started (its log exists) and not finished (not all its JSONs yet)
+            started = [p.relative_to(logs).with_suffix("").as_posix() for p in logs.rglob("*.log")]
+            if done and any(not outputs[job] <= set(done) for job in started):
+                time.sleep(0.5)  # into that job's training
+                break
+            time.sleep(0.05)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # Snakemake and the job it is running
+        proc.wait(timeout=60)
+    before = run_jsons(wd)
+    assert 0 < len(before) < n_runs, f"the kill did not land mid-study ({len(before)} of {n_runs} runs done)"
+    for path in before:
+        load_result(wd / path)  # whole and valid: no half-written result
+    finished = [job for job, files in outputs.items() if files <= set(before)]
+
+    again = subprocess.run(command, cwd=wd, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stdout + again.stderr
+    # the kill left Snakemake's directory lock behind; the workflow removed it (no --unlock needed)
+    assert "rnnbench: removed a stale lock left by a killed run" in again.stderr
+    after = run_jsons(wd)
+    assert len(after) == n_runs
+    kept = {p for job in finished for p in outputs[job]}
+    assert {p: after[p] for p in kept} == {p: before[p] for p in kept}, "a job finished before the kill ran again"
+    counts = job_counts(again.stdout + again.stderr)
+    assert training_jobs(counts) == len(jobs) - len(finished), counts
+    for name in sorted(p.name for p in (ref / "results/tables").glob("*.csv")):
+        if name not in TIMED_TABLES:
+            assert filecmp.cmp(ref / "results/tables" / name, wd / "results/tables" / name, shallow=False), name
+    assert (wd / "results/REPORT.md").exists()
+
+
+# ---- bad pipeline inputs in docs/bad-inputs.md -----------------------------------------------
+
+BAD_INPUTS = __import__("runpy").run_path(str(REPO / "scripts" / "bad_inputs.py"))
+
+
+@pytest.mark.parametrize(
+    "what, change, edit", BAD_INPUTS["PIPELINE_CASES"], ids=[case[0] for case in BAD_INPUTS["PIPELINE_CASES"]]
+)
+def test_every_pipeline_bad_input_in_the_docs_is_refused_before_any_job(what, change, edit):
+    """Each pipeline row of docs/bad-inputs.md still holds: the real command fails while the workflow
+    is parsed, leaves no results/ (checked inside pipeline_message), and prints the documented line."""
+    if what.startswith("cuda") and __import__("torch").cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    code, line, output = BAD_INPUTS["pipeline_message"](edit)
+    assert code != 0, output
+    assert "Job stats" not in output and "rule train" not in output, "a job was scheduled"
+    escaped = line.replace("|", "\\|")
+    doc = (REPO / "docs" / "bad-inputs.md").read_text()
+    assert f"| {what} | {change} | {code} | {escaped} |" in doc, f"docs/bad-inputs.md is out of date: {line}"

@@ -1,9 +1,11 @@
 # Helpers shared by every rule: config validation, the run list and the target lists.
 
+import os
 import sys
 
 from snakemake.utils import validate
 
+from rnnbench.config import RunConfig
 from rnnbench.study import config_hash, expand, report_settings, train_jobs
 
 # Validation runs while the workflow is parsed, so a bad config stops before any job starts;
@@ -39,7 +41,36 @@ print(
     file=sys.stderr,
 )
 
+# Each run's config hash under this config: the tables rule refuses a result with another.
+EXPECTED_HASHES = {rid: RunConfig.from_dict(run).config_hash() for rid, run in RUNS.items()}
+
+# After a kill (SIGKILL, a lost node) the same command resumes: when no other Snakemake of this
+# workflow is alive here, the directory lock the killed one left is removed, and a run JSON it had
+# written whole (atomic writes) just before the kill is kept rather than trained again
+# (rnnbench.resume). Only in the top-level process: job subprocesses parse this file too.
+if workflow.is_main_process:
+    from rnnbench.aggregate import ResultError, load_result
+    from rnnbench.resume import resume_after_kill
+
+    def _whole_result(path):
+        rid = path.removeprefix("results/runs/").removesuffix(".json")
+        if not path.startswith("results/runs/") or rid not in EXPECTED_HASHES or not os.path.exists(path):
+            return False
+        try:
+            return load_result(path)["config_hash"] == EXPECTED_HASHES[rid]
+        except ResultError:
+            return False
+
+    _removed, _kept = resume_after_kill(".snakemake", _whole_result)
+    for _path in _removed:
+        print(f"rnnbench: removed a stale lock left by a killed run: {_path}", file=sys.stderr)
+    for _path in _kept:
+        print(f"rnnbench: kept {_path}, written whole before a kill", file=sys.stderr)
+
 CONFIG_HASH = config_hash(config)
+# skip_bad: leave unreadable or foreign result files out of the tables (listed in skipped.csv and
+# REPORT.md) instead of stopping; --config passes it as a string
+SKIP_BAD = str(config.get("skip_bad", False)).lower() == "true"
 REPORT_SETTINGS = report_settings(config)
 
 # The throughput grid (rnnbench.throughput.expand checks its keys and values now, before any job).
@@ -54,6 +85,8 @@ TABLES = [
     "results/tables/gradflow.csv",
     "results/tables/curves.csv",
     "results/tables/jobs.csv",
+    "results/tables/timings.csv",
+    "results/tables/skipped.csv",
 ]
 
 # Figure names are stable across runs and configs, so a paper can point at them.

@@ -7,6 +7,8 @@ rule report_md:
         gradflow="results/tables/gradflow.csv",
         curves="results/tables/curves.csv",
         jobs="results/tables/jobs.csv",
+        timings="results/tables/timings.csv",
+        skipped="results/tables/skipped.csv",
         throughput=["results/tables/throughput.csv"] if THROUGHPUT else [],
         figures=[f for f in FIGURES if f.endswith(".png")],
     output:

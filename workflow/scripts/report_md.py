@@ -6,7 +6,7 @@ sys.stderr = open(snakemake.log[0], "w")  # noqa: F821 (snakemake is injected)
 
 from rnnbench.report import write_report  # noqa: E402
 
-tables = {k: snakemake.input[k] for k in ("runs", "gradflow", "curves", "jobs")}  # noqa: F821
+tables = {k: snakemake.input[k] for k in ("runs", "gradflow", "curves", "jobs", "timings", "skipped")}  # noqa: F821
 if snakemake.input.throughput:  # noqa: F821
     tables["throughput"] = snakemake.input.throughput[0]  # noqa: F821
 write_report(
