@@ -8,8 +8,14 @@ initialisation and the clipping threshold); everything else -- task, cell, sizes
 steps -- is shared. Per step the stack pays one set of kernel launches and one Python time loop
 for all M runs, which is what small recurrent models are bound by.
 
-Why each run's numbers equal its single run's (up to float rounding):
+Why each run's numbers equal its single run's -- bit for bit on CPU when the hidden size is a
+multiple of the SIMD width (16 floats; the default study's 32 and 64 are), within float rounding
+otherwise (vectorised elementwise kernels treat a tensor's tail apart):
 * data: each run draws from its own ``torch.Generator(seed)``, the same draws in the same order;
+* arithmetic: the recurrent products are ``baddbmm`` slices that round as the single run's
+  ``addmm`` does; the input projection and the head are one ``F.linear`` per run on the run's own
+  shapes (a batched product's backward sums ∂L/∂W_xh in another order); evaluation runs each run
+  alone; the clipping scale is computed as the single run's is;
 * gradients: the runs share no parameter, so ∂(Σ_m L_m)/∂θ_m = ∂L_m/∂θ_m, and likewise for the
   probed hidden states ∂L/∂h_t;
 * optimizer: SGD, Adam and RMSprop are elementwise, so one torch optimizer over stacked tensors
@@ -46,7 +52,7 @@ from rnnbench.stacked import StackedModel
 from rnnbench.storage import write_json
 from rnnbench.study import group_stacks
 from rnnbench.tasks import TASKS, Task
-from rnnbench.train import make_batch, result_record, show_progress, train
+from rnnbench.train import evaluate, make_batch, result_record, show_progress, train
 
 # fields that may differ between the runs of one stack; every other field must be equal
 PER_RUN_FIELDS = ("seed", "init", "init_gain", "forget_bias", "clip", "eval_seed")
@@ -88,7 +94,9 @@ def clip_norm_runs(grads: list[Tensor], threshold: Tensor, on: Tensor) -> tuple[
     """Pascanu's Algorithm 1 per run: where ‖g_m‖ ≥ threshold_m, g_m ← threshold_m·g_m/‖g_m‖."""
     norm = run_norms(grads)
     clipped = on & (norm >= threshold)
-    scale = torch.where(clipped & torch.isfinite(norm), threshold / norm, torch.ones_like(norm))  # (M,)
+    # 1/‖g‖ · threshold, not threshold / ‖g‖: the single run's `threshold / norm` (a Python float over a
+    # tensor) is evaluated by torch as norm.reciprocal() * threshold, which rounds differently
+    scale = torch.where(clipped & torch.isfinite(norm), norm.reciprocal() * threshold, torch.ones_like(norm))  # (M,)
     for g in grads:
         g.mul_(_scaled(scale, g.ndim))
     return norm, clipped
@@ -168,19 +176,13 @@ def run_losses(task: Task, out: Tensor, y: Tensor) -> Tensor:
     return torch.stack([task.loss(o, t) for o, t in zip(out.unbind(0), y.unbind(0), strict=True)])
 
 
-# sequences per stacked evaluation chunk (all runs together): a 500-sequence held-out batch of 8 runs at
-# once makes gate tensors of 400 MB at T=100, slower to allocate and stream than the few small chunks
-EVAL_CHUNK_SEQUENCES = 512
-
-
 @torch.no_grad()
 def evaluate_runs(stack: StackedModel, x: Tensor, y: Tensor) -> list[tuple[float, float]]:
-    """Loss and accuracy of each run on its held-out batch (run in chunks of sequences; each
-    sequence's output depends on it alone)."""
-    chunk = max(1, EVAL_CHUNK_SEQUENCES // stack.num_models)
-    out = torch.cat([stack(part) for part in x.split(chunk, dim=1)], dim=1)  # (M, B_eval[, T, C])
-    task = stack.task
-    return [(task.loss(o, t).item(), task.accuracy(o, t)) for o, t in zip(out.unbind(0), y.unbind(0), strict=True)]
+    """Loss and accuracy of each run on its held-out batch, each run evaluated alone (a copy of its
+    weights, ``train.evaluate``): the held-out forward is compute-bound here, so stacking gains
+    nothing, and alone it is bit for bit the single run's (a stacked or chunked forward rounds in
+    other places)."""
+    return [evaluate(stack.unstack(m), x[m], y[m]) for m in range(stack.num_models)]
 
 
 def train_batched(

@@ -79,12 +79,15 @@ class StackedCell(nn.Module):
         self.gates = self.weight_hh.shape[1] // self.hidden_size
 
     def project_input(self, x: Tensor) -> Tensor:
-        """W_xh x + b for every step at once: (M, B, T, I) -> (M, B, T, G·H) in one batched GEMM."""
-        M, B, T, I = x.shape
+        """W_xh x + b for every step at once: (M, B, T, I) -> (M, B, T, G·H).
+
+        One ``F.linear`` per run, on exactly the shapes the run's own cell uses, not one batched
+        product: for some input sizes (the copy task's I = 10) the batched product's backward sums
+        ∂L/∂W_xh in another order, and a last-bit difference at step 1 is, a few hundred Adam steps
+        later, a different trajectory. M calls per forward, not per time step."""
         # reset-after GRU keeps b_hh for inside the reset product; the others fold it in here
         bias = self.bias_ih if self.kind == "gru-reset-after" else self.bias_ih + self.bias_hh  # (M, G·H)
-        gx = torch.baddbmm(bias.unsqueeze(1), x.reshape(M, B * T, I), self.weight_ih.mT)  # (M, B·T, G·H)
-        return gx.view(M, B, T, -1)
+        return torch.stack([F.linear(xm, w, b) for xm, w, b in zip(x, self.weight_ih, bias, strict=True)])
 
     def zero_state(self, gx: Tensor):
         h = gx.new_zeros(*gx.shape[:-1], self.hidden_size)  # (M, B, H)
