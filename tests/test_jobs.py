@@ -7,7 +7,7 @@ import yaml
 
 from rnnbench.batched import PER_RUN_FIELDS, STACKABLE_BACKENDS
 from rnnbench.config import ConfigError
-from rnnbench.study import expand, group_stacks, parse_run_id, train_jobs
+from rnnbench.study import expand, group_stacks, job_cost, parse_run_id, train_jobs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -82,3 +82,16 @@ def test_one_run_per_job_or_per_stack_and_bad_sizes_refused():
 def test_a_backend_that_cannot_stack_trains_each_run_alone():
     runs = {rid: {**cfg, "backend": "fused"} for rid, cfg in default_runs().items()}
     assert all(len(s) == 1 for s in stacks(runs))
+
+
+def test_job_cost_orders_the_default_study_longest_first():
+    """The estimate (steps x time steps x cell cost) ranks the jobs as their measured times did in a
+    default study (2 cores): adding LSTM 60 s, adding GRU 58 s, copy LSTM+GRU 48 s, ... clipping 5 s."""
+    runs = default_runs()
+    costs = {job: job_cost([runs[r] for r in rids]) for job, rids in jobs(runs).items()}
+    ranked = sorted(costs, key=costs.get, reverse=True)
+    assert set(ranked[:2]) == {"task~adding/cell~lstm/length~10+3", "task~adding/cell~gru/length~10+3"}
+    assert ranked[2] == "task~copy/cell~lstm/length~10+3" and ranked[-1] == "clipping/optimizer~adam"
+    one = runs["task~adding/cell~rnn/length~10/clip~none/seed~0"]
+    assert job_cost([one]) == 1000 * 10  # steps x T for a one-layer vanilla RNN
+    assert job_cost([{**one, "cell": "lstm", "bidirectional": True}]) == 1000 * 10 * 3 * 2

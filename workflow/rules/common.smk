@@ -6,7 +6,7 @@ import sys
 from snakemake.utils import validate
 
 from rnnbench.config import RunConfig
-from rnnbench.study import config_hash, expand, report_settings, train_jobs
+from rnnbench.study import config_hash, expand, job_cost, report_settings, train_jobs
 
 # Validation runs while the workflow is parsed, so a bad config stops before any job starts;
 # jsonschema's message names the key and the value.

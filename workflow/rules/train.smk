@@ -26,6 +26,9 @@ for index, (job, members) in enumerate(JOBS.items()):
             checkpoint_every=config.get("checkpoint_every", 0),
             runs_per_stack=RUNS_PER_STACK,
         threads: config.get("threads_per_run", 1)
+        # costliest jobs first, so the last to finish is a short one (and the throughput benchmark,
+        # priority 0, fills a core that would otherwise idle while the last jobs finish)
+        priority: 1 + job_cost([RUNS[rid] for rid in members]) // 1000
         resources:
             gpu=uses_gpu(members[0]),
         script:
