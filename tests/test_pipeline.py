@@ -95,6 +95,17 @@ def test_dry_run(tmp_path, name):
     assert not (wd / "results").exists()
 
 
+def test_profile_settings_for_train_reach_every_training_job(tmp_path):
+    """Profiles say `train` (profiles/slurm: set-threads, set-resources); the jobs' rules are train_<i>."""
+    wd = copy_workflow(tmp_path)
+    args = ["--set-threads", "train=3", "--set-resources", "train:mem_mb=1234", "train:runtime=77", "--cores", "4"]
+    out = snakemake(wd, "-n", "--configfile", "config/config.yaml", *args).stdout
+    blocks = [b for b in out.split("rule ")[1:] if re.match(r"train_\d+:", b)]
+    assert len(blocks) == 7
+    for block in blocks:
+        assert "threads: 3" in block and "runtime=77" in block and "mem_mb=1234" in block, block[-300:]
+
+
 def test_default_config_is_the_default(tmp_path):
     wd = copy_workflow(tmp_path)
     plain = job_counts(snakemake(wd, "-n").stdout)

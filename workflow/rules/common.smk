@@ -116,3 +116,20 @@ def uses_gpu(rid):
 
         return int(torch.cuda.is_available())
     return int(device == "cuda")
+
+
+def share_rule_settings(name, rules):
+    """Give each of ``rules`` the thread and resource overrides the profile or command line set
+    for rule ``name`` (Snakemake reads them by rule name when it defines a rule, from these
+    dictionaries; they are internal, so a Snakemake that lacks them gets a warning, not a crash)."""
+    settings = workflow.resource_settings
+    try:
+        tables = [settings._parsed_overwrite_threads, settings._parsed_overwrite_resources]
+    except AttributeError:
+        print(f"rnnbench: this Snakemake keeps rule overrides elsewhere: --set-threads/--set-resources for "
+              f"'{name}' do not reach {rules[0]}..{rules[-1]}", file=sys.stderr)
+        return
+    for table in tables:
+        if name in table:
+            for rule in rules:
+                table.setdefault(rule, table[name])

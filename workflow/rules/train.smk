@@ -9,11 +9,17 @@
 # a list of run files that no single wildcard pattern could name. `runs_per_job: 1` gives one run
 # per job.
 
+# Profiles and the command line address the training rule as `train` (--set-threads train=2,
+# --set-resources train:runtime=240, --groups train=runs; see profiles/slurm): each train_<i> gets
+# what they say for `train`. Snakemake keys these settings by rule name; this copies them across.
+TRAIN_RULES = [f"train_{index}" for index in range(len(JOBS))]
+share_rule_settings("train", TRAIN_RULES)
+
 for index, (job, members) in enumerate(JOBS.items()):
 
     rule:
         name:
-            f"train_{index}"
+            TRAIN_RULES[index]
         output:
             run_files(members),
         log:
@@ -26,6 +32,7 @@ for index, (job, members) in enumerate(JOBS.items()):
             checkpoint_every=config.get("checkpoint_every", 0),
             runs_per_stack=RUNS_PER_STACK,
         threads: config.get("threads_per_run", 1)
+        group: workflow.group_settings.overwrite_groups.get("train")
         # costliest jobs first, so the last to finish is a short one (and the throughput benchmark,
         # priority 0, fills a core that would otherwise idle while the last jobs finish)
         priority: 1 + job_cost([RUNS[rid] for rid in members]) // 1000
