@@ -120,16 +120,14 @@ def uses_gpu(rid):
 
 def share_rule_settings(name, rules):
     """Give each of ``rules`` the thread and resource overrides the profile or command line set
-    for rule ``name`` (Snakemake reads them by rule name when it defines a rule, from these
-    dictionaries; they are internal, so a Snakemake that lacks them gets a warning, not a crash)."""
+    for rule ``name``. Snakemake looks these up by rule name when it defines a rule, in
+    ``workflow.resource_settings.overwrite_threads`` / ``overwrite_resources`` (public fields);
+    Snakemake >= 9.2x reads them through ``_parsed_overwrite_*``, properties computed once from those
+    fields and cached, so the cache is dropped after the fields change. CI has met both layouts."""
     settings = workflow.resource_settings
-    try:
-        tables = [settings._parsed_overwrite_threads, settings._parsed_overwrite_resources]
-    except AttributeError:
-        print(f"rnnbench: this Snakemake keeps rule overrides elsewhere: --set-threads/--set-resources for "
-              f"'{name}' do not reach {rules[0]}..{rules[-1]}", file=sys.stderr)
-        return
-    for table in tables:
+    for field in ("overwrite_threads", "overwrite_resources"):
+        table = getattr(settings, field)
         if name in table:
-            for rule in rules:
-                table.setdefault(rule, table[name])
+            # the fields may be immutable maps: replace, don't update; a rule's own setting wins
+            setattr(settings, field, {**{rule: table[name] for rule in rules}, **table})
+            vars(settings).pop(f"_parsed_{field}", None)
