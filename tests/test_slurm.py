@@ -119,6 +119,13 @@ def _copy_toy(dest: Path) -> Path:
     return dest
 
 
+# tables whose every measurement is a timing (wall clock, process start): only their cases compare
+TIMED_TABLES = {
+    "throughput.csv": ["cell", "backend", "length", "batch", "hidden", "status"],
+    "jobs.csv": ["job", "runs"],
+}
+
+
 def _without_timing(df: pd.DataFrame) -> pd.DataFrame:
     keep = [c for c in df.columns if not any(w in c.lower() for w in TIMING_WORDS)]
     return df[keep].sort_values(keep, kind="stable").reset_index(drop=True)
@@ -206,9 +213,12 @@ def test_smoke_study_through_slurm_equals_local_run(cluster, tmp_path):
     assert Path("results/tables/runs.csv") in tables
     for rel in tables:
         assert (on_slurm / rel).exists(), f"{rel} was written locally but not through SLURM"
-        if rel.name == "throughput.csv":  # every measurement in it is a timing: compare the cases alone
-            cases = ["cell", "backend", "length", "batch", "hidden", "status"]
-            pd.testing.assert_frame_equal(pd.read_csv(on_slurm / rel)[cases], pd.read_csv(local / rel)[cases])
+        if rel.name in TIMED_TABLES:  # every measurement in it is a timing: compare the cases alone
+            cases = TIMED_TABLES[rel.name]
+            pd.testing.assert_frame_equal(
+                pd.read_csv(on_slurm / rel)[cases].sort_values(cases, ignore_index=True),
+                pd.read_csv(local / rel)[cases].sort_values(cases, ignore_index=True),
+            )
             continue
         dropped = sorted(set(pd.read_csv(local / rel).columns) - set(_without_timing(pd.read_csv(local / rel)).columns))
         print(f"{rel}: compared without {dropped}")
