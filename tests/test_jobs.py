@@ -85,13 +85,20 @@ def test_a_backend_that_cannot_stack_trains_each_run_alone():
 
 
 def test_job_cost_orders_the_default_study_longest_first():
-    """The estimate (steps x time steps x cell cost) ranks the jobs as their measured times did in a
-    default study (2 cores): adding LSTM 60 s, adding GRU 58 s, copy LSTM+GRU 48 s, ... clipping 5 s."""
+    """The estimate (steps x time steps x cell cost x readout cost) ranks the jobs as their measured
+    times did in a default study (2 cores, jobs.csv): adding GRU 61 s, adding LSTM 58 s, copy LSTM 50 s,
+    copy GRU 26.5 s, copy RNN 25.6 s, adding RNN 19.3 s, clipping 6.1 s."""
     runs = default_runs()
     costs = {job: job_cost([runs[r] for r in rids]) for job, rids in jobs(runs).items()}
     ranked = sorted(costs, key=costs.get, reverse=True)
     assert set(ranked[:2]) == {"task~adding/cell~lstm/length~10+3", "task~adding/cell~gru/length~10+3"}
-    assert ranked[2] == "task~copy/cell~lstm/length~10+3" and ranked[-1] == "clipping/optimizer~adam"
+    assert ranked[2:] == [
+        "task~copy/cell~lstm/length~10+3",
+        "task~copy/cell~gru/length~20+2",
+        "task~copy/cell~rnn/length~5+3",
+        "task~adding/cell~rnn/length~10+3",
+        "clipping/optimizer~adam",
+    ]
     one = runs["task~adding/cell~rnn/length~10/clip~none/seed~0"]
     assert job_cost([one]) == 1000 * 10  # steps x T for a one-layer vanilla RNN
     assert job_cost([{**one, "cell": "lstm", "bidirectional": True}]) == 1000 * 10 * 3 * 2

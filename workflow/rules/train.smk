@@ -33,8 +33,8 @@ for index, (job, members) in enumerate(JOBS.items()):
             runs_per_stack=RUNS_PER_STACK,
         threads: config.get("threads_per_run", 1)
         group: workflow.group_settings.overwrite_groups.get("train")
-        # costliest jobs first, so the last to finish is a short one (and the throughput benchmark,
-        # priority 0, fills a core that would otherwise idle while the last jobs finish)
+        # costliest jobs first (longest processing time first), so the last to finish is a short one
+        # and no core idles long at the end of the training phase
         priority: 1 + job_cost([RUNS[rid] for rid in members]) // 1000
         resources:
             gpu=uses_gpu(members[0]),
