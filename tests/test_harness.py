@@ -13,6 +13,12 @@ def test_busy_wall_is_the_union_of_the_intervals_and_peak_the_most_open_at_once(
     assert busy_wall_and_peak([0, 5, 100], [10, 12, 104]) == (16, 2)
     assert busy_wall_and_peak([0, 10], [10, 20]) == (20, 1)  # back to back: never two at once
     assert busy_wall_and_peak([0, 0, 0], [3, 3, 3]) == (3, 3)
+    # a default study's jobs.csv: a job's OS process start (10 ms clock ticks) 27 ms before the
+    # finish of the job whose slot it took -- two slots, not three
+    starts = [526.61, 473.29, 410.27, 410.28, 519.98, 470.96, 499.42]
+    ends = [532.5016, 499.3841, 470.8647, 473.1955, 540.7306, 519.9510, 526.6367]
+    assert busy_wall_and_peak(starts, ends) == (pytest.approx(540.7306 - 410.27), 2)
+    assert busy_wall_and_peak([], []) == (0, 0)
 
 
 def write_run(path, job: dict, train_seconds: float) -> str:
