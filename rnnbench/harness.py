@@ -79,9 +79,11 @@ def _union(starts: list[float], ends: list[float]) -> tuple[float, int]:
 def busy_wall_and_peak(starts: list[float], ends: list[float]) -> tuple[float, int]:
     """Length of the union of the intervals [start, end], and the most intervals open at once
     (counting the intervals from OVERLAP_TOLERANCE after their start: clock skew is no overlap)."""
+    if not starts:
+        return 0.0, 0
     busy, _ = _union(starts, ends)
     late = [min(s + OVERLAP_TOLERANCE, e) for s, e in zip(starts, ends, strict=True)]
-    return busy, max(1, _union(late, ends)[1]) if starts else 0
+    return busy, max(1, _union(late, ends)[1])  # a job shorter than the tolerance still held a slot
 
 
 def overhead(jobs: pd.DataFrame) -> dict[str, float]:
