@@ -35,4 +35,6 @@ rule all:
         TABLES,
         FIGURES,
         "results/REPORT.md",
+        REPORT_PAGES,
+        COMPARE,
     default_target: True

@@ -20,3 +20,42 @@ rule report_md:
         settings=REPORT_SETTINGS,
     script:
         "../scripts/report_md.py"
+
+
+# The Snakemake report shows HTML inline but Markdown and CSV only as downloads: REPORT.md as one
+# self-contained HTML page (figures embedded), and the main tables as browsable HTML tables.
+rule report_html:
+    input:
+        md="results/REPORT.md",
+        figures=[f for f in FIGURES if f.endswith(".png")],
+    output:
+        report(
+            "results/REPORT.html",
+            caption="../report/report_html.rst",
+            category="report",
+            labels={"page": "REPORT: headline, decay rates, literature verdicts"},
+        ),
+    log:
+        "results/logs/report_html.log",
+    script:
+        "../scripts/report_html.py"
+
+
+rule table_html:
+    input:
+        "results/tables/{table}.csv",
+    output:
+        report(
+            "results/tables/{table}.html",
+            caption="../report/table_html.rst",
+            category="tables",
+            labels={"table": "{table}.csv"},
+        ),
+    log:
+        "results/logs/table_html_{table}.log",
+    wildcard_constraints:
+        table="|".join(HTML_TABLES),
+    params:
+        notes=TABLE_NOTES,
+    script:
+        "../scripts/table_html.py"
