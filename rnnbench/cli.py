@@ -165,6 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="leave bad result files out and list them, with the reason, in skipped.csv",
     )
+    from rnnbench import compare  # its arguments and logic live in rnnbench/compare.py
+
+    compare.add_subcommand(sub)
     return parser
 
 
@@ -352,7 +355,19 @@ def cmd_aggregate(args: argparse.Namespace) -> None:
     )
 
 
-COMMANDS = {"train": cmd_train, "gradflow": cmd_gradflow, "throughput": cmd_throughput, "aggregate": cmd_aggregate}
+def cmd_compare(args: argparse.Namespace) -> None:
+    from rnnbench.compare import run
+
+    run(args)
+
+
+COMMANDS = {
+    "train": cmd_train,
+    "gradflow": cmd_gradflow,
+    "throughput": cmd_throughput,
+    "aggregate": cmd_aggregate,
+    "compare": cmd_compare,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

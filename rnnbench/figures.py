@@ -457,9 +457,7 @@ def _throughput_panels(left, right, d: pd.DataFrame) -> None:
     left.set_yticks(ticks, [name for _, name, _ in labels], fontsize=7, linespacing=1.1)
     left.set_ylim(y - 0.4, -0.8)  # first row on top
     left.set_xlim(0, ymax_tok * 1.45)  # room for the value labels, inside the axes
-    left.xaxis.set_major_formatter(
-        matplotlib.ticker.FuncFormatter(lambda v, _: f"{v / 1e6:g}M" if v >= 1e6 else f"{v / 1e3:g}k" if v else "0")
-    )
+    style.si_axis(left)
     right.set_xlim(0, ymax_frac * 1.15)
     right.xaxis.set_major_locator(matplotlib.ticker.MultipleLocator(0.25 if ymax_frac <= 1.0 else 0.5))
     right.axvline(1.0, **style.REFERENCE_STYLE)

@@ -180,6 +180,24 @@ def ticks_at(ax, values: Sequence[float], axis: str = "x", pad: float = 1.35) ->
         lim(min(values) - 0.06 * span, max(values) + 0.06 * span)
 
 
+def si(v: float, _pos: object = None) -> str:
+    """A tick label in thousands or millions: 50k, 1.5M (no 5×10⁴)."""
+    if v >= 1e6:
+        return f"{v / 1e6:g}M"
+    return f"{v / 1e3:g}k" if v >= 1e3 else f"{v:g}"
+
+
+def si_axis(ax, axis: str = "x") -> None:
+    """Label an axis with ``si``; on a log axis spanning under two decades, the minor ticks too."""
+    a = ax.xaxis if axis == "x" else ax.yaxis
+    a.set_major_formatter(matplotlib.ticker.FuncFormatter(si))
+    lo, hi = ax.get_xlim() if axis == "x" else ax.get_ylim()
+    log = (ax.get_xscale() if axis == "x" else ax.get_yscale()) == "log"
+    if log and lo > 0 and hi / lo < 100:
+        a.set_minor_formatter(matplotlib.ticker.FuncFormatter(si))
+        ax.tick_params(axis=axis, which="minor", labelsize=7)
+
+
 def log_if_wide(ax, lo: float, hi: float, axis: str = "y", decades: float = 1.0) -> bool:
     """A log axis only when the positive data span more than ``decades`` decades; linear otherwise,
     where a log axis would show one or two labels. Returns whether the axis is log."""
