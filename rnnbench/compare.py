@@ -39,7 +39,7 @@ class CompareError(ConfigError):
 class Comparison:
     table: pd.DataFrame  # one row per machine and case measured everywhere (OUT_COLUMNS)
     machines: list[str]  # in the order given
-    left_out: pd.DataFrame  # shapes not measured on every machine: shape columns and "only_on"
+    left_out: pd.DataFrame  # cases not measured on every machine (cell and backend empty: the whole shape)
     notes: list[str]  # one line each, for the terminal and the figure
     sources: list[str]  # the file each machine's table came from, in the order of ``machines``
 
@@ -109,7 +109,7 @@ def compare(paths: Sequence[str | os.PathLike]) -> Comparison:
     left_rows, notes = [], []
     for name, s in zip(names, shapes, strict=True):
         for shape in sorted(s - common):
-            left_rows.append({**dict(zip(SHAPE, shape, strict=True)), "only_on": name})
+            left_rows.append({"cell": "", "backend": "", **dict(zip(SHAPE, shape, strict=True)), "only_on": name})
             notes.append(f"left out: {_shape_text(shape)} measured on {name} only, not on every machine")
     rows = []
     for t in per_machine:
@@ -120,6 +120,7 @@ def compare(paths: Sequence[str | os.PathLike]) -> Comparison:
     counts = table.groupby(list(CASE))["machine"].transform("nunique")
     dropped = table[counts < len(names)]
     for case, g in dropped.groupby(list(CASE)):
+        left_rows.append({**dict(zip(CASE, map(str, case), strict=True)), "only_on": ", ".join(g["machine"])})
         notes.append(
             f"left out: {case[0]} {case[1]} at {_shape_text(tuple(map(str, case[2:])))}: measured on "
             f"{', '.join(g['machine'])} only"
@@ -196,8 +197,7 @@ def figure(cmp: Comparison):
         row[0].set_yticks(ticks, labels)
         row[0].set_ylim(y - 0.3, -0.7)
         row[0].set_xscale("log")
-        lo, hi = d["tokens_per_s"].min(), d["tokens_per_s"].max()
-        row[0].set_xlim(lo / 1.3, hi * 1.3)
+        row[0].set_xlim(t["tokens_per_s"].min() / 1.3, t["tokens_per_s"].max() * 1.3)  # one scale for all rows
         style.si_axis(row[0])
         row[0].set_title(_shape_text(shape), loc="left", fontsize=9)
         row[1].axvline(1.0, **style.REFERENCE_STYLE)
@@ -226,7 +226,7 @@ def write(cmp: Comparison, out: str | os.PathLike) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     files = [out / "compare.csv", out / "left_out.csv", out / "compare.png", out / "compare.pdf"]
     atomic_write(files[0], lambda f: cmp.table.to_csv(f, index=False))
-    left = cmp.left_out if len(cmp.left_out) else pd.DataFrame(columns=[*SHAPE, "only_on"])
+    left = cmp.left_out if len(cmp.left_out) else pd.DataFrame(columns=[*CASE, "only_on"])
     atomic_write(files[1], lambda f: left.to_csv(f, index=False))
     prov = "rnnbench compare; " + "; ".join(f"{m} <- {s}" for m, s in zip(cmp.machines, cmp.sources, strict=True))
     style.save(figure(cmp), files[2], files[3], "rnnbench throughput across machines", prov)

@@ -491,7 +491,7 @@ def render(name: str, tables: dict[str, str], png: str, pdf: str, config_hash: s
     save(fig, png, pdf, f"rnnbench {name}", provenance(config_hash, runs))
 
 
-def docs_png(src: str | os.PathLike, dst: str | os.PathLike, width: int = 900) -> None:
+def docs_png(src: str | os.PathLike, dst: str | os.PathLike, width: int = 1200) -> None:
     """A small copy of a figure for the README (``docs/``): at most ``width`` pixels wide, 256 colours."""
     from PIL import Image
 

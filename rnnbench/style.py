@@ -188,12 +188,12 @@ def si(v: float, _pos: object = None) -> str:
 
 
 def si_axis(ax, axis: str = "x") -> None:
-    """Label an axis with ``si``; on a log axis spanning under two decades, the minor ticks too."""
+    """Label an axis with ``si``; on a log axis spanning under a decade, the minor ticks too."""
     a = ax.xaxis if axis == "x" else ax.yaxis
     a.set_major_formatter(matplotlib.ticker.FuncFormatter(si))
     lo, hi = ax.get_xlim() if axis == "x" else ax.get_ylim()
     log = (ax.get_xscale() if axis == "x" else ax.get_yscale()) == "log"
-    if log and lo > 0 and hi / lo < 100:
+    if log and lo > 0 and hi / lo < 10:
         a.set_minor_formatter(matplotlib.ticker.FuncFormatter(si))
         ax.tick_params(axis=axis, which="minor", labelsize=7)
 

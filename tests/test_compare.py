@@ -79,6 +79,8 @@ def test_a_backend_missing_on_one_machine_is_left_out_and_said(two_machines, tmp
     cmp = compare([a, b])
     assert not ((cmp.table["cell"] == "gru") & (cmp.table["backend"] == "explicit-bptt")).any()
     assert any("gru explicit-bptt" in n and "only" in n for n in cmp.notes)
+    listed = cmp.left_out[(cmp.left_out["cell"] == "gru") & (cmp.left_out["backend"] == "explicit-bptt")]
+    assert sorted(listed["length"].astype(int)) == [25, 100]  # the backend, at every shared shape
 
 
 def test_same_machine_twice_is_told_apart_by_file(tmp_path):
