@@ -6,10 +6,10 @@ What a figure should do (issue 13):
 - **colour is the cell**: ``CELL_COLORS[cell]`` (Okabe–Ito, safe for the common colour-vision
   deficiencies and in greyscale order), named ``CELL_NAMES[cell]`` everywhere ("vanilla RNN (tanh)",
   never ``rnn``); iterate cells in ``CELL_ORDER``;
-- **line style (or marker) is the second factor**: ``clip_style(label)`` for clipping,
-  ``BACKEND_STYLES[backend]`` for a throughput backend; a reference level (baseline, solved, a
-  threshold) is a thin grey line labelled on the axes by ``reference_line`` (never in the legend, so
-  "dashed" never means two things);
+- **line style (or marker) is the second factor**: ``clip_styles(order)`` for clipping settings,
+  ``backend_style(backend)`` for a throughput backend, ``MACHINE_MARKERS`` for machines; a reference
+  level (baseline, solved, a threshold) is a thin grey line labelled on the axes by
+  ``reference_line`` (never in the legend, so "dashed" never means two things);
 - **red crosses are diverged runs**: ``DIVERGED`` (scatter keywords); no cell uses red;
 - **math typeset**: write ``GRAD_H`` (:math:`\\|\\partial L/\\partial h_t\\|`) and other labels in
   mathtext, ``$...$``;
@@ -29,13 +29,18 @@ A new figure function takes DataFrames and returns a Figure::
     from rnnbench import style
 
     style.setup()
-    fig, ax = plt.subplots(figsize=style.size(1, 1))
-    for cell in style.cells_in(df):
-        ax.plot(x, y, color=style.CELL_COLORS[cell], label=style.CELL_NAMES[cell])
+    fig, axes = style.figure(cols=2, rows=1, sharey=True)  # constrained layout: room for title, legend
+    ax = axes[0][0]
+    for cell in style.cells_in(df["cell"]):
+        d = df[df["cell"] == cell]
+        ax.plot(d["length"], d["loss_ratio"], color=style.CELL_COLORS[cell], label=style.CELL_NAMES[cell])
     style.reference_line(ax, 1.0, "baseline")
-    style.suptitle(fig, "What it shows", "adding, T = 100, H = 32, CPU, 1 thread")
-    style.legend_below(fig, ax.get_legend_handles_labels()[0])
+    style.ticks_at(ax, sorted(df["length"].unique()))
+    style.suptitle(fig, "What it shows", "adding, H = 32, B = 32; cpu, 1 torch thread")
+    style.legend_below(fig, style.cell_handles(style.cells_in(df["cell"])))
     style.save(fig, "x.png", "x.pdf", "rnnbench x", provenance)
+
+``rnnbench.figures.run_details(runs)`` writes the details part from a runs table.
 """
 
 from __future__ import annotations
