@@ -117,16 +117,18 @@ def test_one_run_diverges_while_the_others_go_on():
 
 
 def test_issue_exploding_config_one_run_diverges():
-    """The issue's configuration (H=64, T=50, SGD lr 0.05): seed 0 alone diverges at step 35; clipped it does not.
+    """The issue's configuration (H=64, T=50, SGD lr 0.05): seed 0 alone diverges within 36 steps; clipped it does not.
 
-    Exploding runs are chaotic -- a last-bit difference at step 3 is a different trajectory by step 6 --
+    The step it diverges at depends on the CPU's SIMD kernels (35 on the AMD EPYC this was written on, 31 on an
+    Intel Xeon), so the test pins the outcome, not the step. Exploding runs are chaotic -- a last-bit difference at step 3 is a different trajectory by step 6 --
     so this equality holds because the stack's arithmetic is bit-for-bit the single run's on this build.
     """
     base = dict(SMALL_EXPLODING, length=50, hidden=64, lr=0.05, batch=32, steps=36, probe_at=(0, -1))
     cfgs = [RunConfig(**base, seed=0), RunConfig(**base, seed=0, clip=1.0)]
     batched = train_batched(cfgs)
     singles = [train(c) for c in cfgs]
-    assert [(r["status"], r["diverged_step"]) for r in singles] == [("diverged", 35), ("ok", None)]
+    assert [r["status"] for r in singles] == ["diverged", "ok"]
+    assert 0 < singles[0]["diverged_step"] <= 36 and singles[1]["diverged_step"] is None
     for single, result in zip(singles, batched, strict=True):
         assert_same_result(single, result)
 
