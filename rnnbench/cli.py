@@ -57,7 +57,10 @@ class VersionAction(argparse.Action):
     def __call__(self, parser, namespace, values, option_string=None) -> None:
         from rnnbench.provenance import git_commit, rnnbench_version
 
-        parser.exit(0, f"rnnbench {rnnbench_version()} (commit {git_commit()}; torch {torch.__version__})\n")
+        print(
+            f"rnnbench {rnnbench_version()} (commit {git_commit()}; torch {torch.__version__})"
+        )  # stdout, as argparse's
+        parser.exit(0)
 
 
 def _clip(value: str) -> float | None:
