@@ -67,12 +67,17 @@ class _Cell(nn.Module):
 
     def forward(self, x: Tensor, state=None):
         # x: (B, I) with state (B, H) [LSTM: a pair], or unbatched (I,) with state (H,), as torch.nn's cells
+        if x.dim() not in (1, 2):
+            raise ValueError(f"{type(self).__name__}: Expected input to be 1D or 2D, got {x.dim()}D instead")
+        expected = (*x.shape[:-1], self.hidden_size)  # (B, H) or (H,)
+        for t in () if state is None else _tensors(state):
+            if tuple(t.shape) != expected:  # the product would broadcast a state of another batch size
+                raise ValueError(
+                    f"{type(self).__name__}: the state has shape {tuple(t.shape)}; an input of shape "
+                    f"{tuple(x.shape)} needs a state of shape {expected}"
+                )
         if x.dim() == 2:
             return self.step(self.project_input(x), state)
-        if x.dim() != 1:
-            raise ValueError(f"{type(self).__name__}: Expected input to be 1D or 2D, got {x.dim()}D instead")
-        if state is not None and any(t.dim() != 1 for t in _tensors(state)):
-            raise ValueError(f"{type(self).__name__}: an unbatched (1-D) input needs an unbatched (1-D) state")
         state = None if state is None else _apply(state, lambda t: t.unsqueeze(0))  # (1, H)
         return _apply(self.step(self.project_input(x.unsqueeze(0)), state), lambda t: t.squeeze(0))  # (H,)
 

@@ -362,12 +362,8 @@ def cmd_train(args: argparse.Namespace) -> None:
             "--save-model writes torch.nn weights, and torch.nn has no notes' GRU (torch.nn.GRU is the reset-after "
             "GRU, another model); add --reset-after, or leave --save-model out"
         )
-    checkpoint = args.checkpoint or args.out.with_name(args.out.name + ".ckpt")
-    _check_outputs(
-        out=args.out,
-        save_model=args.save_model,
-        checkpoint=checkpoint if args.checkpoint_every or args.checkpoint else None,
-    )
+    _check_outputs(out=args.out, save_model=args.save_model, checkpoint=args.checkpoint)
+    checkpoint = args.checkpoint or args.out.with_name(args.out.name + ".ckpt")  # --out has a file name now
     check_fits(cfg, resolve_device(cfg.device))
     result = train(
         cfg,

@@ -129,5 +129,9 @@ def test_notes_gru_takes_unbatched_input():
     cell = GRUCell(I, H)
     x, h = torch.randn(I), torch.randn(H)
     torch.testing.assert_close(cell(x, h), cell(x[None], h[None])[0], atol=0, rtol=0)
-    with pytest.raises(ValueError, match="unbatched"):
+    with pytest.raises(ValueError, match=r"needs a state of shape \(7,\)"):
         cell(x, h[None])
+    with pytest.raises(
+        ValueError, match=r"needs a state of shape \(2, 7\)"
+    ):  # torch.nn refuses it; addmm would broadcast
+        cell(torch.randn(2, I), torch.randn(1, H))
