@@ -348,3 +348,14 @@ def test_threads_sets_torch_threads(tmp_path, monkeypatch):
     monkeypatch.setattr(torch, "set_num_threads", calls.append)
     assert main([*TRAIN, "--threads", "1", "--out", str(tmp_path / "r.json")]) == 0
     assert calls == [1]
+
+
+def test_the_library_rows_of_the_docs_are_what_the_library_says():
+    import runpy
+
+    script = runpy.run_path(str(Path(__file__).parents[1] / "scripts" / "bad_inputs.py"))
+    doc = (Path(__file__).parents[1] / "docs" / "bad-inputs.md").read_text()
+    for what, call, fn in script["LIBRARY_CASES"]:
+        assert f"| {what} | `{call}` | {script['library_message'](fn)} |" in doc, (
+            f"docs/bad-inputs.md is out of date: {what}"
+        )
