@@ -57,9 +57,8 @@ class VersionAction(argparse.Action):
     def __call__(self, parser, namespace, values, option_string=None) -> None:
         from rnnbench.provenance import git_commit, rnnbench_version
 
-        print(
-            f"rnnbench {rnnbench_version()} (commit {git_commit()}; torch {torch.__version__})"
-        )  # stdout, as argparse's
+        # on stdout, as argparse's own version action prints
+        print(f"rnnbench {rnnbench_version()} (commit {git_commit()}; torch {torch.__version__})")
         parser.exit(0)
 
 

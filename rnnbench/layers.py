@@ -144,6 +144,8 @@ class ExplicitStack(nn.Module):
         return x, torch.stack(finals)  # (B, T, D·H), (L·D, B, H)
 
     def _initial_states(self, hx) -> list:
+        """torch.nn's stacked initial state, (L·D, B, H) (LSTM: a pair), as one state per layer and
+        direction in ``cells()`` order; None each for zeros (the cells make their own)."""
         n = self.num_layers * self.num_directions
         if hx is None:
             return [None] * n
@@ -164,8 +166,8 @@ class ExplicitStack(nn.Module):
         }
 
     def load_torch_state_dict(self, state_dict: dict[str, Tensor]) -> None:
-        """Load a torch.nn.RNN/LSTM/GRU state dict of the same shape (missing or extra keys, or
-        another shape, are refused by ``load_state_dict``'s own checks)."""
+        """Load a torch.nn.RNN/LSTM/GRU state dict of this stack's cell, depth and directions: missing
+        or extra keys are refused here by name, tensors of another shape by ``load_state_dict``."""
         self._refuse_notes_gru("loaded from")
         mine = {
             f"layers.{l}.{d}.cell.{name}": f"{name}_l{l}{_SUFFIX[d]}"
