@@ -90,15 +90,20 @@ def test_cli_refuses_bad_input_with_status_2_and_writes_nothing(tmp_path_factory
             argv.append(flag)
         else:
             argv += [flag, value] if not value.startswith("-") else [f"{flag}={value}"]
+    accepted_or_refused(argv, WouldTrain, capsys)
+    assert sorted(tmp.iterdir()) == before
+
+
+def accepted_or_refused(argv: list[str], would_work: type[Exception], capsys) -> None:
+    """Run the CLI: it reaches the work (``would_work`` raised there) or exits 2 with one error line."""
     try:
         cli.main(argv)
-    except WouldTrain:
+    except would_work:
         pass  # valid input reached the point where work starts
     except SystemExit as e:
         assert e.code == 2
         err = capsys.readouterr().err.strip()
-        assert err.count("\n") == 0 and "error" in err
-    assert sorted(tmp.iterdir()) == before
+        assert err.count("\n") == 0 and "error" in err, err
 
 
 throughput_flags = {
@@ -131,14 +136,7 @@ def test_throughput_refuses_bad_input_with_status_2_and_writes_nothing(tmp_path_
     argv = ["throughput"]
     for flag, values in chosen.items():
         argv += [f"{flag}={values[0]}", *values[1:]] if values and values[0].startswith("-") else [flag, *values]
-    try:
-        cli.main(argv)
-    except WouldTime:
-        pass
-    except SystemExit as e:
-        assert e.code == 2
-        err = capsys.readouterr().err.strip()
-        assert err.count("\n") == 0 and "error" in err, err
+    accepted_or_refused(argv, WouldTime, capsys)
     assert not any(tmp.iterdir())
 
 
