@@ -32,6 +32,7 @@ rule all:
         # the runs are targets too: Snakemake (>= 7.7) does not remake a deleted intermediate file
         # whose downstream outputs exist, so without this a deleted run would never come back
         run_files(),
+        model_files(),  # empty unless save_models: true
         TABLES,
         FIGURES,
         "results/REPORT.md",

@@ -45,7 +45,7 @@ def lstm_ratio(repeats: int) -> dict[str, float]:
         "explicit-premul": ExplicitStack("lstm", H, H, premul=True),
         "explicit-bptt": ExplicitStack("lstm", H, H, premul=True, bptt=True),
     }
-    return interleaved({name: (lambda s=s: s(x).sum().backward()) for name, s in stacks.items()}, repeats)
+    return interleaved({name: (lambda s=s: s(x)[0].sum().backward()) for name, s in stacks.items()}, repeats)
 
 
 def probe_ratio(repeats: int) -> dict[str, float]:

@@ -45,11 +45,11 @@ from rnnbench.checkpoint import load_checkpoint, save_checkpoint
 from rnnbench.config import DTYPES, ConfigError, RunConfig, resolve_device
 from rnnbench.layers import StateRecorder
 from rnnbench.memory import check_fits
-from rnnbench.models import build_model
+from rnnbench.models import build_model, save_model
 from rnnbench.optimizers import OPTIMIZERS
 from rnnbench.probes import pascanu_bounds, probe, summarise
 from rnnbench.stacked import StackedModel
-from rnnbench.storage import write_json
+from rnnbench.storage import atomic_write, write_json
 from rnnbench.study import group_stacks
 from rnnbench.tasks import TASKS, Task
 from rnnbench.train import evaluate, make_batch, result_record, show_progress, train
@@ -190,12 +190,14 @@ def train_batched(
     progress: bool | None = None,
     checkpoint: str | Path | None = None,
     checkpoint_every: int = 0,
+    save_models: list[str | Path] | None = None,
 ) -> list[dict[str, Any]]:
     """Train every run of ``cfgs`` together; return each run's result record, as ``train`` would.
 
     With ``checkpoint`` and ``checkpoint_every`` > 0 the batch saves its whole state (the stack,
     the optimizer, every run's generator, logs and status) every that many steps and, started
-    again, continues from a checkpoint of the same runs with identical results.
+    again, continues from a checkpoint of the same runs with identical results. ``save_models``
+    (one path per run) writes each run's trained weights as ``train(save_model=...)`` does.
     """
     wall_start = time.perf_counter()
     check_stackable(cfgs)
@@ -357,6 +359,8 @@ def train_batched(
             take_probe(m, cfg.steps, r)
 
     final = evaluate_runs(stack, x_eval, y_eval)  # stopped runs hold their frozen parameters
+    for m, path in enumerate(save_models or []):
+        save_model(path, stack.unstack(m))
     share_time(time.perf_counter() - work_start, "work_seconds", list(range(M)))
     wall = time.perf_counter() - wall_start
     batch_info = {
@@ -386,36 +390,51 @@ def train_runs(
     checkpoint: str | Path | None = None,
     checkpoint_every: int = 0,
     runs_per_stack: int = 8,
+    save_models: list[str | Path] | None = None,
 ) -> list[dict[str, Any]]:
-    """The runs of one training job, one result record per run in ``cfgs``' order.
+    """The runs of one training job, one result record per run in ``cfgs``' order; with
+    ``save_models`` (one path per run) each run's trained weights are written there too.
 
     The runs are split into stacks (``study.group_stacks``: equal but for ``PER_RUN_FIELDS``, at most
     ``runs_per_stack`` each) trained one after another: a stack of one with ``train`` (any backend),
     a larger one with ``train_batched``. With ``checkpoint`` and ``checkpoint_every`` > 0 each stack
     checkpoints to ``<checkpoint>.<k>``, and a finished stack's records are kept in
     ``<checkpoint>.<k>.done.json`` until the job ends, so a job killed in its third stack starts
-    again there; the files are removed once every stack is done.
+    again there; the files are removed once every stack is done. The weights of a finished stack
+    wait beside its records (``<checkpoint>.<k>.model<j>.pt``) and are moved to ``save_models``
+    when the job ends, since a killed job's outputs are removed before it runs again.
     """
     ids = {str(i): c.to_dict() for i, c in enumerate(cfgs)}
     stacks = [[int(i) for i in s] for s in group_stacks(ids, runs_per_stack, PER_RUN_FIELDS, STACKABLE_BACKENDS)]
     keep = checkpoint is not None and checkpoint_every > 0
     records: list[dict[str, Any] | None] = [None] * len(cfgs)
     files: list[Path] = []
+    staged: list[tuple[Path, Path]] = []  # (weights beside the checkpoint, where they go)
     for k, stack in enumerate(stacks):
         group = [cfgs[i] for i in stack]
         ckpt = Path(f"{checkpoint}.{k}") if keep else None
         done = Path(f"{checkpoint}.{k}.done.json") if keep else None
         files += [p for p in (ckpt, done) if p is not None]
-        results = _finished_stack(done, group) if done else None
+        models = None
+        if save_models is not None:  # staged beside the checkpoint when the job may be resumed
+            models = [
+                Path(f"{checkpoint}.{k}.model{j}.pt") if keep else Path(save_models[i]) for j, i in enumerate(stack)
+            ]
+            if keep:
+                staged += [(m, Path(save_models[i])) for m, i in zip(models, stack, strict=True)]
+        results = _finished_stack(done, group) if done and all(m.exists() for m in models or []) else None
         if results is None:
             if len(group) == 1:
-                results = [train(group[0], progress, ckpt, checkpoint_every)]
+                results = [train(group[0], progress, ckpt, checkpoint_every, models[0] if models else None)]
             else:
-                results = train_batched(group, progress, ckpt, checkpoint_every)
+                results = train_batched(group, progress, ckpt, checkpoint_every, models)
             if done:
                 write_json(done, results)
         for i, r in zip(stack, results, strict=True):
             records[i] = r
+    for source, target in staged:  # copied, atomically, in case the two are on different file systems
+        atomic_write(target, lambda f, source=source: f.write(source.read_bytes()), mode="wb")
+        source.unlink()
     for f in files:
         f.unlink(missing_ok=True)
     return records  # type: ignore[return-value]

@@ -10,7 +10,8 @@ Every cell splits a step in two:
   It is linear in ``x``, so a layer may apply it to a whole sequence in one GEMM.
 * ``step(gx, state)`` -- the recurrence, written as the notes write it.
 
-``forward(x, state)`` is simply ``step(project_input(x), state)``.
+``forward(x, state)`` is simply ``step(project_input(x), state)``; like torch.nn's cells it also
+takes one unbatched example, ``x`` of shape (I,) with a state of shape (H,).
 """
 
 from __future__ import annotations
@@ -22,6 +23,15 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 LSTMState = tuple[Tensor, Tensor]
+
+
+def _tensors(state) -> tuple[Tensor, ...]:
+    return state if isinstance(state, tuple) else (state,)
+
+
+def _apply(state, fn):
+    """``fn`` on a state: one tensor, or the LSTM's (h, c) pair."""
+    return tuple(fn(t) for t in state) if isinstance(state, tuple) else fn(state)
 
 
 class _Cell(nn.Module):
@@ -56,7 +66,20 @@ class _Cell(nn.Module):
         return linear(x, self.weight_ih, self.bias_ih + self.bias_hh)
 
     def forward(self, x: Tensor, state=None):
-        return self.step(self.project_input(x), state)
+        # x: (B, I) with state (B, H) [LSTM: a pair], or unbatched (I,) with state (H,), as torch.nn's cells
+        if x.dim() not in (1, 2):
+            raise ValueError(f"{type(self).__name__}: Expected input to be 1D or 2D, got {x.dim()}D instead")
+        expected = (*x.shape[:-1], self.hidden_size)  # (B, H) or (H,)
+        for t in () if state is None else _tensors(state):
+            if tuple(t.shape) != expected:  # the product would broadcast a state of another batch size
+                raise ValueError(
+                    f"{type(self).__name__}: the state has shape {tuple(t.shape)}; an input of shape "
+                    f"{tuple(x.shape)} needs a state of shape {expected}"
+                )
+        if x.dim() == 2:
+            return self.step(self.project_input(x), state)
+        state = None if state is None else _apply(state, lambda t: t.unsqueeze(0))  # (1, H)
+        return _apply(self.step(self.project_input(x.unsqueeze(0)), state), lambda t: t.squeeze(0))  # (H,)
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}"

@@ -1,7 +1,10 @@
-"""The ``rnnbench`` command line: ``train``, ``gradflow``, ``throughput`` and ``aggregate``.
+"""The ``rnnbench`` command line (also ``python -m rnnbench``): ``train``, ``gradflow``,
+``throughput`` and ``aggregate``.
 
 Every argument is checked (through ``RunConfig``) before any work starts; bad input exits with
-status 2 and one line naming the bad value and what is allowed, and writes nothing.
+status 2 and one line naming the bad value and what is allowed, and writes nothing. An option that
+several subcommands take is defined once (``OPTIONS``), so it has one name, one help and one set of
+choices everywhere; every ``--help`` shows the defaults.
 """
 
 from __future__ import annotations
@@ -20,15 +23,43 @@ from rnnbench.initialisation import INITS
 from rnnbench.memory import check_fits
 from rnnbench.models import BACKENDS
 from rnnbench.optimizers import OPTIMIZERS
-from rnnbench.storage import atomic_write, write_json
+from rnnbench.storage import atomic_write, output_problem, write_json
 from rnnbench.tasks import TASKS
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Every option's help ends with its default, except where there is none to show (a required
+    option, or a default of None whose meaning the help already says)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.required or action.default is None:
+            return action.help
+        return super()._get_help_string(action)
 
 
 class OneLineParser(argparse.ArgumentParser):
     """argparse prints the whole usage before an error; we print one line naming the problem."""
 
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)  # subcommands' parsers too
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+class VersionAction(argparse.Action):
+    """``--version``: the package version and the git commit it runs from (looked up only when asked)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None) -> None:
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        from rnnbench.provenance import git_commit, rnnbench_version
+
+        # on stdout, as argparse's own version action prints
+        print(f"rnnbench {rnnbench_version()} (commit {git_commit()}; torch {torch.__version__})")
+        parser.exit(0)
 
 
 def _clip(value: str) -> float | None:
@@ -47,6 +78,51 @@ def _optional_float(value: str) -> float | None:
     return None if value == "none" else float(value)
 
 
+def _threads(value: str) -> int:
+    # 0 would silently mean torch's default while -3 is refused: both are refused here
+    try:
+        threads = int(value)
+    except ValueError:
+        threads = None
+    if threads is None or threads < 1:
+        raise argparse.ArgumentTypeError(f"--threads {value!r} is not allowed; use an integer >= 1")
+    return threads
+
+
+def _probe_step(value: str) -> int | None:
+    if value == "none":
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--probe-at {value!r} is not allowed; give training steps (integers, -1 = after training) or 'none'"
+        ) from None
+
+
+# Options several subcommands take: one name, one help, one set of choices each (a subcommand may
+# change the default only). Add a shared option here, then ``_option(parser, "--name")``.
+OPTIONS: dict[str, dict] = {
+    "--device": dict(choices=DEVICES, help="cpu, cuda, or auto (cuda when present)"),
+    "--dtype": dict(choices=DTYPES, help="parameter and activation dtype"),
+    "--threads": dict(type=_threads, default=None, help="torch CPU threads (default: torch's choice)"),
+    "--reset-after": dict(
+        action=argparse.BooleanOptionalAction,
+        help="GRU form: torch.nn.GRU's (reset after the product); --no-reset-after: the notes' (reset before it)",
+    ),
+    "--probe-dtype": dict(
+        choices=PROBE_DTYPES, help="dtype of the probe pass: float64 (on a copy), or the same as --dtype"
+    ),
+    "--layers": dict(type=int, help="stacked recurrent layers"),
+}
+
+
+def _option(p: argparse.ArgumentParser, flag: str, **kwargs) -> None:
+    """Add the shared option ``flag``; ``kwargs`` may set its default (and nargs), nothing else."""
+    assert set(kwargs) <= {"default", "nargs"}, f"{flag}: a shared option's choices and help are fixed"
+    p.add_argument(flag, **{**OPTIONS[flag], **kwargs})
+
+
 def _model_args(p: argparse.ArgumentParser, default_task: str) -> None:
     d = RunConfig()
     p.add_argument("--task", choices=TASKS, default=default_task, help="copy memory or adding problem")
@@ -55,29 +131,29 @@ def _model_args(p: argparse.ArgumentParser, default_task: str) -> None:
     p.add_argument("--seed", type=int, default=d.seed, help="seed of weights and training data")
     p.add_argument("--hidden", type=int, default=d.hidden, help="hidden units per layer and direction")
     p.add_argument("--batch", type=int, default=d.batch, help="sequences per batch")
-    p.add_argument("--layers", type=int, default=d.layers, help="stacked recurrent layers")
+    _option(p, "--layers", default=d.layers)
     p.add_argument("--bidirectional", action="store_true", help="run each layer in both directions")
     p.add_argument("--init", choices=INITS, default=d.init, help="W_hh initialisation scheme")
     p.add_argument(
         "--init-gain", type=float, default=d.init_gain, help="gain g applied to W_hh (gaussian: entries N(0, g²/H))"
     )
     p.add_argument(
-        "--forget-bias", type=_optional_float, default=d.forget_bias, help="LSTM forget-gate bias (default: PyTorch's)"
+        "--forget-bias",
+        type=_optional_float,
+        default=d.forget_bias,
+        help="LSTM only: forget-gate bias (default: PyTorch's)",
     )
-    p.add_argument(
-        "--reset-after",
-        action="store_true",
-        help="GRU: torch.nn.GRU's form instead of the notes' (reset before the product)",
-    )
+    _option(p, "--reset-after", default=d.reset_after)
     p.add_argument(
         "--backend",
         choices=BACKENDS,
         default=d.backend,
         help="explicit (our cells, probeable) or fused (torch.nn kernels)",
     )
-    p.add_argument("--device", choices=DEVICES, default=d.device, help="cpu, cuda, or auto (cuda when present)")
-    p.add_argument("--dtype", choices=DTYPES, default=d.dtype, help="parameter and activation dtype")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    _option(p, "--device", default=d.device)
+    _option(p, "--dtype", default=d.dtype)
+    _option(p, "--threads")
+    _option(p, "--probe-dtype", default=d.probe_dtype)
     p.add_argument("--out", type=Path, required=True, help="output file, written atomically")
 
 
@@ -86,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="rnnbench",
         description="Gradient flow and trainability of RNN, LSTM and GRU on long-term-dependency tasks.",
     )
+    parser.add_argument("--version", action=VersionAction, help="print the version and git commit, and exit")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
     t = sub.add_parser(
@@ -115,27 +192,30 @@ def build_parser() -> argparse.ArgumentParser:
         default=d.optimizer,
         help="sgd shows explosions; adam and rmsprop normalise updates",
     )
-    t.add_argument("--momentum", type=float, default=d.momentum, help="SGD momentum")
+    t.add_argument("--momentum", type=float, default=d.momentum, help="SGD only: momentum")
     t.add_argument("--eval-every", type=int, default=d.eval_every, help="steps between held-out evaluations")
     t.add_argument("--eval-batch", type=int, default=d.eval_batch, help="held-out batch size")
     t.add_argument(
         "--probe-at",
-        type=int,
-        nargs="*",
+        type=_probe_step,
+        nargs="+",
         default=list(d.probe_at),
-        help="steps to probe gradient flow at; -1 = after training",
-    )
-    t.add_argument(
-        "--probe-dtype",
-        choices=PROBE_DTYPES,
-        default=d.probe_dtype,
-        help="probe in float64 (on a copy) or in the training dtype",
+        metavar="STEP",
+        help="steps to probe gradient flow at; -1 = after training; 'none' = no probes",
     )
     t.add_argument(
         "--checkpoint-every", type=int, default=0, help="save a resumable checkpoint every N steps (0: never)"
     )
     t.add_argument(
         "--checkpoint", type=Path, default=None, help="checkpoint file (default: OUT.ckpt); removed when the run ends"
+    )
+    t.add_argument(
+        "--save-model",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="also write the trained weights, as torch.nn.RNN/LSTM/GRU (rnn.*) and torch.nn.Linear (head.*) "
+        "state dicts in one file (torch.load(PATH, weights_only=True))",
     )
     t.add_argument(
         "--progress",
@@ -150,7 +230,6 @@ def build_parser() -> argparse.ArgumentParser:
         description="Gradient norm ‖∂L/∂h_t‖ for every time step t at initialisation (mean over the batch of per-example norms, top layer).",
     )
     _model_args(g, default_task="adding")
-    g.add_argument("--probe-dtype", choices=("float32", "float64"), default="float64", help="dtype of the probe pass")
     _throughput_args(sub)
     a = sub.add_parser(
         "aggregate",
@@ -189,9 +268,9 @@ def _throughput_args(sub) -> None:
     p.add_argument("--batch", type=int, nargs="+", help="batch size(s) B")
     p.add_argument("--hidden", type=int, nargs="+", help="hidden size(s) H")
     p.add_argument("--input", type=int, default=d.input, help="input size I (default: = hidden)")
-    p.add_argument("--layers", type=int, default=d.layers, help="stacked layers")
-    p.add_argument("--dtype", choices=DTYPES, default=d.dtype, help="parameter and activation dtype")
-    p.add_argument("--device", choices=DEVICES, default=d.device, help="cpu, cuda, or auto (cuda when present)")
+    _option(p, "--layers", default=d.layers)
+    _option(p, "--dtype", default=d.dtype)
+    _option(p, "--device", default=d.device)
     p.add_argument("--repeats", type=int, default=d.repeats, help="timed runs per case (medians reported)")
     p.add_argument("--warmup", type=int, default=d.warmup, help="untimed runs first")
     p.add_argument(
@@ -200,7 +279,7 @@ def _throughput_args(sub) -> None:
         default=d.flop_convention,
         help="total: input GEMM included (cuDNN sample); recurrent: DeepBench's count",
     )
-    p.add_argument("--notes-gru", action="store_true", help="GRU: the notes' form (reset before the product)")
+    _option(p, "--reset-after", default=d.reset_after)  # torch.nn.GRU's form: the only one its kernels run
     p.add_argument(
         "--compile-max-steps",
         type=int,
@@ -213,7 +292,7 @@ def _throughput_args(sub) -> None:
         default=None,
         help="a preset grid of cells and shapes (deepbench: its training set); shape flags then pick cases from it",
     )
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    _option(p, "--threads")
     p.add_argument("--out", type=Path, required=True, help="CSV output, written atomically")
 
 
@@ -238,6 +317,30 @@ def _config(args: argparse.Namespace, **extra) -> RunConfig:
     )
 
 
+def _check_outputs(**paths: Path | None) -> None:
+    """Every file a command will write, checked before any work: writable, not a directory, each
+    a different file. ``paths``: option name (``save_model``) -> path, or None when not asked for."""
+    given = {f"--{name.replace('_', '-')}": path for name, path in paths.items() if path is not None}
+    for flag, path in given.items():
+        problem = output_problem(path)
+        if problem:
+            raise ConfigError(f"{flag} {str(path)!r} {problem}")
+    seen: dict[Path, str] = {}
+    for flag, path in given.items():
+        if path.resolve() in seen:
+            raise ConfigError(f"{flag} and {seen[path.resolve()]} are the same file {str(path)!r}; give two paths")
+        seen[path.resolve()] = flag
+
+
+def _probe_at(steps: list[int | None]) -> tuple[int, ...]:
+    """``--probe-at`` values: steps, or 'none' alone for no probes."""
+    if None not in steps:
+        return tuple(steps)  # type: ignore[arg-type]
+    if len(steps) > 1:
+        raise ConfigError("--probe-at 'none' means no probes and cannot be given with steps; give one or the other")
+    return ()
+
+
 def cmd_train(args: argparse.Namespace) -> None:
     from rnnbench.train import train
 
@@ -251,14 +354,26 @@ def cmd_train(args: argparse.Namespace) -> None:
         momentum=args.momentum,
         eval_every=args.eval_every,
         eval_batch=args.eval_batch,
-        probe_at=tuple(args.probe_at),
+        probe_at=_probe_at(args.probe_at),
         probe_dtype=args.probe_dtype,
     )
     if args.checkpoint_every < 0:
         raise ConfigError(f"--checkpoint-every must be >= 0, got {args.checkpoint_every}")
+    if args.save_model and cfg.cell == "gru" and not cfg.reset_after:
+        raise ConfigError(
+            "--save-model writes torch.nn weights, and torch.nn has no notes' GRU (torch.nn.GRU is the reset-after "
+            "GRU, another model); add --reset-after, or leave --save-model out"
+        )
+    _check_outputs(out=args.out, save_model=args.save_model, checkpoint=args.checkpoint)
+    checkpoint = args.checkpoint or args.out.with_name(args.out.name + ".ckpt")  # --out has a file name now
     check_fits(cfg, resolve_device(cfg.device))
-    checkpoint = args.checkpoint or args.out.with_name(args.out.name + ".ckpt")
-    result = train(cfg, progress=args.progress, checkpoint=checkpoint, checkpoint_every=args.checkpoint_every)
+    result = train(
+        cfg,
+        progress=args.progress,
+        checkpoint=checkpoint,
+        checkpoint_every=args.checkpoint_every,
+        save_model=args.save_model,
+    )
     write_json(args.out, result)
     checkpoint.unlink(missing_ok=True)  # the result holds everything now
     print(
@@ -273,9 +388,10 @@ def cmd_gradflow(args: argparse.Namespace) -> None:
 
     from rnnbench.probes import gradflow_at_init
 
-    cfg = _config(args, steps=1, probe_dtype="float64" if args.probe_dtype == "float64" else "same")
+    cfg = _config(args, steps=1, probe_dtype=args.probe_dtype)
+    _check_outputs(out=args.out)
     check_fits(cfg, resolve_device(cfg.device))
-    records, summary = gradflow_at_init(cfg, DTYPES[args.probe_dtype])
+    records, summary = gradflow_at_init(cfg, DTYPES["float64" if cfg.probe_dtype == "float64" else cfg.dtype])
     df = pd.DataFrame.from_records(records)
     atomic_write(args.out, lambda f: df.to_csv(f, index=False))
     print(
@@ -286,8 +402,19 @@ def cmd_gradflow(args: argparse.Namespace) -> None:
 
 
 def cmd_throughput(args: argparse.Namespace) -> None:
+    from rnnbench.config import _int_at_least
     from rnnbench.throughput import expand, preset, sweep
 
+    for name in ("length", "batch", "hidden"):  # each given value named first, before what is missing
+        for value in getattr(args, name) or []:
+            _int_at_least(f"--{name}", value, 1)
+    cells = args.cell or ([c["cell"] for c in preset(args.preset)] if args.preset else [])
+    if not args.reset_after and cells and "gru" not in cells:
+        raise ConfigError(
+            f"--no-reset-after does not apply to cell(s) {', '.join(sorted(set(cells)))}: it chooses the GRU's form; "
+            "leave it out, or add --cell gru"
+        )
+    _check_outputs(out=args.out)
     common = {
         "backend": args.backend,
         "input": args.input,
@@ -297,7 +424,7 @@ def cmd_throughput(args: argparse.Namespace) -> None:
         "repeats": args.repeats,
         "warmup": args.warmup,
         "flop_convention": args.flops,
-        "reset_after": not args.notes_gru,
+        "reset_after": args.reset_after,
         "compile_max_steps": args.compile_max_steps,
         "threads": args.threads or 0,
     }
@@ -368,9 +495,7 @@ COMMANDS["compare"] = cmd_compare  # its own statement: the line above stays as 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if getattr(args, "threads", None):
-        if args.threads < 1:
-            parser.exit(2, f"rnnbench: error: --threads must be >= 1, got {args.threads}\n")
+    if getattr(args, "threads", None) is not None:  # >= 1: checked by its type
         torch.set_num_threads(args.threads)
     try:
         COMMANDS[args.command](args)

@@ -31,6 +31,34 @@ class ConfigError(ValueError):
     """A configuration value that is not allowed; the message names it and what is allowed."""
 
 
+@dataclass(frozen=True)
+class OnlyFor:
+    """A field that means something for one choice of another field only (the LSTM's forget bias):
+    set to anything but ``off`` elsewhere it would change nothing but the config hash."""
+
+    owner: str  # the field it depends on
+    value: str  # the one value of ``owner`` it applies to
+    off: Any  # its value when unused
+    what: str  # what it does, for the message
+
+
+ONLY_FOR = {
+    "forget_bias": OnlyFor("cell", "lstm", None, "sets the LSTM forget-gate bias"),
+    "reset_after": OnlyFor("cell", "gru", False, "chooses the GRU's form"),
+    "momentum": OnlyFor("optimizer", "sgd", 0, "is SGD's momentum"),
+}
+
+
+def not_applicable(values: dict[str, Any]) -> list[str]:
+    """Fields of ``values`` (a RunConfig's) that are set but do not apply to its cell or optimizer."""
+    defaults = {f.name: f.default for f in dataclasses.fields(RunConfig)}
+    return [
+        name
+        for name, rule in ONLY_FOR.items()
+        if values.get(name, rule.off) != rule.off and values.get(rule.owner, defaults[rule.owner]) != rule.value
+    ]
+
+
 def _one_of(name: str, value: Any, allowed) -> None:
     if not isinstance(value, str) or value not in allowed:
         raise ConfigError(f"{name} {value!r} is not allowed; choose one of: {', '.join(map(str, allowed))}")
@@ -132,6 +160,12 @@ class RunConfig:
                 raise ConfigError(
                     f"probe_at step {s!r} is not allowed; use 0..{self.steps} (steps), or -1 for after training"
                 )
+        for name in not_applicable(self.to_dict()):
+            rule = ONLY_FOR[name]
+            raise ConfigError(
+                f"{name} {getattr(self, name)!r} does not apply to {rule.owner} {getattr(self, rule.owner)!r}: it "
+                f"{rule.what}; leave it out, or use {rule.owner} {rule.value!r}"
+            )
         if self.backend == "fused" and self.cell == "gru" and not self.reset_after:
             raise ConfigError(
                 "backend 'fused' with the notes' GRU (reset_after=False) is not allowed: torch.nn.GRU implements only "

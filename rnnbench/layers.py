@@ -50,7 +50,7 @@ class RecurrentLayer(nn.Module):
         self.bptt = bptt
 
     def forward(self, x: Tensor, state=None, recorder: StateRecorder | None = None, key=(0, 0)):
-        # x: (B, T, I)
+        # x: (B, T, I), state: (B, H) [LSTM: a pair] or None -> (B, T, H), the final state
         run = sequence_runner(self.cell) if self.bptt and recorder is None else None
         if run is not None:
             return self._forward_bptt(run, x, state)
@@ -124,12 +124,77 @@ class ExplicitStack(nn.Module):
         """Cells in torch.nn.RNN's parameter order: layer 0 forward, layer 0 reverse, layer 1 ..."""
         return [direction.cell for layer in self.layers for direction in layer]
 
-    def forward(self, x: Tensor, recorder: StateRecorder | None = None) -> Tensor:
-        # x: (B, T, I) -> (B, T, D·H)
+    def forward(self, x: Tensor, hx=None, recorder: StateRecorder | None = None):
+        """As torch.nn.RNN/GRU (``batch_first=True``) return ``(output, h_n)``, and torch.nn.LSTM
+        ``(output, (h_n, c_n))``: output (B, T, D·H), h_n and c_n (L·D, B, H) in layer-major order.
+        ``hx``: the initial state(s) shaped like h_n (and c_n), or None for zeros. Callers that only
+        need the output take ``[0]``; computing h_n changes nothing in the output or its gradients."""
+        # x: (B, T, I)
+        initial = self._initial_states(hx)  # L·D states, or None each
+        finals = []
         for l, layer in enumerate(self.layers):
-            outs = [direction(x, recorder=recorder, key=(l, d))[0] for d, direction in enumerate(layer)]
+            outs = []
+            for d, direction in enumerate(layer):
+                out, state = direction(x, initial[l * self.num_directions + d], recorder=recorder, key=(l, d))
+                outs.append(out)  # (B, T, H)
+                finals.append(state)
             x = outs[0] if len(outs) == 1 else torch.cat(outs, dim=-1)
-        return x
+        if self.cell_name == "lstm":
+            return x, (torch.stack([h for h, _ in finals]), torch.stack([c for _, c in finals]))  # (L·D, B, H) each
+        return x, torch.stack(finals)  # (B, T, D·H), (L·D, B, H)
+
+    def _initial_states(self, hx) -> list:
+        """torch.nn's stacked initial state, (L·D, B, H) (LSTM: a pair), as one state per layer and
+        direction in ``cells()`` order; None each for zeros (the cells make their own)."""
+        n = self.num_layers * self.num_directions
+        if hx is None:
+            return [None] * n
+        if self.cell_name == "lstm":
+            h0, c0 = hx  # (L·D, B, H) each
+            return list(zip(h0.unbind(0), c0.unbind(0), strict=True))
+        return list(hx.unbind(0))
+
+    def torch_state_dict(self) -> dict[str, Tensor]:
+        """The weights under torch.nn.RNN/LSTM/GRU's names (``weight_ih_l{k}[_reverse]``, ...), as
+        detached tensors: ``torch.nn.LSTM(..., batch_first=True).load_state_dict`` takes them."""
+        self._refuse_notes_gru("exported as")
+        return {
+            f"{name}_l{l}{_SUFFIX[d]}": getattr(self.layers[l][d].cell, name).detach()
+            for l in range(self.num_layers)
+            for d in range(self.num_directions)
+            for name in PARAMETER_NAMES
+        }
+
+    def load_torch_state_dict(self, state_dict: dict[str, Tensor]) -> None:
+        """Load a torch.nn.RNN/LSTM/GRU state dict of this stack's cell, depth and directions: missing
+        or extra keys are refused here by name, tensors of another shape by ``load_state_dict``."""
+        self._refuse_notes_gru("loaded from")
+        mine = {
+            f"layers.{l}.{d}.cell.{name}": f"{name}_l{l}{_SUFFIX[d]}"
+            for l in range(self.num_layers)
+            for d in range(self.num_directions)
+            for name in PARAMETER_NAMES
+        }
+        unknown = sorted(set(state_dict) - set(mine.values()))
+        missing = sorted(set(mine.values()) - set(state_dict))
+        if unknown or missing:
+            raise ValueError(
+                f"not a state dict of a {self.num_layers}-layer"
+                f"{' bidirectional' if self.num_directions == 2 else ''} torch.nn.{FUSED[self.cell_name].__name__}: "
+                f"missing {missing or 'nothing'}, unexpected {unknown or 'nothing'}"
+            )
+        self.load_state_dict({ours: state_dict[theirs] for ours, theirs in mine.items()})
+
+    def _refuse_notes_gru(self, verb: str) -> None:
+        if self.cell_name == "gru" and not self.layers[0][0].cell.reset_after:
+            raise ValueError(
+                f"the notes' GRU (reset_after=False) cannot be {verb} a torch.nn.GRU state dict: torch.nn.GRU is the "
+                "reset-after GRU, another model with the same parameter shapes; build the stack with reset_after=True"
+            )
+
+
+PARAMETER_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+_SUFFIX = ("", "_reverse")  # torch.nn's name suffix per direction
 
 
 FUSED = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
@@ -153,15 +218,22 @@ class FusedStack(nn.Module):
         views = []
         for l in range(self.num_layers):
             for d in range(self.num_directions):
-                sfx = f"_l{l}" + ("_reverse" if d == 1 else "")
+                sfx = f"_l{l}{_SUFFIX[d]}"
                 view = nn.Module()
-                for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                for name in PARAMETER_NAMES:
                     setattr(view, name, getattr(self.rnn, name + sfx))
                 view.hidden_size = self.hidden_size
                 views.append(view)
         return views
 
-    def forward(self, x: Tensor, recorder: StateRecorder | None = None) -> Tensor:
+    def forward(self, x: Tensor, hx=None, recorder: StateRecorder | None = None):
+        """torch.nn's own ``(output, h_n)`` / ``(output, (h_n, c_n))``, as ``ExplicitStack``."""
         if recorder is not None:
             raise ValueError("gradient-flow probes need an explicit backend: the fused kernels hide the hidden states")
-        return self.rnn(x)[0]
+        return self.rnn(x, hx)
+
+    def torch_state_dict(self) -> dict[str, Tensor]:
+        return {k: v.detach() for k, v in self.rnn.state_dict().items()}
+
+    def load_torch_state_dict(self, state_dict: dict[str, Tensor]) -> None:
+        self.rnn.load_state_dict(state_dict)

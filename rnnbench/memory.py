@@ -7,8 +7,7 @@ tanh), so memory grows like T·B·H·layers·directions. The estimate errs on th
 
 from __future__ import annotations
 
-import os
-
+import psutil
 import torch
 
 from rnnbench.config import DTYPES, ConfigError, RunConfig
@@ -32,17 +31,12 @@ def estimate_bytes(cfg: RunConfig) -> int:
 
 
 def available_bytes(device: str) -> int:
-    """Free memory on the device: CUDA's free memory, or MemAvailable on Linux."""
+    """Free memory on the device: CUDA's free memory, or the memory the OS can give a process
+    without swapping (psutil: MemAvailable on Linux, free + inactive on macOS, the free physical
+    memory on Windows), so the check runs wherever torch does."""
     if device.startswith("cuda"):
         return torch.cuda.mem_get_info(torch.device(device))[0]
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+    return psutil.virtual_memory().available
 
 
 def check_fits(cfg: RunConfig, device: str, fraction: float = 0.8) -> int:

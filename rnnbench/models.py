@@ -6,12 +6,16 @@ can be probed; ``fused`` runs torch.nn's kernels and cannot.
 
 from __future__ import annotations
 
+import io
+import os
 from collections.abc import Callable
 
+import torch
 from torch import Tensor, nn
 
 from rnnbench.initialisation import initialise
 from rnnbench.layers import ExplicitStack, FusedStack, StateRecorder
+from rnnbench.storage import atomic_write
 from rnnbench.tasks import Task
 
 
@@ -66,10 +70,33 @@ class SequenceModel(nn.Module):
 
     def forward(self, x: Tensor, recorder: StateRecorder | None = None) -> Tensor:
         # x: (B, T, I)
-        h = self.rnn(x, recorder=recorder)  # (B, T, D·H)
+        h, _ = self.rnn(x, recorder=recorder)  # (B, T, D·H)
         if self.task.per_step_output:
             return self.head(h)  # (B, T, C) logits
         return self.head(h[:, -1]).squeeze(-1)  # (B,)
+
+    def torch_state_dict(self) -> dict[str, Tensor]:
+        """The weights as the state dict of a module with ``rnn`` = torch.nn.RNN/LSTM/GRU
+        (``batch_first=True``) and ``head`` = torch.nn.Linear: ``rnn.weight_ih_l0``, ...,
+        ``head.weight``, ``head.bias``. Refused for the notes' GRU (torch.nn has no such model)."""
+        rnn = {f"rnn.{k}": v for k, v in self.rnn.torch_state_dict().items()}
+        return {**rnn, **{f"head.{k}": v.detach() for k, v in self.head.state_dict().items()}}
+
+    def load_torch_state_dict(self, state_dict: dict[str, Tensor]) -> None:
+        """Load what ``torch_state_dict`` gives (from this model or from torch.nn modules)."""
+        self.rnn.load_torch_state_dict({k[4:]: v for k, v in state_dict.items() if k.startswith("rnn.")})
+        self.head.load_state_dict({k[5:]: v for k, v in state_dict.items() if k.startswith("head.")})
+        extra = sorted(k for k in state_dict if not k.startswith(("rnn.", "head.")))
+        if extra:
+            raise ValueError(f"unexpected keys {extra}: a model state dict holds rnn.* and head.* only")
+
+
+def save_model(path: str | os.PathLike, model: SequenceModel) -> None:
+    """Write ``model.torch_state_dict()`` (on the CPU) atomically; ``torch.load(path, weights_only=True)``
+    reads it back on any machine."""
+    buffer = io.BytesIO()
+    torch.save({k: v.cpu() for k, v in model.torch_state_dict().items()}, buffer)  # serialise before the file
+    atomic_write(path, lambda f: f.write(buffer.getvalue()), mode="wb")
 
 
 def build_model(

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from itertools import product
 from typing import Any
 
-from rnnbench.config import ConfigError, RunConfig
+from rnnbench.config import ConfigError, RunConfig, not_applicable
 from rnnbench.tasks import TASKS
 
 STUDIES = ("sweep", "gains", "clipping")
@@ -62,8 +62,13 @@ def _devices(config: dict) -> list[str]:
 
 def _run(base: dict, where: str, **fields: Any) -> dict[str, Any]:
     """A RunConfig's dict from the shared settings plus this run's fields; checked now, so a bad
-    value stops the pipeline before any job starts, with the run named."""
+    value stops the pipeline before any job starts, with the run named. A shared setting that does
+    not apply to this run's cell or optimizer (``train: {forget_bias: 1}`` in a sweep over every
+    cell) is left out of it: it applies to the runs it concerns, and the others keep their hash."""
     merged = {**base, **fields}
+    for name in not_applicable(merged):
+        if name not in fields:
+            del merged[name]
     try:
         return RunConfig.from_dict(merged).to_dict()
     except ConfigError as e:

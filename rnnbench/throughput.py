@@ -341,7 +341,7 @@ def _time_model(model: nn.Module, cfg: ThroughputConfig, device: torch.device, r
     out: list[Tensor] = []
 
     def train_fwd() -> None:
-        out.append(model(x))
+        out.append(model(x)[0])  # the output (B, T, H); h_n is not timed apart
 
     def train_bwd() -> None:
         out.pop().backward(grad)

@@ -22,6 +22,7 @@ from rnnbench.config import DTYPES, RunConfig, resolve_device
 from rnnbench.layers import StateRecorder
 from rnnbench.memory import check_fits
 from rnnbench.models import PROBEABLE_BACKENDS, SequenceModel, build_model
+from rnnbench.models import save_model as write_model
 from rnnbench.optimizers import OPTIMIZERS
 from rnnbench.probes import pascanu_bounds, probe, state_gradient_records, summarise
 from rnnbench.provenance import environment
@@ -48,12 +49,18 @@ def show_progress(requested: bool | None) -> bool:
 
 
 def train(
-    cfg: RunConfig, progress: bool | None = None, checkpoint: str | Path | None = None, checkpoint_every: int = 0
+    cfg: RunConfig,
+    progress: bool | None = None,
+    checkpoint: str | Path | None = None,
+    checkpoint_every: int = 0,
+    save_model: str | Path | None = None,
 ) -> dict[str, Any]:
     """Train one model as ``cfg`` says and return the result record (JSON-ready).
 
     With ``checkpoint`` and ``checkpoint_every`` > 0 the run saves its whole state every that many
     steps and, when started again, continues from a valid checkpoint with identical results.
+    With ``save_model`` the trained weights are written there as torch.nn state dicts
+    (``models.save_model``; a diverged run's are those of its last finite step).
     """
     wall_start = time.perf_counter()
     device = resolve_device(cfg.device)
@@ -160,6 +167,8 @@ def train(
     final_loss, accuracy = evaluate(model, x_eval, y_eval)
     log["eval_curve"].append({"step": steps_run, "loss": final_loss, "accuracy": accuracy})
     log["work_seconds"] = log.get("work_seconds", 0.0) + time.perf_counter() - work_start
+    if save_model is not None:
+        write_model(save_model, model)
     resumed_from = start if resumed is not None else None
     wall = time.perf_counter() - wall_start
     return result_record(cfg, device, log, status, diverged_step, steps_run, final_loss, accuracy, wall, resumed_from)

@@ -12,8 +12,10 @@ import yaml
 
 from rnnbench.aggregate import ResultError, build_tables, load_result, write_tables
 from rnnbench.cells import CELLS
-from rnnbench.config import ConfigError, RunConfig
+from rnnbench.clipping import CLIPPERS
+from rnnbench.config import DEVICES, DTYPES, PROBE_DTYPES, ConfigError, RunConfig
 from rnnbench.initialisation import INITS
+from rnnbench.models import BACKENDS
 from rnnbench.optimizers import OPTIMIZERS
 from rnnbench.storage import write_json
 from rnnbench.study import expand, parse_run_id, report_settings, run_id
@@ -35,6 +37,13 @@ def test_schema_enums_match_the_package_registries():
     assert set(defs["train"]["properties"]["init"]["enum"]) == set(INITS)
     assert set(defs["train"]["properties"]["optimizer"]["enum"]) == set(OPTIMIZERS)
     assert set(schema["properties"]["clipping"]["properties"]["optimizers"]["properties"]) == set(OPTIMIZERS)
+    train_props = defs["train"]["properties"]
+    assert set(train_props["backend"]["enum"]) == set(BACKENDS)  # explicit-bptt was missing
+    assert set(train_props["dtype"]["enum"]) == set(DTYPES)
+    assert set(train_props["probe_dtype"]["enum"]) == set(PROBE_DTYPES)
+    assert set(train_props["clip_mode"]["enum"]) == set(CLIPPERS)
+    assert set(defs["device"]["enum"]) == set(DEVICES)
+    assert set(schema["properties"]["gains"]["properties"]["init"]["enum"]) == set(INITS)
     # every key the train block allows is a RunConfig field
     assert set(defs["train"]["properties"]) <= set(RunConfig().to_dict())
 
@@ -78,6 +87,26 @@ def test_expand_names_the_run_of_a_bad_value():
     cfg["sweep"]["tasks"]["copy"]["lengths"] = [0]
     with pytest.raises(ConfigError, match=r"sweep run task~copy/.*length must be an integer >= 1, got 0"):
         expand(cfg)
+
+
+def test_a_shared_setting_applies_to_the_runs_it_concerns():
+    """`train: {forget_bias: 1}` in a sweep over every cell sets the LSTM's forget bias; the RNN and GRU
+    runs leave it out (a RunConfig refuses it for them) and keep the hash they have without it."""
+    cfg = smoke_config()
+    plain = expand(cfg)
+    cfg["train"] = {**cfg["train"], "forget_bias": 1.0, "reset_after": True, "momentum": 0.5}
+    runs = expand(cfg)
+    assert runs.keys() == plain.keys()
+    for rid, run in runs.items():
+        assert run["forget_bias"] == (1.0 if run["cell"] == "lstm" else None), rid
+        assert run["reset_after"] == (run["cell"] == "gru"), rid
+        # the clipping study's sgd sets its own momentum (0.0), which wins over the shared one
+        own = rid.startswith("clipping/optimizer~sgd")
+        assert run["momentum"] == (0.5 if run["optimizer"] == "sgd" and not own else 0.0), rid
+        if run["cell"] == "rnn" and run["optimizer"] != "sgd":
+            assert run == plain[rid]
+    with pytest.raises(ConfigError, match=r"forget_bias 1.0 does not apply to cell 'gru'.*LSTM forget-gate bias"):
+        RunConfig(cell="gru", forget_bias=1.0)
 
 
 def test_device_list_adds_a_path_segment():

@@ -117,16 +117,18 @@ def test_one_run_diverges_while_the_others_go_on():
 
 
 def test_issue_exploding_config_one_run_diverges():
-    """The issue's configuration (H=64, T=50, SGD lr 0.05): seed 0 alone diverges at step 35; clipped it does not.
+    """The issue's configuration (H=64, T=50, SGD lr 0.05): seed 0 alone diverges within 36 steps; clipped it does not.
 
-    Exploding runs are chaotic -- a last-bit difference at step 3 is a different trajectory by step 6 --
+    The step it diverges at depends on the CPU's SIMD kernels (35 on the AMD EPYC this was written on, 31 on an
+    Intel Xeon), so the test pins the outcome, not the step. Exploding runs are chaotic -- a last-bit difference at step 3 is a different trajectory by step 6 --
     so this equality holds because the stack's arithmetic is bit-for-bit the single run's on this build.
     """
     base = dict(SMALL_EXPLODING, length=50, hidden=64, lr=0.05, batch=32, steps=36, probe_at=(0, -1))
     cfgs = [RunConfig(**base, seed=0), RunConfig(**base, seed=0, clip=1.0)]
     batched = train_batched(cfgs)
     singles = [train(c) for c in cfgs]
-    assert [(r["status"], r["diverged_step"]) for r in singles] == [("diverged", 35), ("ok", None)]
+    assert [r["status"] for r in singles] == ["diverged", "ok"]
+    assert 0 < singles[0]["diverged_step"] <= 36 and singles[1]["diverged_step"] is None
     for single, result in zip(singles, batched, strict=True):
         assert_same_result(single, result)
 
@@ -252,3 +254,24 @@ def test_job_killed_in_its_second_stack_restarts_there(tmp_path, monkeypatch):
     for ref, res in zip(reference, resumed, strict=True):
         assert_same_result(ref, res)
     assert not list(tmp_path.iterdir())  # checkpoints and finished-stack records removed at the end
+
+
+@pytest.mark.parametrize("checkpoint_every", [0, 2])
+def test_saved_weights_of_a_stacked_run_are_those_it_gets_alone(tmp_path, checkpoint_every):
+    """train_runs(save_models=...) writes each run's trained weights: with checkpoints they wait beside
+    the checkpoint until the job ends, then move; either way they equal the run's trained alone."""
+    from rnnbench.batched import train_runs
+
+    base = dict(task="adding", cell="lstm", length=6, hidden=16, batch=4, steps=5, eval_every=5, eval_batch=8)
+    cfgs = [RunConfig(**base, seed=s) for s in (0, 1)]
+    paths = [tmp_path / "models" / f"seed{s}.pt" for s in (0, 1)]
+    ckpt = tmp_path / "ckpt" / "job.ckpt"
+    train_runs(cfgs, checkpoint=ckpt, checkpoint_every=checkpoint_every, save_models=paths)
+    assert not ckpt.parent.exists() or not any(ckpt.parent.iterdir())  # nothing left beside the checkpoint
+    alone = tmp_path / "alone.pt"
+    train(cfgs[1], save_model=alone)
+    got, want = torch.load(paths[1], weights_only=True), torch.load(alone, weights_only=True)
+    assert got.keys() == want.keys() and "rnn.weight_hh_l0" in got
+    for k in want:
+        torch.testing.assert_close(got[k], want[k], atol=1e-6, rtol=0)  # bit for bit on CPU when H % 16 == 0
+    assert not torch.equal(torch.load(paths[0], weights_only=True)["rnn.weight_hh_l0"], got["rnn.weight_hh_l0"])

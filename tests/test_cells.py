@@ -95,3 +95,43 @@ def test_gradcheck(make):
         return cell(x, tuple(rest[:2]) if isinstance(cell, LSTMCell) else rest[0])
 
     assert torch.autograd.gradcheck(f, (x, *state, *cell.parameters()))
+
+
+@pytest.mark.parametrize(
+    "ours, theirs, state_of",
+    [
+        (lambda: RNNCell(I, H), lambda: nn.RNNCell(I, H), lambda: torch.randn(H)),
+        (lambda: LSTMCell(I, H), lambda: nn.LSTMCell(I, H), lambda: (torch.randn(H), torch.randn(H))),
+        (lambda: GRUCell(I, H, reset_after=True), lambda: nn.GRUCell(I, H), lambda: torch.randn(H)),
+    ],
+    ids=["rnn", "lstm", "gru"],
+)
+def test_unbatched_input_behaves_like_torch(ours, theirs, state_of):
+    """torch.nn's cells take one example, x (I,) with a state (H,), and return (H,): ours must too."""
+    ours, theirs = ours(), theirs()
+    theirs.load_state_dict(ours.state_dict())
+    x, state = torch.randn(I), state_of()
+    for s in (state, None):
+        got, want = ours(x, s), theirs(x, s)
+        for a, b in zip(
+            got if isinstance(got, tuple) else (got,), want if isinstance(want, tuple) else (want,), strict=True
+        ):
+            assert a.shape == b.shape == (H,)
+            torch.testing.assert_close(a, b, atol=1e-12, rtol=0)
+    with pytest.raises(ValueError, match="Expected input to be 1D or 2D, got 3D") as ours_err:
+        ours(torch.randn(2, B, I))
+    with pytest.raises(ValueError) as theirs_err:
+        theirs(torch.randn(2, B, I))
+    assert str(ours_err.value).split(":")[1] == str(theirs_err.value).split(":")[1]
+
+
+def test_notes_gru_takes_unbatched_input():
+    cell = GRUCell(I, H)
+    x, h = torch.randn(I), torch.randn(H)
+    torch.testing.assert_close(cell(x, h), cell(x[None], h[None])[0], atol=0, rtol=0)
+    with pytest.raises(ValueError, match=r"needs a state of shape \(7,\)"):
+        cell(x, h[None])
+    with pytest.raises(
+        ValueError, match=r"needs a state of shape \(2, 7\)"
+    ):  # torch.nn refuses it; addmm would broadcast
+        cell(torch.randn(2, I), torch.randn(1, H))

@@ -109,3 +109,92 @@ def test_time_loop_iterates_over_unbind_not_indexing(backend):
         stack.extend(f for f, _ in fn.next_functions)
     assert kinds.count("UnbindBackward0") == 1
     assert sum("Select" in k for k in kinds) <= 1  # the head reads h[:, -1] once
+
+
+TORCH_NN = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
+
+
+def _initial_state(cell, n, batch, hidden):
+    g = torch.Generator().manual_seed(5)
+    h0 = torch.randn(n, batch, hidden, generator=g)
+    return (h0, torch.randn(n, batch, hidden, generator=g)) if cell == "lstm" else h0
+
+
+def _assert_same(a, b):
+    flat = lambda o: [o[0], *(o[1] if isinstance(o[1], tuple) else (o[1],))]  # noqa: E731
+    for x, y in zip(flat(a), flat(b), strict=True):
+        assert x.shape == y.shape
+        torch.testing.assert_close(x, y, atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("layers,bidirectional", [(1, False), (1, True), (2, False), (3, True)])
+@pytest.mark.parametrize("backend", ["explicit", "explicit-premul", "explicit-bptt", "fused"])
+def test_weights_round_trip_with_torch_nn_in_float64(cell, layers, bidirectional, backend):
+    """Our stack's weights load into torch.nn.RNN/LSTM/GRU and torch.nn's into ours; both then return the
+    same (output, h_n) / (output, (h_n, c_n)), from zeros and from a given initial state."""
+    from rnnbench.models import BACKENDS
+
+    I, H, B, T = 3, 4, 2, 6
+    D = 2 if bidirectional else 1
+    ours = BACKENDS[backend](cell, I, H, layers, bidirectional, True)  # reset_after=True: torch.nn's GRU
+    theirs = TORCH_NN[cell](I, H, layers, batch_first=True, bidirectional=bidirectional)
+    x = torch.randn(B, T, I, generator=torch.Generator().manual_seed(2))
+    hx = _initial_state(cell, layers * D, B, H)
+
+    theirs.load_state_dict(ours.torch_state_dict())  # rnnbench -> torch.nn (strict: every key, no extra)
+    _assert_same(ours(x), theirs(x))
+    _assert_same(ours(x, hx), theirs(x, hx))
+
+    other = TORCH_NN[cell](I, H, layers, batch_first=True, bidirectional=bidirectional)  # fresh weights
+    ours.load_torch_state_dict(other.state_dict())  # torch.nn -> rnnbench
+    _assert_same(ours(x, hx), other(x, hx))
+    assert not torch.equal(ours(x)[0], theirs(x)[0])  # the load did replace the weights
+
+
+def test_state_dict_names_are_torch_nn_names():
+    from rnnbench.layers import ExplicitStack
+
+    names = set(ExplicitStack("lstm", 3, 4, 2, bidirectional=True).torch_state_dict())
+    assert names == set(torch.nn.LSTM(3, 4, 2, bidirectional=True).state_dict())
+    assert "weight_ih_l1_reverse" in names
+
+
+def test_the_notes_gru_refuses_torch_nn_gru_weights():
+    from rnnbench.layers import ExplicitStack
+
+    notes = ExplicitStack("gru", 3, 4)  # reset_after=False: the notes' GRU
+    with pytest.raises(ValueError, match="notes' GRU .* another model"):
+        notes.load_torch_state_dict(torch.nn.GRU(3, 4, batch_first=True).state_dict())
+    with pytest.raises(ValueError, match="notes' GRU .* another model"):
+        notes.torch_state_dict()
+
+
+def test_a_state_dict_of_another_shape_is_refused():
+    from rnnbench.layers import ExplicitStack
+
+    with pytest.raises(ValueError, match="missing .*weight_ih_l1"):
+        ExplicitStack("rnn", 3, 4, 2).load_torch_state_dict(torch.nn.RNN(3, 4, 1).state_dict())
+    with pytest.raises(RuntimeError, match="size mismatch"):
+        ExplicitStack("rnn", 3, 4).load_torch_state_dict(torch.nn.RNN(3, 5).state_dict())
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_a_saved_model_loads_into_torch_nn_modules(tmp_path, cell):
+    """The file --save-model writes: torch.nn module weights under rnn.* and head.*, read with weights_only."""
+    from rnnbench.models import save_model
+
+    task = TASKS["copy"]
+    model = build_model(task, cell, 5, 2, True, "explicit-premul", reset_after=True, seed=4)
+    save_model(tmp_path / "m.pt", model)
+    sd = torch.load(tmp_path / "m.pt", weights_only=True)
+    rnn = TORCH_NN[cell](task.input_size, 5, 2, batch_first=True, bidirectional=True)
+    rnn.load_state_dict({k.removeprefix("rnn."): v for k, v in sd.items() if k.startswith("rnn.")})
+    head = torch.nn.Linear(10, task.output_size)
+    head.load_state_dict({k.removeprefix("head."): v for k, v in sd.items() if k.startswith("head.")})
+    x, _ = task.generate(3, 4, torch.Generator().manual_seed(0))
+    x = x.double()
+    torch.testing.assert_close(head(rnn(x)[0]), model(x), atol=1e-12, rtol=0)
+    again = build_model(task, cell, 5, 2, True, "fused", reset_after=True, seed=9)
+    again.load_torch_state_dict(sd)
+    torch.testing.assert_close(again(x), model(x), atol=1e-12, rtol=0)

@@ -637,3 +637,45 @@ def test_every_pipeline_bad_input_in_the_docs_is_refused_before_any_job(what, ch
     escaped = line.replace("|", "\\|")
     doc = (REPO / "docs" / "bad-inputs.md").read_text()
     assert f"| {what} | {change} | {code} | {escaped} |" in doc, f"docs/bad-inputs.md is out of date: {line}"
+
+
+def test_save_models_refuses_the_notes_gru_before_any_job(tmp_path):
+    wd = copy_workflow(tmp_path)
+    proc = snakemake(wd, "-n", "--configfile", "config/smoke.yaml", "--config", "save_models=true", check=False)
+    assert proc.returncode != 0
+    assert "train the notes' GRU" in proc.stdout + proc.stderr and "reset_after: true" in proc.stdout + proc.stderr
+    assert not (wd / "results").exists()
+
+
+@pytest.mark.slow
+def test_save_models_writes_torch_nn_weights_of_the_trained_runs(tmp_path):
+    """save_models: true leaves results/models/<run id>.pt beside each run (through the checkpointed,
+    staged path of the smoke config); loaded into torch.nn modules they give the run's final loss."""
+    import torch
+
+    from rnnbench.tasks import TASKS
+
+    torch.set_default_dtype(torch.float32)  # as in the training job: the held-out batch is drawn in float32
+    wd = copy_workflow(tmp_path)
+    config = yaml.safe_load(open(wd / "config" / "smoke.yaml"))
+    config["train"]["reset_after"] = True  # torch.nn.GRU's form: the notes' GRU has no torch.nn model
+    config.update(save_models=True, runs_per_job=2)
+    (wd / "config" / "models.yaml").write_text(yaml.safe_dump(config))
+    rids = ["task~adding/cell~gru/length~5/clip~1.0/seed~0", "task~copy/cell~lstm/length~3/clip~none/seed~0"]
+    snakemake(wd, *[f"results/models/{r}.pt" for r in rids], "--cores", "2", "--configfile", "config/models.yaml")
+    assert not list((wd / "results").rglob("*.part")) and not list((wd / "results" / "checkpoints").glob("*.pt"))
+    for rid in rids:
+        result = json.loads((wd / "results" / "runs" / f"{rid}.json").read_text())
+        cfg = RunConfig.from_dict(result["config"])
+        task = TASKS[cfg.task]
+        sd = torch.load(wd / "results" / "models" / f"{rid}.pt", weights_only=True)
+        rnn = {"gru": torch.nn.GRU, "lstm": torch.nn.LSTM}[cfg.cell](task.input_size, cfg.hidden, batch_first=True)
+        rnn.load_state_dict({k.removeprefix("rnn."): v for k, v in sd.items() if k.startswith("rnn.")})
+        head = torch.nn.Linear(cfg.hidden, task.output_size)
+        head.load_state_dict({k.removeprefix("head."): v for k, v in sd.items() if k.startswith("head.")})
+        x, y = task.generate(cfg.eval_batch, cfg.length, torch.Generator().manual_seed(cfg.eval_seed))
+        with torch.no_grad():
+            h = rnn(x)[0]
+            out = head(h) if task.per_step_output else head(h[:, -1]).squeeze(-1)
+            loss = task.loss(out, y).item()
+        assert loss == pytest.approx(result["final_loss"], rel=1e-5), rid

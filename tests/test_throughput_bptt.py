@@ -25,7 +25,7 @@ def _pair(cell: str, layers: int = 2, bidirectional: bool = False, dtype=F64):
 
 def _grads(model, x, weight):
     x = x.detach().to(next(model.parameters()).dtype).requires_grad_(True)
-    out = model(x)
+    out, _ = model(x)  # (B, T, D·H); h_n unused
     grads = torch.autograd.grad((out * weight.to(out.dtype)).sum(), [x, *model.parameters()])
     return out, grads
 
@@ -102,11 +102,11 @@ def test_recorder_takes_the_autograd_path_and_probes_still_work():
     ref, fast = _pair("lstm", layers=1)
     x = torch.randn(2, 6, 5, dtype=F64)
     rec = StateRecorder()
-    fast(x, recorder=rec).sum().backward()
+    fast(x, recorder=rec)[0].sum().backward()
     assert len(rec.h[(0, 0)]) == 6 and len(rec.c[(0, 0)]) == 6
     assert all(h.grad is not None for h in rec.h[(0, 0)])
     ref_rec = StateRecorder()
-    ref(x, recorder=ref_rec).sum().backward()
+    ref(x, recorder=ref_rec)[0].sum().backward()
     for a, b in zip(rec.h[(0, 0)], ref_rec.h[(0, 0)], strict=True):
         torch.testing.assert_close(a.grad, b.grad)
 

@@ -67,6 +67,17 @@ if workflow.is_main_process:
     for _path in _kept:
         print(f"rnnbench: kept {_path}, written whole before a kill", file=sys.stderr)
 
+# save_models: each run's trained weights as torch.nn state dicts, results/models/<run id>.pt. The
+# notes' GRU has no torch.nn counterpart: refused now, before any job, rather than after training.
+SAVE_MODELS = str(config.get("save_models", False)).lower() == "true"
+if SAVE_MODELS:
+    _notes_gru = [rid for rid, run in RUNS.items() if run["cell"] == "gru" and not run["reset_after"]]
+    if _notes_gru:
+        raise ValueError(
+            f"save_models: {len(_notes_gru)} run(s) train the notes' GRU (e.g. {_notes_gru[0]}), which torch.nn has "
+            "no model for (torch.nn.GRU is the reset-after GRU); set train.reset_after: true, or leave gru out"
+        )
+
 CONFIG_HASH = config_hash(config)
 # skip_bad: leave unreadable or foreign result files out of the tables (listed in skipped.csv and
 # REPORT.md) instead of stopping; --config passes it as a string
@@ -126,6 +137,11 @@ COMPARE = ["results/compare/compare.csv", "results/compare/compare.png"] if COMP
 
 def run_files(runs=RUNS):
     return [f"results/runs/{rid}.json" for rid in runs]
+
+
+def model_files(runs=RUNS):
+    """The runs' trained weights, when the config has save_models: true (none otherwise)."""
+    return [f"results/models/{rid}.pt" for rid in runs] if SAVE_MODELS else []
 
 
 def uses_gpu(rid):

@@ -21,7 +21,8 @@ for index, (job, members) in enumerate(JOBS.items()):
         name:
             TRAIN_RULES[index]
         output:
-            run_files(members),
+            runs=run_files(members),
+            models=model_files(members),  # empty unless save_models: true
         log:
             f"results/logs/jobs/{job}.log",
         params:
@@ -31,6 +32,7 @@ for index, (job, members) in enumerate(JOBS.items()):
             checkpoint=f"results/checkpoints/{job}.ckpt",
             checkpoint_every=config.get("checkpoint_every", 0),
             runs_per_stack=RUNS_PER_STACK,
+            models=model_files(members),
         threads: config.get("threads_per_run", 1)
         group: workflow.group_settings.overwrite_groups.get("train")
         # costliest jobs first (longest processing time first), so the last to finish is a short one

@@ -25,6 +25,7 @@ results = train_runs(
     checkpoint=checkpoint,
     checkpoint_every=snakemake.params.checkpoint_every,  # noqa: F821
     runs_per_stack=snakemake.params.runs_per_stack,  # noqa: F821
+    save_models=snakemake.params.models or None,  # noqa: F821
 )
 # The job as a whole, for the report's harness-overhead figure: from the process's start (interpreter
 # and imports included) to now, against the time its runs spent in training, probes and evaluation.
@@ -35,7 +36,7 @@ job = {
     "finished": time.time(),
     "work_seconds": sum(r["work_seconds"] for r in results),
 }
-for path, result in zip(snakemake.output, results, strict=True):  # noqa: F821
+for path, result in zip(snakemake.output.runs, results, strict=True):  # noqa: F821
     result["env"]["job"] = job
     write_json(path, result)
 checkpoint.unlink(missing_ok=True)
