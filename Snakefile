@@ -36,4 +36,6 @@ rule all:
         TABLES,
         FIGURES,
         "results/REPORT.md",
+        REPORT_PAGES,
+        COMPARE,
     default_target: True

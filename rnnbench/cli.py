@@ -244,6 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="leave bad result files out and list them, with the reason, in skipped.csv",
     )
+    from rnnbench import compare  # its arguments and logic live in rnnbench/compare.py
+
+    compare.add_subcommand(sub)
     return parser
 
 
@@ -479,7 +482,14 @@ def cmd_aggregate(args: argparse.Namespace) -> None:
     )
 
 
+def cmd_compare(args: argparse.Namespace) -> None:
+    from rnnbench.compare import run
+
+    run(args)
+
+
 COMMANDS = {"train": cmd_train, "gradflow": cmd_gradflow, "throughput": cmd_throughput, "aggregate": cmd_aggregate}
+COMMANDS["compare"] = cmd_compare  # its own statement: the line above stays as other changes left it
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterable
+from pathlib import Path
 
 import pandas as pd
 
@@ -339,6 +340,19 @@ processes used the CPU (column `busy`): compare ratios within one run, not absol
 """
 
 
+def figure_links(figures: list[str], out: str | os.PathLike) -> str:
+    """One image per figure, linked relative to the report itself (``figures/x.png`` beside
+    ``results/REPORT.md``), as POSIX paths, so the links work wherever the results folder is copied
+    (and REPORT.html embeds them); never relative to the directory the pipeline ran in."""
+    here = os.path.dirname(os.path.abspath(out))
+    blocks = []
+    for f in figures:
+        link = Path(os.path.relpath(os.path.abspath(f), here)).as_posix()
+        name = os.path.splitext(os.path.basename(f))[0]
+        blocks.append(f"### {name}\n\n![{name}]({link})")
+    return "\n\n".join(blocks)
+
+
 def write_report(
     tables: dict[str, str], figures: list[str], out: str | os.PathLike, config_hash: str, settings: dict
 ) -> None:
@@ -350,8 +364,7 @@ def write_report(
     task, majority = settings["gradflow_task"], float(settings.get("majority", 0.5))
     s = sweep(runs)
     trainer = s.iloc[0]
-    rel = os.path.dirname(os.path.abspath(out))
-    figs = "\n".join(f"- `{os.path.basename(f)}`: ![{os.path.basename(f)}]({os.path.relpath(f, rel)})" for f in figures)
+    figs = figure_links(figures, out)
     text = f"""# rnnbench study report
 
 Config hash `{config_hash}`. Length sweep: {len(s)} runs, {trainer["optimizer"]} lr {trainer["lr"]:g},
@@ -389,6 +402,9 @@ Claims from `shared/reference/literature.md`, each checked against this run, at 
 
 {harness_section(tables.get("jobs"))}
 ## Figures
+
+Linked relative to this file (`figures/` beside it, PNG and PDF); `REPORT.html` beside it is this report
+with every figure embedded, and the Snakemake report (`snakemake --report`) shows it inline.
 
 {figs}
 

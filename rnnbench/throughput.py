@@ -451,32 +451,21 @@ def fastest(df):
 
 
 def figure(df):
-    """Two panels: tokens/s against sequence length (one line per cell and backend), and achieved
-    GFLOP/s against the measured ceiling (the diagonal is 100 %)."""
-    import matplotlib.pyplot as plt
+    """Figure 6 (``rnnbench.figures.fig6_throughput``): per measured shape, training tokens/s per
+    cell and backend with the fastest marked, and each one's fraction of the measured GEMM ceiling."""
+    from rnnbench.figures import fig6_throughput
 
-    ok = df[df["status"] == "ok"]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
-    for (cell, backend), g in ok.groupby(["cell", "backend"]):
-        g = g.groupby("length", as_index=False)["tokens_per_s"].median()
-        left.plot(g["length"], g["tokens_per_s"], marker="o", label=f"{cell} {backend}")
-    left.set(xscale="log", yscale="log", xlabel="sequence length T", ylabel="tokens/s (training)")
-    left.legend(fontsize=7, ncol=2)
-    for backend, g in ok.groupby("backend"):
-        right.scatter(g["ceiling_gflops"], g["gflops"], label=backend, s=18)
-    top = float(ok["ceiling_gflops"].max()) if len(ok) else 1.0
-    right.plot([0, top], [0, top], color="grey", lw=0.8)
-    right.set(xlabel="ceiling GFLOP/s (best GEMM, same run)", ylabel="achieved GFLOP/s (training, 3× fwd)")
-    right.legend(fontsize=7)
-    fig.tight_layout()
-    return fig
+    return fig6_throughput(df)
 
 
 def write_figure(table, out) -> None:
     """``figure`` of a throughput CSV, saved to ``out`` (PNG/PDF/SVG by suffix)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import pandas as pd
 
-    figure(pd.read_csv(table)).savefig(out, dpi=150)
+    from rnnbench import style
+
+    style.setup()
+    fig = figure(pd.read_csv(table))
+    fig.savefig(
+        out, dpi=style.RC["savefig.dpi"], metadata={"CreationDate": None} if str(out).endswith(".pdf") else None
+    )

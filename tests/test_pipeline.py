@@ -95,6 +95,18 @@ def test_dry_run(tmp_path, name):
     assert not (wd / "results").exists()
 
 
+def test_compare_throughput_in_the_pipeline(tmp_path):
+    """config compare_throughput adds the comparison job; a table that is not there stops the parse."""
+    wd = copy_workflow(tmp_path)
+    other = tmp_path / "other_machine.csv"
+    other.write_text("cell\n")  # only its existence is checked while parsing; rnnbench.compare reads it
+    out = snakemake(wd, "-n", "--configfile", "config/smoke.yaml", "--config", f'compare_throughput=["{other}"]')
+    assert job_counts(out.stdout)["compare_throughput"] == 1
+    bad = ["-n", "--configfile", "config/smoke.yaml", "--config", 'compare_throughput=["nope.csv"]']
+    proc = snakemake(wd, *bad, check=False)
+    assert proc.returncode != 0 and "compare_throughput: 'nope.csv' is not a file" in proc.stdout + proc.stderr
+
+
 def test_profile_settings_for_train_reach_every_training_job(tmp_path):
     """Profiles say `train` (profiles/slurm: set-threads, set-resources); the jobs' rules are train_<i>."""
     wd = copy_workflow(tmp_path)
@@ -286,13 +298,20 @@ def test_figures_carry_provenance_and_pdf_is_byte_stable(smoke, tmp_path):
     commit = runs["git_commit"].iloc[0]
     png = Image.open(smoke / "results/figures/fig4_length_sweep_loss.png")
     assert "config hash" in png.text["Description"] and commit in png.text["Description"]
+    assert round(png.info["dpi"][0]) == 300
     pdf = (smoke / "results/figures/fig4_length_sweep_loss.pdf").read_bytes()
     assert b"CreationDate" not in pdf
+    # TrueType (Type 42: a CIDFontType2 descendant) embedded, never Type 3, which IEEE and ACM reject
+    for name in [*FIGURES, "fig6_throughput"]:
+        data = (smoke / f"results/figures/{name}.pdf").read_bytes()
+        assert b"/Subtype /Type3" not in data and b"/CIDFontType2" in data, name
     tables = {"runs": str(smoke / "results/tables/runs.csv")}
     again = [tmp_path / "a.pdf", tmp_path / "b.pdf"]
-    for p in again:
-        render("fig4_length_sweep_loss", tables, str(tmp_path / "x.png"), str(p), "abc", {})
+    pngs = [tmp_path / "a.png", tmp_path / "b.png"]
+    for p, q in zip(again, pngs, strict=True):
+        render("fig4_length_sweep_loss", tables, str(q), str(p), "abc", {})
     assert again[0].read_bytes() == again[1].read_bytes()
+    assert pngs[0].read_bytes() == pngs[1].read_bytes()
 
 
 @pytest.mark.slow
@@ -325,13 +344,86 @@ def test_jobs_table_and_harness_section(smoke):
     assert re.search(r"the fraction outside training, probes and evaluations was\s+\*\*\d+\.\d%\*\*", text)
 
 
-@pytest.mark.slow
-def test_html_report_builds(smoke):
+@pytest.fixture(scope="module")
+def smoke_report(smoke) -> Path:
+    """The smoke study's Snakemake report, built once for the tests that read it."""
     snakemake(smoke, "--configfile", "config/smoke.yaml", "--report", "results/report.html")
-    html = (smoke / "results/report.html").read_text(errors="replace")
+    return smoke / "results/report.html"
+
+
+@pytest.mark.slow
+def test_html_report_builds(smoke_report):
+    html = smoke_report.read_text(errors="replace")
     assert len(html) > 100_000
     for name in FIGURES:
         assert f"{name}.png" in html, name
+    for page in ("REPORT.html", "runs.html", "throughput.html"):
+        assert f"results/{'tables/' if page != 'REPORT.html' else ''}{page}" in html, page
+
+
+@pytest.mark.slow
+def test_report_html_is_self_contained(smoke):
+    """REPORT.html: REPORT.md's tables as HTML tables and every figure it links embedded (no file links)."""
+    text = (smoke / "results/REPORT.html").read_text()
+    md = (smoke / "results/REPORT.md").read_text()
+    linked = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
+    assert {f"figures/{name}.png" for name in [*FIGURES, "fig6_throughput"]} <= set(linked)  # smoke has fig 6
+    for link in linked:
+        assert (smoke / "results" / link).is_file(), link  # relative to REPORT.md itself
+    assert text.count('src="data:image/png;base64,') == len(linked)
+    assert not re.search(r'src="(?!data:)', text)
+    assert "<th>longest T solved</th>" in text and "<th>verdict</th>" in text
+    runs = pd.read_csv(smoke / "results/tables/runs.csv")
+    page = (smoke / "results/tables/runs.html").read_text()
+    assert page.count("<tr") == len(runs) + 1  # every run, and the header
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_report_opens_in_a_browser(smoke_report, chromium, tmp_path):
+    """The Snakemake report in headless Chromium: every figure decodes (natural width > 0), and the
+    REPORT page opens inside it showing the headline table and the literature verdicts as text."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(chromium, 30)
+    chromium.get(smoke_report.as_uri())
+    wait.until(lambda d: d.execute_script("return typeof results !== 'undefined'"))
+    # every image the report holds, decoded by the browser itself
+    widths = chromium.execute_async_script(
+        """const done = arguments[arguments.length - 1];
+        const images = Object.entries(results).filter(([, r]) => r.mime_type.startsWith("image/"));
+        Promise.all(images.map(([path, r]) => new Promise(resolve => {
+            const img = new Image();
+            img.onload = () => resolve([path, img.naturalWidth]);
+            img.onerror = () => resolve([path, 0]);
+            img.src = r.data_uri;
+        }))).then(pairs => done(Object.fromEntries(pairs)));"""
+    )
+    expected = {f"results/figures/{name}.png" for name in [*FIGURES, "fig6_throughput"]}
+    assert expected <= set(widths), sorted(widths)
+    assert all(w > 0 for w in widths.values()), widths
+    # open the REPORT page the way a reader does: category "report", then its view (eye) button
+    wait.until(ec.element_to_be_clickable((By.LINK_TEXT, "report"))).click()
+    eye = "//*[contains(text(), 'results/REPORT.html')]/ancestor::tr[1]//a[@iconname='eye']"
+    wait.until(ec.element_to_be_clickable((By.XPATH, eye))).click()
+    frame = wait.until(ec.presence_of_element_located((By.TAG_NAME, "iframe")))
+    chromium.switch_to.frame(frame)
+    wait.until(lambda d: "Headline" in d.find_element(By.TAG_NAME, "body").text)
+    headers = [th.text for th in chromium.find_elements(By.TAG_NAME, "th")]
+    assert "longest T solved" in headers and "verdict" in headers
+    body = chromium.find_element(By.TAG_NAME, "body").text
+    assert "Comparison with the literature" in body and "Pascanu et al. 2013 §3.2" in body
+    verdicts = [row.find_elements(By.TAG_NAME, "td")[3].text for row in chromium.find_elements(
+        By.XPATH, "//h2[contains(., 'literature')]/following-sibling::table[1]/tbody/tr")]  # fmt: skip
+    assert verdicts and all(v for v in verdicts), verdicts
+    figures = chromium.execute_script("return Array.from(document.images).map(i => i.complete && i.naturalWidth)")
+    linked = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", (smoke_report.parent / "REPORT.md").read_text())
+    assert len(figures) == len(linked) > len(FIGURES) and all(w and w > 0 for w in figures), figures
+    chromium.switch_to.default_content()
+    shot = tmp_path / "report.png"
+    assert chromium.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
 
 
 @pytest.mark.slow

@@ -91,6 +91,15 @@ if THROUGHPUT:
 
     expand_throughput(THROUGHPUT)
 
+# Other machines' throughput tables to compare with this run's (rule compare_throughput): each must
+# exist now, so a typo stops the workflow before any job rather than after the study.
+COMPARE_WITH = list(config.get("compare_throughput") or [])
+if COMPARE_WITH and not THROUGHPUT:
+    raise ValueError("compare_throughput needs a `throughput` grid in the config: this run's table is compared")
+for _path in COMPARE_WITH:
+    if not os.path.isfile(_path):
+        raise ValueError(f"compare_throughput: {_path!r} is not a file; give throughput.csv files of other machines")
+
 TABLES = [
     "results/tables/runs.csv",
     "results/tables/gradflow.csv",
@@ -113,6 +122,17 @@ if THROUGHPUT:
     TABLES.append("results/tables/throughput.csv")
     FIGURE_NAMES.append("fig6_throughput")
 FIGURES = [f"results/figures/{name}.{ext}" for name in FIGURE_NAMES for ext in ("png", "pdf")]
+
+# Pages of the Snakemake report that show as HTML inside it (rules report_html, table_html): REPORT.md
+# rendered with its figures embedded, and the tables a reader browses.
+HTML_TABLES = ["runs", "throughput"] if THROUGHPUT else ["runs"]
+TABLE_NOTES = {
+    "runs": "One row per training run: its config, status, held-out loss, baseline, accuracy, solved, provenance.",
+    "throughput": "One row per case: forward and backward times, tokens/s, GFLOP/s against the measured GEMM "
+    "ceiling, the machine and how busy it was.",
+}
+REPORT_PAGES = ["results/REPORT.html", *[f"results/tables/{t}.html" for t in HTML_TABLES]]
+COMPARE = ["results/compare/compare.csv", "results/compare/compare.png"] if COMPARE_WITH else []
 
 
 def run_files(runs=RUNS):

@@ -20,3 +20,35 @@ rule report_md:
         settings=REPORT_SETTINGS,
     script:
         "../scripts/report_md.py"
+
+
+# The Snakemake report shows HTML inline but Markdown and CSV only as downloads: REPORT.md as one
+# self-contained HTML page (figures embedded), and the main tables as browsable HTML tables. One job
+# writes them all (one Python start-up instead of one per page).
+rule report_html:
+    input:
+        md="results/REPORT.md",
+        figures=[f for f in FIGURES if f.endswith(".png")],
+        tables=[f"results/tables/{t}.csv" for t in HTML_TABLES],
+    output:
+        report=report(
+            "results/REPORT.html",
+            caption="../report/report_html.rst",
+            category="report",
+            labels={"page": "REPORT: headline, decay rates, literature verdicts"},
+        ),
+        tables=[
+            report(
+                f"results/tables/{t}.html",
+                caption="../report/table_html.rst",
+                category="tables",
+                labels={"table": f"{t}.csv"},
+            )
+            for t in HTML_TABLES
+        ],
+    log:
+        "results/logs/report_html.log",
+    params:
+        notes=[TABLE_NOTES[t] for t in HTML_TABLES],
+    script:
+        "../scripts/report_html.py"

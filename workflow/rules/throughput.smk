@@ -31,3 +31,21 @@ rule fig6_throughput:
         config_hash=CONFIG_HASH,
     script:
         "../scripts/throughput_figure.py"
+
+
+# This machine's throughput beside other machines' (config `compare_throughput`: their throughput.csv
+# files): one table and one figure, shapes matched (rnnbench.compare; the same as `rnnbench compare`).
+rule compare_throughput:
+    input:
+        ["results/tables/throughput.csv", *COMPARE_WITH],
+    output:
+        table="results/compare/compare.csv",
+        left_out="results/compare/left_out.csv",
+        png=report(
+            "results/compare/compare.png", caption="../report/compare_throughput.rst", category="throughput"
+        ),
+        pdf="results/compare/compare.pdf",
+    log:
+        "results/logs/compare_throughput.log",
+    script:
+        "../scripts/compare_throughput.py"

@@ -1,4 +1,4 @@
-"""Snakemake job: figure 6, throughput per cell and backend (logic lives in rnnbench.throughput)."""
+"""Snakemake job: figure 6, throughput per cell and backend (logic lives in rnnbench.figures)."""
 
 import sys
 
@@ -6,10 +6,10 @@ sys.stderr = open(snakemake.log[0], "w")  # noqa: F821 (snakemake is injected)
 
 import pandas as pd  # noqa: E402
 
-from rnnbench.figures import save, setup  # noqa: E402
-from rnnbench.throughput import figure  # noqa: E402
+from rnnbench.figures import fig6_throughput, save, setup  # noqa: E402
 
 setup()
 df = pd.read_csv(snakemake.input[0])  # noqa: F821
-prov = f"config {snakemake.params.config_hash}; commit {df['git_commit'].iloc[0] if 'git_commit' in df else 'unknown'}"  # noqa: F821
-save(figure(df), snakemake.output.png, snakemake.output.pdf, "rnnbench fig6_throughput", prov)  # noqa: F821
+commits = ", ".join(sorted({str(c) for c in df["git_commit"].dropna()})) if "git_commit" in df else "unknown"
+prov = f"rnnbench throughput; config hash {snakemake.params.config_hash}; git commit {commits}"  # noqa: F821
+save(fig6_throughput(df), snakemake.output.png, snakemake.output.pdf, "rnnbench fig6_throughput", prov)  # noqa: F821

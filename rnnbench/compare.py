@@ -1,0 +1,264 @@
+"""Throughput tables from several machines or devices side by side (``rnnbench compare``).
+
+Each input is a ``throughput.csv`` written by ``rnnbench throughput`` or the pipeline, on one
+machine. Cases are matched by shape (cell, backend, T, B, H, I, layers, dtype, FLOP convention); only
+shapes measured in every table are compared, and the others are named as left out. Each machine is
+named from the provenance its table records (GPU or CPU model, device, torch threads, torch version),
+and its GEMM ceiling is its own: the fraction of the ceiling compares how well each machine's kernels
+use that machine, tokens/s compares the machines.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from rnnbench.config import ConfigError
+
+# A shape: the cases two machines ran alike. device is not in it: CPU against GPU is a comparison.
+SHAPE = ("length", "batch", "hidden", "input_size", "layers", "dtype", "flop_convention")
+CASE = ("cell", "backend", *SHAPE)
+# What a table must have to be compared (rnnbench.throughput.ThroughputRow's fields)
+REQUIRED = (*CASE, "status", "device", "tokens_per_s", "gflops", "ceiling_gflops", "fraction_of_ceiling")
+OUT_COLUMNS = (
+    "machine", "device", *CASE, "kernel", "tokens_per_s", "tokens_per_s_vs_first", "gflops", "ceiling_gflops",
+    "fraction_of_ceiling", "fwd_bwd_s", "busy", "source",
+)  # fmt: skip
+
+
+class CompareError(ConfigError):
+    """Input that cannot be compared; the message names the file or says what is missing (the
+    command line turns it into one line and exit status 2, as for any bad input)."""
+
+
+@dataclass
+class Comparison:
+    table: pd.DataFrame  # one row per machine and case measured everywhere (OUT_COLUMNS)
+    machines: list[str]  # in the order given
+    left_out: pd.DataFrame  # cases not measured on every machine (cell and backend empty: the whole shape)
+    notes: list[str]  # one line each, for the terminal and the figure
+    sources: list[str]  # the file each machine's table came from, in the order of ``machines``
+
+
+def read_table(path: str | os.PathLike) -> pd.DataFrame:
+    """One throughput table, or ``CompareError`` naming the file and what is wrong with it."""
+    try:
+        df = pd.read_csv(path)
+    except FileNotFoundError:
+        raise CompareError(f"{path}: no such file") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+        raise CompareError(f"{path}: not a throughput table (not a readable CSV: {str(e).splitlines()[0]})") from None
+    missing = [c for c in REQUIRED if c not in df.columns]
+    if missing:
+        raise CompareError(
+            f"{path}: not a throughput table (no column {', '.join(missing[:4])}{', ...' if len(missing) > 4 else ''}); "
+            "give CSVs written by `rnnbench throughput` or the pipeline's results/tables/throughput.csv"
+        )
+    ok = df[df["status"] == "ok"]
+    if ok.empty:
+        raise CompareError(f"{path}: a throughput table with no measured case (every row's status is not 'ok')")
+    return ok
+
+
+def machine_name(df: pd.DataFrame) -> str:
+    """'NVIDIA H200 (cuda, torch 2.5.1)' or 'AMD EPYC 7B13 (cpu, 1 thread, torch 2.13.0)', from the
+    provenance columns the table recorded."""
+
+    def uniq(col: str) -> str:
+        if col not in df:
+            return ""
+        return "/".join(sorted({str(v) for v in df[col].dropna() if str(v) not in ("", "nan")}))
+
+    device = uniq("device") or "unknown device"
+    hw = uniq("gpu") if "cuda" in device else uniq("cpu")
+    details = [device]
+    threads = uniq("torch_threads")
+    if "cuda" not in device and threads:
+        details.append(f"{threads} thread{'s' if threads != '1' else ''}")
+    if uniq("torch"):
+        details.append(f"torch {uniq('torch')}")
+    return f"{hw or 'unknown machine'} ({', '.join(details)})"
+
+
+def compare(paths: Sequence[str | os.PathLike]) -> Comparison:
+    """Read every table, name its machine, and keep the cases measured on all of them."""
+    if len(paths) < 2:
+        raise CompareError(f"give at least two throughput tables to compare, got {len(paths)}")
+    tables, names = [], []
+    for path in paths:
+        df = read_table(path).copy()
+        name = machine_name(df)
+        if name in names:  # the same machine twice (two runs): tell them apart by file
+            name = f"{name} [{Path(path).parent.name}/{Path(path).name}]"
+            if name in names:
+                raise CompareError(f"{path}: given twice")
+        df["machine"], df["source"] = name, str(path)
+        tables.append(df)
+        names.append(name)
+    # a case measured twice on one machine (repeated rows): its median
+    per_machine = [_median_per_case(t) for t in tables]
+    shapes = [set(map(tuple, t[list(SHAPE)].astype(str).itertuples(index=False))) for t in per_machine]
+    common = set.intersection(*shapes)
+    if not common:
+        listed = "; ".join(f"{p}: {_shapes_text(s)}" for p, s in zip(paths, shapes, strict=True))
+        raise CompareError(f"the tables have no shape in common ({listed})")
+    left_rows, notes = [], []
+    for name, s in zip(names, shapes, strict=True):
+        for shape in sorted(s - common):
+            left_rows.append({"cell": "", "backend": "", **dict(zip(SHAPE, shape, strict=True)), "only_on": name})
+            notes.append(f"left out: {_shape_text(shape)} measured on {name} only, not on every machine")
+    rows = []
+    for t in per_machine:
+        key = t[list(SHAPE)].astype(str).apply(tuple, axis=1)
+        rows.append(t[key.isin(common)])
+    table = pd.concat(rows, ignore_index=True)
+    # the cell/backend pairs of a shape that every machine ran (a backend may be missing on one)
+    counts = table.groupby(list(CASE))["machine"].transform("nunique")
+    dropped = table[counts < len(names)]
+    for case, g in dropped.groupby(list(CASE)):
+        left_rows.append({**dict(zip(CASE, map(str, case), strict=True)), "only_on": ", ".join(g["machine"])})
+        notes.append(
+            f"left out: {case[0]} {case[1]} at {_shape_text(tuple(map(str, case[2:])))}: measured on "
+            f"{', '.join(g['machine'])} only"
+        )
+    table = table[counts == len(names)].copy()
+    if table.empty:
+        raise CompareError("the tables share shapes but no cell and backend measured on every machine")
+    first = table[table["machine"] == names[0]].set_index(list(CASE))["tokens_per_s"]
+    table["tokens_per_s_vs_first"] = [
+        r.tokens_per_s / first[tuple(getattr(r, c) for c in CASE)] for r in table.itertuples()
+    ]
+    table["machine"] = pd.Categorical(table["machine"], categories=names, ordered=True)
+    table = table.sort_values([*SHAPE, "cell", "backend", "machine"]).reset_index(drop=True)
+    table["machine"] = table["machine"].astype(str)
+    for col in OUT_COLUMNS:
+        if col not in table:
+            table[col] = pd.NA
+    return Comparison(table[list(OUT_COLUMNS)], names, pd.DataFrame(left_rows), notes, [str(p) for p in paths])
+
+
+def _median_per_case(df: pd.DataFrame) -> pd.DataFrame:
+    numeric = ["tokens_per_s", "gflops", "ceiling_gflops", "fraction_of_ceiling"]
+    numeric += [c for c in ("fwd_bwd_s",) if c in df]
+    first = [c for c in df.columns if c not in numeric and c not in CASE]
+    agg = {**{c: "median" for c in numeric}, **{c: "first" for c in first}}
+    return df.groupby(list(CASE), as_index=False, dropna=False).agg(agg)
+
+
+def _shape_text(shape: tuple) -> str:
+    s = dict(zip(SHAPE, shape, strict=True))
+    return f"T={s['length']} B={s['batch']} H={s['hidden']} I={s['input_size']} layers={s['layers']} {s['dtype']}"
+
+
+def _shapes_text(shapes: set) -> str:
+    return ", ".join(_shape_text(s) for s in sorted(shapes)) or "none"
+
+
+def figure(cmp: Comparison):
+    """One row of two panels per shape in common. Left: tokens/s per cell and backend, one marker
+    per machine (log axis: machines differ by orders of magnitude). Right: each machine's fraction of
+    its own GEMM ceiling (linear, 100 % marked). Colour is the cell, as in every rnnbench figure."""
+    import numpy as np
+    from matplotlib.ticker import PercentFormatter
+
+    from rnnbench import style
+
+    style.setup()
+    t = cmp.table
+    shapes = list(dict.fromkeys(map(tuple, t[list(SHAPE)].astype(str).itertuples(index=False))))
+    cases_per_shape = max(len(g) for _, g in t.groupby(list(SHAPE))) // len(cmp.machines)
+    fig, axes = style.figure(2, len(shapes), width=3.8, height=0.32 * cases_per_shape + 0.9, sharey="row")
+    markers = {m: style.MACHINE_MARKERS[i % len(style.MACHINE_MARKERS)] for i, m in enumerate(cmp.machines)}
+    for row, shape in zip(axes, shapes, strict=True):
+        d = t[np.logical_and.reduce([t[c].astype(str) == v for c, v in zip(SHAPE, shape, strict=True)])]
+        ticks, labels, y = [], [], 0.0
+        for cell in style.cells_in(d["cell"]):
+            for backend in sorted(set(d[d["cell"] == cell]["backend"])):
+                g = d[(d["cell"] == cell) & (d["backend"] == backend)]
+                for r in g.itertuples():
+                    # machines side by side within a row, so that equal values never hide each other
+                    dy = (
+                        0.32
+                        * (cmp.machines.index(r.machine) - (len(cmp.machines) - 1) / 2)
+                        / max(len(cmp.machines) - 1, 1)
+                    )
+                    kw = {"color": style.CELL_COLORS[cell], "marker": markers[r.machine], "s": 34, "zorder": 3,
+                          "edgecolors": "black", "linewidths": 0.4}  # fmt: skip
+                    row[0].scatter(r.tokens_per_s, y + dy, **kw)
+                    row[1].scatter(r.fraction_of_ceiling, y + dy, **kw)
+                ticks.append(y)
+                labels.append(f"{style.cell_name(cell)}: {backend}")
+                y += 1
+            y += 0.5
+        row[0].set_yticks(ticks, labels)
+        row[0].set_ylim(y - 0.3, -0.7)
+        row[0].set_xscale("log")
+        row[0].set_xlim(t["tokens_per_s"].min() / 1.3, t["tokens_per_s"].max() * 1.3)  # one scale for all rows
+        style.si_axis(row[0])
+        row[0].set_title(_shape_text(shape), loc="left", fontsize=9)
+        row[1].axvline(1.0, **style.REFERENCE_STYLE)
+        row[1].set_xlim(0, max(1.05, float(d["fraction_of_ceiling"].max()) * 1.1))
+        row[1].xaxis.set_major_formatter(PercentFormatter(1.0))
+    axes[-1][0].set_xlabel("training tokens/s (log scale), higher is faster")
+    axes[-1][1].set_xlabel("achieved GFLOP/s / that machine's GEMM ceiling")
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], linestyle="", marker=markers[m], color="0.5", markeredgecolor="black", label=m)
+               for m in cmp.machines]  # fmt: skip
+    style.legend_below(fig, handles, ncol=1, title="machine (from each table's recorded provenance)")
+    details = "one recurrent layer, training forward + backward; shapes measured on every machine"
+    if cmp.notes:
+        details += f"; {len(cmp.notes)} case(s) left out (not on every machine)"
+    style.suptitle(fig, "Throughput across machines: tokens/s and fraction of each machine's GEMM ceiling", details)
+    return fig
+
+
+def write(cmp: Comparison, out: str | os.PathLike) -> list[Path]:
+    """``compare.csv``, ``compare.png`` / ``.pdf`` and ``left_out.csv`` under ``out``."""
+    from rnnbench import style
+    from rnnbench.storage import atomic_write
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    files = [out / "compare.csv", out / "left_out.csv", out / "compare.png", out / "compare.pdf"]
+    atomic_write(files[0], lambda f: cmp.table.to_csv(f, index=False))
+    left = cmp.left_out if len(cmp.left_out) else pd.DataFrame(columns=[*CASE, "only_on"])
+    atomic_write(files[1], lambda f: left.to_csv(f, index=False))
+    prov = "rnnbench compare; " + "; ".join(f"{m} <- {s}" for m, s in zip(cmp.machines, cmp.sources, strict=True))
+    style.save(figure(cmp), files[2], files[3], "rnnbench throughput across machines", prov)
+    return files
+
+
+# --- the command line: `rnnbench compare` --------------------------------------------------------
+def add_subcommand(sub) -> None:
+    """Register ``compare`` on the ``rnnbench`` subparsers ``sub``."""
+    p = sub.add_parser(
+        "compare",
+        help="put throughput tables from several machines or devices side by side: one table, one figure",
+        description="Compare throughput.csv files from several machines or devices (rnnbench throughput, or the "
+        "pipeline's results/tables/throughput.csv). Cases are matched by cell, backend and shape; shapes not "
+        "measured on every machine are left out and listed. Writes compare.csv, left_out.csv, compare.png and "
+        "compare.pdf to --out.",
+    )
+    p.add_argument("tables", nargs="+", type=Path, metavar="THROUGHPUT.csv", help="two or more throughput tables")
+    p.add_argument("--out", type=Path, required=True, help="directory for compare.csv, left_out.csv and the figure")
+
+
+def run(args) -> None:
+    """``rnnbench compare``: every input is read and checked before anything is written."""
+    import sys
+
+    if args.out.exists() and not args.out.is_dir():
+        raise CompareError(f"--out {str(args.out)!r} is a file; give a directory")
+    cmp = compare(args.tables)
+    for note in cmp.notes:
+        print(note, file=sys.stderr)
+    files = write(cmp, args.out)
+    cases = len(cmp.table) // len(cmp.machines)
+    print(f"{len(cmp.machines)} machines, {cases} case(s) in common -> {', '.join(map(str, files))}", file=sys.stderr)
+    for name in cmp.machines:
+        print(f"  {name}", file=sys.stderr)

@@ -1,0 +1,271 @@
+"""The visual language of every rnnbench figure, in one place: use it and a new figure looks like
+the others.
+
+What a figure should do (issue 13):
+
+- **colour is the cell**: ``CELL_COLORS[cell]`` (Okabe–Ito, safe for the common colour-vision
+  deficiencies and in greyscale order), named ``CELL_NAMES[cell]`` everywhere ("vanilla RNN (tanh)",
+  never ``rnn``); iterate cells in ``CELL_ORDER``;
+- **line style (or marker) is the second factor**: ``clip_styles(order)`` for clipping settings,
+  ``backend_style(backend)`` for a throughput backend, ``MACHINE_MARKERS`` for machines; a reference
+  level (baseline, solved, a threshold) is a thin grey line labelled on the axes by
+  ``reference_line`` (never in the legend, so "dashed" never means two things);
+- **red crosses are diverged runs**: ``DIVERGED`` (scatter keywords); no cell uses red;
+- **math typeset**: write ``GRAD_H`` (:math:`\\|\\partial L/\\partial h_t\\|`) and other labels in
+  mathtext, ``$...$``;
+- **legends off the data**: ``legend_below(fig, handles)`` puts one legend for the whole figure under
+  the panels; a panel legend goes ``outside_right``;
+- **a title that says what was run**: ``suptitle(fig, what, details)``; details are the task, sizes,
+  device and threads where they matter;
+- **axes**: ``ticks_at(ax, values)`` ticks the measured values only; use a linear axis when the data
+  span less than a decade (``log_if_wide``);
+- **files**: ``setup()`` once before drawing (seaborn's white grid, then ``RC``: TrueType (Type 42)
+  fonts in PDF/PS, which IEEE and ACM require, mathtext in the same sans font, 300-dpi PNGs);
+  ``save(fig, png, pdf, title, provenance)`` writes both byte-stably (no dates in the PDF; PNG
+  metadata is only what is passed).
+
+A new figure function takes DataFrames and returns a Figure::
+
+    from rnnbench import style
+
+    style.setup()
+    fig, axes = style.figure(cols=2, rows=1, sharey=True)  # constrained layout: room for title, legend
+    ax = axes[0][0]
+    for cell in style.cells_in(df["cell"]):
+        d = df[df["cell"] == cell]
+        ax.plot(d["length"], d["loss_ratio"], color=style.CELL_COLORS[cell], label=style.CELL_NAMES[cell])
+    style.reference_line(ax, 1.0, "baseline")
+    style.ticks_at(ax, sorted(df["length"].unique()))
+    style.suptitle(fig, "What it shows", "adding, H = 32, B = 32; cpu, 1 torch thread")
+    style.legend_below(fig, style.cell_handles(style.cells_in(df["cell"])))
+    style.save(fig, "x.png", "x.pdf", "rnnbench x", provenance)
+
+``rnnbench.figures.run_details(runs)`` writes the details part from a runs table.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+
+# --- colours and names ---------------------------------------------------------------------------
+# Okabe & Ito (2008): distinguishable under deuteranopia, protanopia and tritanopia.
+OKABE_ITO = {
+    "blue": "#0072B2",
+    "orange": "#E69F00",
+    "green": "#009E73",
+    "sky": "#56B4E9",
+    "purple": "#CC79A7",
+    "yellow": "#F0E442",
+    "vermillion": "#D55E00",
+    "black": "#000000",
+}
+CELL_ORDER = ["rnn", "lstm", "gru"]
+CELL_COLORS = {"rnn": OKABE_ITO["blue"], "lstm": OKABE_ITO["orange"], "gru": OKABE_ITO["green"]}
+CELL_NAMES = {"rnn": "vanilla RNN (tanh)", "lstm": "LSTM", "gru": "GRU"}
+REFERENCE_COLOR = "0.45"  # grey: baselines, thresholds, bounds
+DIVERGED_COLOR = "crimson"  # diverged runs only; no cell is red
+DIVERGED = {"marker": "X", "color": DIVERGED_COLOR, "s": 70, "zorder": 5, "linewidths": 0.5, "edgecolors": "black"}
+# A ramp for an ordered quantity that is not a cell (the gains of figure 2): light to dark, so it
+# also reads in greyscale; purples, so it is never mistaken for a cell's colour.
+SEQUENTIAL = "blend:#C08AD2,#2E0A47"
+
+# --- line styles for the second factor ------------------------------------------------------------
+CLIP_STYLES = ["-", (0, (1.2, 1.6)), (0, (5, 1.5, 1, 1.5)), (0, (3, 3))]  # none, then thresholds ascending
+BACKEND_STYLES = {  # a throughput backend: marker and line style
+    "fused": {"marker": "o", "linestyle": "-"},
+    "explicit-premul": {"marker": "s", "linestyle": (0, (5, 2))},
+    "explicit-bptt": {"marker": "^", "linestyle": (0, (1.2, 1.6))},
+    "explicit": {"marker": "v", "linestyle": (0, (5, 1.5, 1, 1.5))},
+    "compiled": {"marker": "D", "linestyle": (0, (3, 1, 1, 1, 1, 1))},
+}
+MACHINE_MARKERS = ["o", "s", "^", "D", "v", "P", "*", "h"]  # one per machine in `rnnbench compare`
+REFERENCE_STYLE = {"color": REFERENCE_COLOR, "linewidth": 0.9, "linestyle": (0, (4, 2)), "zorder": 1}
+
+# --- typeset labels -------------------------------------------------------------------------------
+GRAD_H = r"$\Vert\partial L/\partial h_t\Vert$"
+GRAD_C = r"$\Vert\partial L/\partial c_t\Vert$"
+GRAD_NORM = r"$\Vert g\Vert$"
+DISTANCE = "distance to the loss, $T$ − 1 − $t$"
+
+# --- rcParams -------------------------------------------------------------------------------------
+RC = {
+    "pdf.fonttype": 42,  # TrueType, not Type 3: IEEE and ACM reject Type 3 fonts
+    "ps.fonttype": 42,
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans"],  # ships with matplotlib: the same glyphs on every machine
+    "mathtext.fontset": "dejavusans",  # math in the text font
+    "mathtext.default": "it",
+    "savefig.dpi": 300,
+    "figure.dpi": 100,
+    "axes.titlesize": 10,
+    "axes.labelsize": 9,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "legend.fontsize": 8,
+    "legend.title_fontsize": 8,
+    "legend.frameon": False,
+    "figure.titlesize": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "lines.linewidth": 1.6,
+    "svg.hashsalt": "rnnbench",  # stable SVG ids, should anyone save SVG
+    "svg.fonttype": "path",
+}
+
+
+def setup() -> None:
+    """Seaborn's white grid, then ``RC`` on top; call once before drawing."""
+    import seaborn as sns
+
+    sns.set_theme(context="paper", style="whitegrid")
+    plt.rcParams.update(RC)
+
+
+def size(cols: int, rows: int, width: float = 3.4, height: float = 2.7) -> tuple[float, float]:
+    """Figure size in inches for a grid of ``cols`` × ``rows`` panels (defaults: about one column)."""
+    return (width * cols + 0.6, height * rows + 0.9)
+
+
+def cells_in(values: Iterable[str]) -> list[str]:
+    """The cells among ``values`` in ``CELL_ORDER``."""
+    present = set(values)
+    return [c for c in CELL_ORDER if c in present]
+
+
+def cell_name(cell: str) -> str:
+    return CELL_NAMES.get(cell, cell)
+
+
+def clip_label(clip: float | None) -> str:
+    """'no clipping' or 'clip 1': the name of a clipping setting in every figure and table."""
+    return "no clipping" if clip is None or (isinstance(clip, float) and math.isnan(clip)) else f"clip {clip:g}"
+
+
+def clip_styles(order: Sequence[str]) -> dict[str, object]:
+    """Line style per clipping label, in the order ``clip_order`` gives (no clipping first: solid)."""
+    return {label: CLIP_STYLES[i % len(CLIP_STYLES)] for i, label in enumerate(order)}
+
+
+def backend_style(backend: str) -> dict:
+    return BACKEND_STYLES.get(backend, {"marker": "x", "linestyle": "-"})
+
+
+# --- axes helpers ---------------------------------------------------------------------------------
+def reference_line(ax, y: float, label: str, where: str = "right", va: str = "bottom") -> None:
+    """A horizontal reference level in grey, named on the axes at its end (not in a legend)."""
+    ax.axhline(y, **REFERENCE_STYLE)
+    x, ha = (0.995, "right") if where == "right" else (0.005, "left")
+    ax.text(x, y, label, transform=ax.get_yaxis_transform(), ha=ha, va=va, fontsize=7, color="0.3", zorder=6,
+            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 0.6})  # fmt: skip
+
+
+def ticks_at(ax, values: Sequence[float], axis: str = "x", pad: float = 1.35) -> None:
+    """Major ticks at the measured values only, labelled plainly (no 3×10¹), no minor ticks; on a log
+    axis the limits leave ``pad`` × room on either side."""
+    values = sorted(set(values))
+    a = ax.xaxis if axis == "x" else ax.yaxis
+    set_ticks = ax.set_xticks if axis == "x" else ax.set_yticks
+    set_ticks(values, [f"{v:g}" for v in values])
+    a.set_minor_locator(matplotlib.ticker.NullLocator())
+    scale = ax.get_xscale() if axis == "x" else ax.get_yscale()
+    lim = ax.set_xlim if axis == "x" else ax.set_ylim
+    if scale == "log":
+        lim(min(values) / pad, max(values) * pad)
+    elif len(values) > 1:
+        span = max(values) - min(values)
+        lim(min(values) - 0.06 * span, max(values) + 0.06 * span)
+
+
+def si(v: float, _pos: object = None) -> str:
+    """A tick label in thousands or millions: 50k, 1.5M (no 5×10⁴)."""
+    if v >= 1e6:
+        return f"{v / 1e6:g}M"
+    return f"{v / 1e3:g}k" if v >= 1e3 else f"{v:g}"
+
+
+def si_axis(ax, axis: str = "x") -> None:
+    """Label an axis with ``si``; on a log axis spanning under a decade, the minor ticks too."""
+    a = ax.xaxis if axis == "x" else ax.yaxis
+    a.set_major_formatter(matplotlib.ticker.FuncFormatter(si))
+    lo, hi = ax.get_xlim() if axis == "x" else ax.get_ylim()
+    log = (ax.get_xscale() if axis == "x" else ax.get_yscale()) == "log"
+    if log and lo > 0 and hi / lo < 10:
+        a.set_minor_formatter(matplotlib.ticker.FuncFormatter(si))
+        ax.tick_params(axis=axis, which="minor", labelsize=7)
+
+
+def log_if_wide(ax, lo: float, hi: float, axis: str = "y", decades: float = 1.0) -> bool:
+    """A log axis only when the positive data span more than ``decades`` decades; linear otherwise,
+    where a log axis would show one or two labels. Returns whether the axis is log."""
+    wide = lo > 0 and hi / lo > 10**decades
+    (ax.set_yscale if axis == "y" else ax.set_xscale)("log" if wide else "linear")
+    return wide
+
+
+def legend_below(fig, handles: Sequence, ncol: int | None = None, title: str | None = None, y: float = 0.0):
+    """One legend for the whole figure, centred under the panels, off the data. Call after
+    ``tight_layout``-free layout: the figure uses constrained layout, which makes room for it."""
+    handles = list(handles)
+    return fig.legend(
+        handles=handles, loc="outside lower center", ncol=ncol or min(len(handles), 4), title=title, frameon=False
+    )
+
+
+def outside_right(ax, handles: Sequence | None = None, title: str | None = None):
+    """A panel's legend to the right of its axes, off the data."""
+    kwargs = {"handles": list(handles)} if handles is not None else {}
+    return ax.legend(**kwargs, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, title=title)
+
+
+def suptitle(fig, what: str, details: str = "") -> None:
+    """Title (what the figure shows), then what was run (task, sizes, device, threads) on the next
+    line(s), wrapped to the figure's width so that no line is cut off; constrained layout makes room."""
+    import textwrap
+
+    chars = int(fig.get_figwidth() * 11.5)  # 10-pt DejaVu Sans characters per inch, with a margin
+    text = textwrap.fill(what, chars) + ("\n" + textwrap.fill(details, chars) if details else "")
+    fig.suptitle(text, fontsize=RC["figure.titlesize"], linespacing=1.35)
+
+
+def cell_handles(cells: Iterable[str], marker: str | None = None) -> list[Line2D]:
+    return [Line2D([], [], color=CELL_COLORS[c], marker=marker, label=CELL_NAMES[c]) for c in cells]
+
+
+def style_handles(styles: dict[str, object], color: str = "0.25") -> list[Line2D]:
+    return [Line2D([], [], color=color, linestyle=ls, label=label) for label, ls in styles.items()]
+
+
+def diverged_handle(label: str = "diverged run (no finite value)") -> Line2D:
+    return Line2D(
+        [], [], linestyle="", marker="X", color=DIVERGED_COLOR, markeredgecolor="black", markersize=8, label=label
+    )
+
+
+def figure(cols: int, rows: int, **kwargs) -> tuple[plt.Figure, object]:
+    """``plt.subplots`` with constrained layout (room for a suptitle and a legend below) at ``size``."""
+    width = kwargs.pop("width", 3.4)
+    height = kwargs.pop("height", 2.7)
+    kwargs.setdefault("squeeze", False)
+    return plt.subplots(rows, cols, figsize=size(cols, rows, width, height), layout="constrained", **kwargs)
+
+
+# --- saving ---------------------------------------------------------------------------------------
+def save(fig: plt.Figure, png: str | os.PathLike, pdf: str | os.PathLike, title: str, prov: str) -> None:
+    """PNG (300 dpi) and PDF (Type 42 fonts) with provenance in their metadata. Neither carries a
+    date, so the same figure gives the same bytes: the PDF's CreationDate is dropped, and the PNG's
+    text chunks are exactly those given here."""
+    with plt.rc_context({"pdf.fonttype": 42, "ps.fonttype": 42}):
+        fig.savefig(png, dpi=RC["savefig.dpi"], metadata={"Title": title, "Description": prov, "Source": prov})
+        fig.savefig(
+            pdf, metadata={"Title": title, "Subject": prov, "Keywords": prov, "CreationDate": None, "ModDate": None}
+        )
+    plt.close(fig)
