@@ -46,6 +46,10 @@ CASES = [
     ("learning rate not a number", ["--lr", "fast"]),
     ("learning rate NaN", ["--lr", "nan"]),
     ("init gain negative", ["--init-gain", "-1"]),
+    ("an init that does not apply to the cell", ["--init", "identity"]),
+    ("chrono's T_max without chrono", ["--chrono-tmax", "50"]),
+    ("chrono's T_max below 3", ["--init", "chrono", "--chrono-tmax", "2"]),
+    ("forget bias with a chrono LSTM", ["--init", "chrono", "--forget-bias", "1"]),
     ("fused backend with the notes' GRU", ["--cell", "gru", "--backend", "fused"]),
     ("cuda on a machine without CUDA", ["--device", "cuda"]),
     ("probe step beyond the run", ["--probe-at", "99"]),
@@ -103,7 +107,13 @@ PIPELINE_CASES: list[tuple[str, str, Callable[[dict], None] | str]] = [
     ("negative learning rate", "`train.lr: -1`", _set("train", "lr", value=-1)),
     ("learning rate not a number", "`train.lr: abc`", _set("train", "lr", value="abc")),
     ("cuda on a machine without CUDA", "`device: cuda`", _set("device", value="cuda")),
-    ("a sweep larger than max_runs", "`max_runs: 10` (the smoke study has 24 runs)", _set("max_runs", value=10)),
+    ("a sweep larger than max_runs", "`max_runs: 10` (the smoke study has 36 runs)", _set("max_runs", value=10)),
+    (
+        "an init that does not apply to a cell",
+        "`init_probes.inits.pytorch.init: identity`",
+        _set("init_probes", "inits", "pytorch", "init", value="identity"),
+    ),
+    ("unknown depth study key", "`depth.layer: [1, 2]`", _rename("depth", "layers", to="layer")),
 ]
 
 

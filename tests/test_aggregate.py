@@ -60,7 +60,9 @@ def test_expand_gives_plain_checked_configs():
     n_sweep = sum(len(t["lengths"]) for t in s["tasks"].values()) * len(s["cells"]) * len(s["clip"]) * len(s["seeds"])
     n_gains = len(cfg["gains"]["gains"]) * len(cfg["gains"]["seeds"])
     n_clip = len(cfg["clipping"]["optimizers"]) * len(cfg["clipping"]["clip"]) * len(cfg["clipping"]["seeds"])
-    assert len(runs) == n_sweep + n_gains + n_clip
+    d = cfg["depth"]
+    n_depth = len(d["cells"]) * len(d["layers"]) * len(d["bidirectional"]) * len(d["seeds"])
+    assert len(runs) == n_sweep + n_gains + n_clip + n_depth
     for rid, rc in runs.items():
         # JSON round trip: plain Python values only (no numpy scalars), and a valid RunConfig
         assert json.loads(json.dumps(rc)) == rc
