@@ -90,7 +90,7 @@ def test_a_backend_that_cannot_stack_trains_each_run_alone():
 def test_job_cost_orders_the_default_study_longest_first():
     """The estimate (steps x time steps x cell cost x readout cost) ranked the jobs as their measured times
     did in the earlier default study (2 cores, jobs.csv: adding GRU 61 s, adding LSTM 58 s, copy LSTM 50 s,
-    copy GRU 26.5 s, copy RNN 25.6 s, adding RNN 19.3 s, clipping 6.1 s). The copy task now trains 2.5x as
+    copy GRU 26.5 s, copy RNN 25.6 s, adding RNN 19.3 s, clipping 6.1 s). The copy task now trains 2x as
     many steps at twice the width and batch, so its jobs come first; the depth study's sits with adding's."""
     runs = default_runs()
     costs = {job: job_cost([runs[r] for r in rids]) for job, rids in jobs(runs).items()}
