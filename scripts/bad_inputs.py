@@ -147,7 +147,12 @@ def key_line(output: str) -> str:
             where = next((w for w in lines[i:] if w.startswith("On instance")), "")
             keys = ".".join(re.findall(r"\['([^']*)'\]", where))
             return ln.removeprefix("ValidationError: ") + (f" (at `{keys}`)" if keys else "")
-    for pattern in (r".*(device 'cuda' was asked for.*)", r".*(the study would train .*)", r"^\w*Error: (.+)"):
+    for pattern in (
+        r".*(device 'cuda' was asked for.*)",
+        r".*(the study would train .*)",
+        r".*ConfigError: (.+)",
+        r"^\w*Error: (.+)",
+    ):
         for ln in lines:
             m = re.match(pattern, ln)
             if m:
