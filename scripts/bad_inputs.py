@@ -157,8 +157,8 @@ def key_line(output: str) -> str:
             m = re.match(pattern, ln)
             if m:
                 return m.group(1)
-    for i, ln in enumerate(lines):  # "WorkflowError:" alone, its message on the next line
-        if re.match(r"^\w*Error:$", ln) and i + 1 < len(lines):
+    for i, ln in enumerate(lines):  # "WorkflowError:" alone, or "ConfigError in file ...:", message on the next line
+        if re.match(r"^\w*Error(:| in file .*:)$", ln) and i + 1 < len(lines):
             return lines[i + 1]
     return lines[-1] if lines else ""
 
