@@ -25,6 +25,7 @@ include: "workflow/rules/figures.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/docs.smk"
 include: "workflow/rules/throughput.smk"
+include: "workflow/rules/literature.smk"
 
 
 rule all:

@@ -47,7 +47,7 @@ from rnnbench.layers import StateRecorder
 from rnnbench.memory import check_fits
 from rnnbench.models import build_model, save_model
 from rnnbench.optimizers import OPTIMIZERS
-from rnnbench.probes import pascanu_bounds, probe, summarise
+from rnnbench.probes import pascanu_bounds, probe, state_norms, summarise
 from rnnbench.stacked import StackedModel
 from rnnbench.storage import atomic_write, write_json
 from rnnbench.study import group_stacks
@@ -55,7 +55,7 @@ from rnnbench.tasks import TASKS, Task
 from rnnbench.train import evaluate, make_batch, result_record, show_progress, train
 
 # fields that may differ between the runs of one stack; every other field must be equal
-PER_RUN_FIELDS = ("seed", "init", "init_gain", "forget_bias", "clip", "eval_seed")
+PER_RUN_FIELDS = ("seed", "init", "init_gain", "forget_bias", "chrono_tmax", "clip", "eval_seed")
 # the stack runs our cells (premul time loop); the fused kernels have no model dimension
 STACKABLE_BACKENDS = ("explicit", "explicit-premul")
 
@@ -125,7 +125,7 @@ def stacked_state_gradient_records(recorder: StateRecorder, step: int) -> list[l
     for kind, states in (("h", recorder.h), ("c", recorder.c)):
         for (layer, direction), seq in states.items():
             grads = torch.stack([s.grad if s.grad is not None else torch.zeros_like(s) for s in seq])  # (T, M, B, H)
-            norms = torch.linalg.vector_norm(grads.double(), dim=-1).mean(dim=2).t().tolist()  # (M, T)
+            norms = state_norms(grads).mean(dim=2).t().tolist()  # (M, T)
             per_run = per_run or [[] for _ in norms]
             T = len(norms[0])
             for records, run in zip(per_run, norms, strict=True):
@@ -220,6 +220,7 @@ def train_batched(
             c.init_gain,
             c.forget_bias,
             c.seed,
+            c.chrono_range(),
         )
         for c in cfgs
     ]

@@ -133,7 +133,7 @@ def _model_args(p: argparse.ArgumentParser, default_task: str) -> None:
     p.add_argument("--batch", type=int, default=d.batch, help="sequences per batch")
     _option(p, "--layers", default=d.layers)
     p.add_argument("--bidirectional", action="store_true", help="run each layer in both directions")
-    p.add_argument("--init", choices=INITS, default=d.init, help="W_hh initialisation scheme")
+    p.add_argument("--init", choices=INITS, default=d.init, help="initialisation: default/orthogonal/gaussian set W_hh (× gain); xavier = Glorot per gate block; identity = IRNN W_hh (rnn); chrono = Tallec & Ollivier (lstm, gru)")
     p.add_argument(
         "--init-gain", type=float, default=d.init_gain, help="gain g applied to W_hh (gaussian: entries N(0, g²/H))"
     )
@@ -142,6 +142,12 @@ def _model_args(p: argparse.ArgumentParser, default_task: str) -> None:
         type=_optional_float,
         default=d.forget_bias,
         help="LSTM only: forget-gate bias (default: PyTorch's)",
+    )
+    p.add_argument(
+        "--chrono-tmax",
+        type=int,
+        default=d.chrono_tmax,
+        help="--init chrono: T_max of the keep-gate bias log U[1, T_max-1] (default: the steps the network sees)",
     )
     _option(p, "--reset-after", default=d.reset_after)
     p.add_argument(
@@ -309,6 +315,7 @@ def _config(args: argparse.Namespace, **extra) -> RunConfig:
         init=args.init,
         init_gain=args.init_gain,
         forget_bias=args.forget_bias,
+        chrono_tmax=args.chrono_tmax,
         reset_after=args.reset_after,
         backend=args.backend,
         device=args.device,

@@ -19,6 +19,26 @@ from torch import Tensor
 from rnnbench.layers import ExplicitStack, StateRecorder
 from rnnbench.models import PROBEABLE_BACKENDS, SequenceModel, build_model
 
+# below this a norm is recomputed on scaled entries: a plain 2-norm squares its entries, and squares
+# of entries under ~1.5e-154 fall into float64's subnormal range (lost precision, then 0)
+TINY_NORM = 1e-140
+
+
+def state_norms(grads: Tensor) -> Tensor:
+    """‖g‖₂ over the last dimension in float64, exact down to float64's smallest numbers.
+
+    Norms of at least ``TINY_NORM`` are the plain ``vector_norm`` (bit for bit); smaller ones are
+    recomputed as p·‖g/p‖ with p the largest |entry|, so that a gradient of 1e-200 reads 1e-200, not 0.
+    """
+    g = grads.double()
+    norm = torch.linalg.vector_norm(g, dim=-1)
+    tiny = norm < TINY_NORM
+    if tiny.any():
+        peak = g.abs().amax(dim=-1).clamp_min(torch.finfo(torch.float64).tiny)
+        rescaled = torch.linalg.vector_norm(g / peak.unsqueeze(-1), dim=-1) * peak
+        norm = torch.where(tiny, rescaled, norm)
+    return norm
+
 
 def state_gradient_records(recorder: StateRecorder, step: int) -> list[dict]:
     """Mean over the batch of the per-example ‖∂L/∂state_t‖, one record per (layer, direction, state, t).
@@ -29,7 +49,7 @@ def state_gradient_records(recorder: StateRecorder, step: int) -> list[dict]:
     for kind, states in (("h", recorder.h), ("c", recorder.c)):
         for (layer, direction), seq in states.items():
             grads = torch.stack([s.grad if s.grad is not None else torch.zeros_like(s) for s in seq])  # (T, B, H)
-            norms = torch.linalg.vector_norm(grads.double(), dim=-1).mean(dim=1).tolist()  # (T,)
+            norms = state_norms(grads).mean(dim=1).tolist()  # (T,)
             T = len(norms)
             for t, g in enumerate(norms):
                 records.append(
@@ -180,6 +200,7 @@ def gradflow_at_init(cfg, dtype: torch.dtype) -> tuple[list[dict], dict]:
         cfg.init_gain,
         cfg.forget_bias,
         cfg.seed,
+        cfg.chrono_range(),
     ).to(device=device, dtype=dtype)
     x, y = task.generate(cfg.batch, cfg.length, torch.Generator().manual_seed(cfg.seed), device)
     _, records = probe(model, x.to(dtype), y.to(dtype) if y.is_floating_point() else y, step=0, dtype=dtype)

@@ -1,6 +1,6 @@
 """A study's sweeps as data: expand the pipeline config into runs, each with a readable id.
 
-The config (``config/*.yaml``, validated by ``workflow/schemas/config.schema.yaml``) holds three
+The config (``config/*.yaml``, validated by ``workflow/schemas/config.schema.yaml``) holds four
 studies; every run is one ``RunConfig`` and one result file ``results/runs/<id>.json``:
 
 - ``sweep``: tasks × lengths × cells × clipping × seeds (× devices), trained with the shared
@@ -9,6 +9,8 @@ studies; every run is one ``RunConfig`` and one result file ``results/runs/<id>.
   id ``gains/task~adding/length~50/cell~rnn/init~orthogonal/gain~1.5/seed~0``.
 - ``clipping``: a configuration that explodes, with and without clipping, under each optimizer;
   id ``clipping/optimizer~sgd/clip~none/seed~0``.
+- ``depth``: layers × directions × cells on one task and length, probed per layer and direction at
+  initialisation and after training; id ``depth/task~adding/length~20/cell~lstm/layers~2/bidirectional~true/seed~0``.
 
 Ids are built from plain Python values (never numpy scalars), so they and the configs are stable
 and JSON-ready.
@@ -25,7 +27,7 @@ from typing import Any
 from rnnbench.config import ConfigError, RunConfig, not_applicable
 from rnnbench.tasks import TASKS
 
-STUDIES = ("sweep", "gains", "clipping")
+STUDIES = ("sweep", "gains", "clipping", "depth")
 SEP = "~"
 
 
@@ -124,10 +126,31 @@ def clipping_runs(config: dict) -> dict[str, dict]:
     return runs
 
 
+def depth_runs(config: dict) -> dict[str, dict]:
+    d = config.get("depth")
+    if not d:
+        return {}
+    base = {**config["train"], **d.get("train", {}), "task": d["task"], "length": d["length"]}
+    runs = {}
+    for cell, layers, bidirectional, seed in product(d["cells"], d["layers"], d["bidirectional"], d["seeds"]):
+        params = {
+            "task": d["task"], "length": d["length"], "cell": cell, "layers": layers,
+            "bidirectional": bidirectional, "seed": seed,
+        }  # fmt: skip
+        rid = run_id("depth", params)
+        runs[rid] = _run(base, f"depth run {rid}", **params, device=study_device(config))
+    return runs
+
+
+def study_device(config: dict) -> str:
+    """The device of the studies that do not sweep devices (all but the length sweep)."""
+    return _devices(config)[0]
+
+
 def expand(config: dict) -> dict[str, dict]:
     """Every run of every study: ``{run id: RunConfig dict}``, in a stable order."""
     runs: dict[str, dict] = {}
-    for part in (sweep_runs(config), gains_runs(config), clipping_runs(config)):
+    for part in (sweep_runs(config), gains_runs(config), clipping_runs(config), depth_runs(config)):
         runs.update(part)
     return runs
 

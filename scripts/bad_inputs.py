@@ -47,6 +47,10 @@ CASES = [
     ("learning rate not a number", ["--lr", "fast"]),
     ("learning rate NaN", ["--lr", "nan"]),
     ("init gain negative", ["--init-gain", "-1"]),
+    ("an init that does not apply to the cell", ["--init", "identity"]),
+    ("chrono's T_max without chrono", ["--chrono-tmax", "50"]),
+    ("chrono's T_max below 3", ["--init", "chrono", "--chrono-tmax", "2"]),
+    ("forget bias with a chrono LSTM", ["--init", "chrono", "--forget-bias", "1"]),
     ("fused backend with the notes' GRU", ["--cell", "gru", "--backend", "fused"]),
     ("cuda on a machine without CUDA", ["--device", "cuda"]),
     ("probe step beyond the run", ["--probe-at", "99"]),
@@ -141,9 +145,15 @@ PIPELINE_CASES: list[tuple[str, str, Callable[[dict], None] | str]] = [
     ("negative learning rate", "`train.lr: -1`", _set("train", "lr", value=-1)),
     ("learning rate not a number", "`train.lr: abc`", _set("train", "lr", value="abc")),
     ("cuda on a machine without CUDA", "`device: cuda`", _set("device", value="cuda")),
-    ("a sweep larger than max_runs", "`max_runs: 10` (the smoke study has 24 runs)", _set("max_runs", value=10)),
+    ("a sweep larger than max_runs", "`max_runs: 10` (the smoke study has 36 runs)", _set("max_runs", value=10)),
     ("backend not in the registry", "`train.backend: cudnn`", _set("train", "backend", value="cudnn")),
     ("save_models with the notes' GRU", "`save_models: true`", _set("save_models", value=True)),
+    (
+        "an init that does not apply to a cell",
+        "`init_probes.inits.pytorch.init: identity`",
+        _set("init_probes", "inits", "pytorch", "init", value="identity"),
+    ),
+    ("unknown depth study key", "`depth.layer: [1, 2]`", _rename("depth", "layers", to="layer")),
 ]
 
 
@@ -181,14 +191,15 @@ def key_line(output: str) -> str:
         r".*(device 'cuda' was asked for.*)",
         r".*(the study would train .*)",
         r".*(save_models: .*)",
+        r".*ConfigError: (.+)",
         r"^\w*Error: (.+)",
     ):
         for ln in lines:
             m = re.match(pattern, ln)
             if m:
                 return m.group(1)
-    for i, ln in enumerate(lines):  # "WorkflowError:" alone, its message on the next line
-        if re.match(r"^\w*Error:$", ln) and i + 1 < len(lines):
+    for i, ln in enumerate(lines):  # "WorkflowError:" alone, or "ConfigError in file ...:", message on the next line
+        if re.match(r"^\w*Error(:| in file .*:)$", ln) and i + 1 < len(lines):
             return lines[i + 1]
     return lines[-1] if lines else ""
 

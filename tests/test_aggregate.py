@@ -45,7 +45,7 @@ def test_schema_enums_match_the_package_registries():
     assert set(defs["device"]["enum"]) == set(DEVICES)
     assert set(schema["properties"]["gains"]["properties"]["init"]["enum"]) == set(INITS)
     # every key the train block allows is a RunConfig field
-    assert set(defs["train"]["properties"]) <= set(RunConfig().to_dict())
+    assert set(defs["train"]["properties"]) <= set(RunConfig.__dataclass_fields__)
 
 
 def test_run_ids_are_readable_and_round_trip():
@@ -69,7 +69,9 @@ def test_expand_gives_plain_checked_configs():
     n_sweep = sum(len(t["lengths"]) for t in s["tasks"].values()) * len(s["cells"]) * len(s["clip"]) * len(s["seeds"])
     n_gains = len(cfg["gains"]["gains"]) * len(cfg["gains"]["seeds"])
     n_clip = len(cfg["clipping"]["optimizers"]) * len(cfg["clipping"]["clip"]) * len(cfg["clipping"]["seeds"])
-    assert len(runs) == n_sweep + n_gains + n_clip
+    d = cfg["depth"]
+    n_depth = len(d["cells"]) * len(d["layers"]) * len(d["bidirectional"]) * len(d["seeds"])
+    assert len(runs) == n_sweep + n_gains + n_clip + n_depth
     for rid, rc in runs.items():
         # JSON round trip: plain Python values only (no numpy scalars), and a valid RunConfig
         assert json.loads(json.dumps(rc)) == rc

@@ -113,7 +113,7 @@ def test_profile_settings_for_train_reach_every_training_job(tmp_path):
     args = ["--set-threads", "train=3", "--set-resources", "train:mem_mb=1234", "train:runtime=77", "--cores", "4"]
     out = snakemake(wd, "-n", "--configfile", "config/config.yaml", *args).stdout
     blocks = [b for b in out.split("rule ")[1:] if re.match(r"train_\d+:", b)]
-    assert len(blocks) == 7
+    assert len(blocks) == 14  # the default study's 164 runs at runs_per_job 12
     for block in blocks:
         assert "threads: 3" in block and "runtime=77" in block and "mem_mb=1234" in block, block[-300:]
 
@@ -254,8 +254,8 @@ def test_gradflow_and_curves_tables(smoke):
     for col in ("run", "cell", "task", "length", "init", "step", "t", "distance", "grad_norm", "decay_factor"):
         assert col in gf.columns, col
     assert (gf["distance"] >= 0).all() and (gf["grad_norm"] >= 0).all()
-    # every probe of length T has T time steps (copy: T+20), at step 0 and after training
-    for (run, _step, _state), g in gf.groupby(["run", "step", "state"]):
+    # every probe of length T has T time steps (copy: T+20) per layer and direction, at step 0 and after training
+    for (run, _step, _state, _layer, _direction), g in gf.groupby(["run", "step", "state", "layer", "direction"]):
         T = g["length"].iloc[0] + (20 if g["task"].iloc[0] == "copy" else 0)
         assert sorted(g["t"]) == list(range(T)), run
     runs = pd.read_csv(smoke / "results/tables/runs.csv").set_index("run")

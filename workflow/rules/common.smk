@@ -6,7 +6,7 @@ import sys
 from snakemake.utils import validate
 
 from rnnbench.config import RunConfig
-from rnnbench.study import config_hash, expand, job_cost, report_settings, train_jobs
+from rnnbench.study import config_hash, expand, job_cost, report_settings, study_device, train_jobs
 
 # Validation runs while the workflow is parsed, so a bad config stops before any job starts;
 # jsonschema's message names the key and the value.
@@ -121,6 +121,18 @@ FIGURE_NAMES = [
 if THROUGHPUT:
     TABLES.append("results/tables/throughput.csv")
     FIGURE_NAMES.append("fig6_throughput")
+# The literature studies (rnnbench.initprobes, the depth study): their tables and figures, when the
+# config has them. The probes are checked now, before any job, like every training run.
+INIT_PROBES = config.get("init_probes")
+if INIT_PROBES:
+    from rnnbench.initprobes import probe_configs
+
+    probe_configs(INIT_PROBES, study_device(config))
+    TABLES.append("results/tables/init_probes.csv")
+    FIGURE_NAMES.append("fig1b_gradflow_paper_scale")
+DEPTH = bool(config.get("depth"))
+if DEPTH:
+    FIGURE_NAMES.append("fig7_depth")
 FIGURES = [f"results/figures/{name}.{ext}" for name in FIGURE_NAMES for ext in ("png", "pdf")]
 
 # Pages of the Snakemake report that show as HTML inside it (rules report_html, table_html): REPORT.md

@@ -10,6 +10,7 @@ rule report_md:
         timings="results/tables/timings.csv",
         skipped="results/tables/skipped.csv",
         throughput=["results/tables/throughput.csv"] if THROUGHPUT else [],
+        init_probes=["results/tables/init_probes.csv"] if INIT_PROBES else [],
         figures=[f for f in FIGURES if f.endswith(".png")],
     output:
         report("results/REPORT.md", caption="../report/report_md.rst", category="report"),

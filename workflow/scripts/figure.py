@@ -4,9 +4,11 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w")  # noqa: F821 (snakemake is injected)
 
-from rnnbench.figures import render  # noqa: E402
+from rnnbench import figures, figures_literature  # noqa: E402
 
-render(
+# figures 1b and 7 (the literature studies) live in their own module
+module = figures_literature if snakemake.params.name in figures_literature.BUILDERS else figures  # noqa: F821
+module.render(
     snakemake.params.name,  # noqa: F821
     dict(snakemake.input),  # noqa: F821
     snakemake.output.png,  # noqa: F821

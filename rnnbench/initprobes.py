@@ -1,0 +1,99 @@
+"""Gradient at initialisation at a paper's own settings: probes only, no training.
+
+A claim about ‖∂L/∂h_t‖ at initialisation needs no training, so it can be checked at the paper's
+own length, width and initialisation even on a CPU: one forward and backward pass in float64
+(Arjovsky et al. 2016's T = 1000, H = 128 costs well under a second per probe). The config's
+``init_probes`` block names the task, its length, the width, the batch, the cells, the seeds and
+a few labelled initialisations (e.g. ``paper``: Glorot + forget bias 1, ``pytorch``: the default);
+every (init, cell, seed) is one probe on a batch drawn from the seed, as ``rnnbench gradflow`` does.
+
+Each probe is summarised by its fitted per-step factor and by the decades the gradient loses over
+the whole sequence (log10 of ‖∂L/∂h_t‖ at distance 0 over its value at distance T − 1), which does
+not depend on how the loss is scaled (batch mean or sum); an exact zero in float64 is an underflow.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from rnnbench.config import ConfigError, RunConfig
+from rnnbench.probes import decay_rate, gradflow_at_init
+
+INIT_FIELDS = ("init", "init_gain", "forget_bias", "chrono_tmax")
+
+
+def probe_configs(spec: dict[str, Any], device: str = "cpu") -> list[tuple[str, RunConfig]]:
+    """Every probe of an ``init_probes`` block as (init label, RunConfig), checked now (a bad value is
+    refused with the probe named, before any work)."""
+    out = []
+    for label, init in spec["inits"].items():
+        unknown = sorted(set(init) - set(INIT_FIELDS))
+        if unknown:
+            raise ConfigError(f"init_probes.inits.{label}: unknown key(s) {unknown}; allowed: {', '.join(INIT_FIELDS)}")
+        for cell in spec["cells"]:
+            for seed in spec["seeds"]:
+                fields = dict(init)
+                if cell != "lstm":
+                    fields.pop("forget_bias", None)  # only the LSTM has a forget gate
+                try:
+                    cfg = RunConfig(
+                        task=spec["task"], cell=cell, length=spec["length"], hidden=spec["hidden"],
+                        batch=spec["batch"], seed=seed, device=device, dtype="float64",
+                        reset_after=bool(spec.get("reset_after", False)), **fields,
+                    )  # fmt: skip
+                except ConfigError as e:
+                    raise ConfigError(f"init_probes {label} {cell} seed {seed}: {e}") from None
+                out.append((label, cfg))
+    return out
+
+
+def run_init_probes(spec: dict[str, Any], device: str = "cpu") -> pd.DataFrame:
+    """One row per (init label, cell, seed, t): ‖∂L/∂h_t‖ (and ‖∂L/∂c_t‖ for the LSTM) at initialisation."""
+    rows = []
+    for label, cfg in probe_configs(spec, device):
+        records, _ = gradflow_at_init(cfg, torch.float64)
+        for r in records:
+            if r["direction"] != 0:
+                continue
+            rows.append({
+                "init_label": label, "cell": cfg.cell, "seed": cfg.seed, "task": cfg.task, "length": cfg.length,
+                "hidden": cfg.hidden, "batch": cfg.batch, "init": cfg.init, "init_gain": cfg.init_gain,
+                "forget_bias": cfg.forget_bias, "reset_after": cfg.reset_after, "device": device,
+                "t": r["t"], "distance": r["distance"], "grad_norm": r["grad_norm"], "underflow": r["underflow"],
+                "c_grad_norm": r.get("c_grad_norm", math.nan),
+            })  # fmt: skip
+    return pd.DataFrame.from_records(rows)
+
+
+def summarise_probes(table: pd.DataFrame) -> pd.DataFrame:
+    """Per probe: the fitted per-step factor, the decades lost from distance 0 to T − 1 (inf when the
+    far end underflowed to 0), and the first distance where the norm is an exact zero."""
+    out = []
+    keys = ["init_label", "cell", "seed"]
+    for (label, cell, seed), g in table.groupby(keys, sort=False):
+        g = g.sort_values("distance")
+        norms = g["grad_norm"].to_numpy()
+        fit = decay_rate(g["distance"].to_numpy(), norms)
+        near, far = norms[0], norms[-1]
+        zeros = g.loc[g["grad_norm"] == 0, "distance"]
+        out.append({
+            "init_label": label, "cell": cell, "seed": int(seed), "init": g["init"].iloc[0],
+            "forget_bias": g["forget_bias"].iloc[0], "length": int(g["length"].iloc[0]),
+            "hidden": int(g["hidden"].iloc[0]), "factor": fit["factor"],
+            "decades_lost": math.log10(near / far) if far > 0 else math.inf,
+            "first_underflow": int(zeros.min()) if len(zeros) else None,
+        })  # fmt: skip
+    return pd.DataFrame.from_records(out)
+
+
+def decades_range(summary: pd.DataFrame, label: str, cell: str) -> tuple[float, float, float]:
+    """(min, median, max) over seeds of the decades lost, for one init label and cell."""
+    d = summary[(summary["init_label"] == label) & (summary["cell"] == cell)]["decades_lost"].to_numpy(dtype=float)
+    if not len(d):
+        return (math.nan, math.nan, math.nan)
+    return float(d.min()), float(np.median(d)), float(d.max())
