@@ -15,10 +15,9 @@ import torch
 
 from rnnbench.cells import CELLS
 from rnnbench.clipping import CLIPPERS
-from rnnbench.config import DEVICES, DTYPES, PROBE_DTYPES, ConfigError, RunConfig, resolve_device
+from rnnbench.config import BACKEND_CHOICES, DEVICES, DTYPES, PROBE_DTYPES, ConfigError, RunConfig, resolve_device
 from rnnbench.initialisation import INITS
 from rnnbench.memory import check_fits
-from rnnbench.models import BACKENDS
 from rnnbench.optimizers import OPTIMIZERS
 from rnnbench.storage import atomic_write, write_json
 from rnnbench.tasks import TASKS
@@ -71,9 +70,9 @@ def _model_args(p: argparse.ArgumentParser, default_task: str) -> None:
     )
     p.add_argument(
         "--backend",
-        choices=BACKENDS,
+        choices=BACKEND_CHOICES,
         default=d.backend,
-        help="explicit (our cells, probeable) or fused (torch.nn kernels)",
+        help="explicit (our cells, probeable), fused (torch.nn kernels), or auto (the fastest that trains the same model)",
     )
     p.add_argument("--device", choices=DEVICES, default=d.device, help="cpu, cuda, or auto (cuda when present)")
     p.add_argument("--dtype", choices=DTYPES, default=d.dtype, help="parameter and activation dtype")

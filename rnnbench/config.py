@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from rnnbench.autobackend import AUTO
 from rnnbench.cells import CELLS
 from rnnbench.clipping import CLIPPERS
 from rnnbench.initialisation import INITS
@@ -25,6 +26,8 @@ from rnnbench.tasks import TASKS
 DEVICES = ("cpu", "cuda", "auto")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 PROBE_DTYPES = ("same", "float64")
+# every backend, and auto: the fastest one that trains the same model, chosen per run (rnnbench.autobackend)
+BACKEND_CHOICES = (*BACKENDS, AUTO)
 
 
 class ConfigError(ValueError):
@@ -82,7 +85,7 @@ class RunConfig:
     init_gain: float = 1.0
     forget_bias: float | None = None  # LSTM only; None keeps PyTorch's default
     reset_after: bool = False  # GRU only: False is the notes' GRU, True torch.nn.GRU's
-    backend: str = "explicit-premul"  # explicit backends can be probed; fused cannot
+    backend: str = "explicit-premul"  # explicit backends can be probed; fused through a twin; auto picks per run
     device: str = "cpu"
     dtype: str = "float32"
     eval_every: int = 50
@@ -95,7 +98,7 @@ class RunConfig:
     def __post_init__(self) -> None:
         _one_of("task", self.task, TASKS)
         _one_of("cell", self.cell, CELLS)
-        _one_of("backend", self.backend, BACKENDS)
+        _one_of("backend", self.backend, BACKEND_CHOICES)
         _one_of("optimizer", self.optimizer, OPTIMIZERS)
         _one_of("clip_mode", self.clip_mode, CLIPPERS)
         _one_of("init", self.init, INITS)

@@ -4,7 +4,7 @@ The config (``config/*.yaml``, validated by ``workflow/schemas/config.schema.yam
 studies; every run is one ``RunConfig`` and one result file ``results/runs/<id>.json``:
 
 - ``sweep``: tasks × lengths × cells × clipping × seeds (× devices), trained with the shared
-  ``train`` settings; id ``task~adding/cell~lstm/length~100/clip~1.0/seed~0``.
+  ``train`` settings, a task's ``train`` over them and a cell's ``cell_train`` over those; id ``task~adding/cell~lstm/length~100/clip~1.0/seed~0``.
 - ``gains``: the vanilla RNN across W_hh init gains, probed at initialisation and after training;
   id ``gains/task~adding/length~50/cell~rnn/init~orthogonal/gain~1.5/seed~0``.
 - ``clipping``: a configuration that explodes, with and without clipping, under each optimizer;
@@ -22,7 +22,8 @@ from collections.abc import Callable
 from itertools import product
 from typing import Any
 
-from rnnbench.config import ConfigError, RunConfig
+from rnnbench.autobackend import AUTO, choose
+from rnnbench.config import ConfigError, RunConfig, resolve_device
 from rnnbench.tasks import TASKS
 
 STUDIES = ("sweep", "gains", "clipping")
@@ -75,8 +76,9 @@ def sweep_runs(config: dict) -> dict[str, dict]:
     devices = _devices(config)
     runs = {}
     for task, spec in s["tasks"].items():
-        base = {**config["train"], **spec.get("train", {})}
+        task_base = {**config["train"], **spec.get("train", {})}
         for cell, length, clip, seed, device in product(s["cells"], spec["lengths"], s["clip"], s["seeds"], devices):
+            base = {**task_base, **spec.get("cell_train", {}).get(cell, {})}  # a cell's own settings win
             params = {"task": task, "cell": cell, "length": length, "clip": clip, "seed": seed}
             if len(devices) > 1:
                 params["device"] = device  # only then: the default ids stay short
@@ -139,6 +141,16 @@ def job_id(rid: str) -> str:
     return run_id(study, {k: v for k, v in params.items() if k not in PER_RUN_SEGMENTS})
 
 
+def can_stack(cfg: dict, stackable_backends: tuple[str, ...]) -> bool:
+    """Whether a run (a RunConfig dict) may train in a stack: its backend is one of
+    ``stackable_backends``, or ``auto`` and the autobackend table stacks its cell on its device."""
+    if cfg["backend"] == AUTO:
+        # 'cuda' is looked up as asked: a cluster's login node plans CUDA jobs it cannot run itself
+        device = resolve_device("auto") if cfg["device"] == "auto" else cfg["device"]
+        return choose(cfg["cell"], cfg["reset_after"], device).stack
+    return cfg["backend"] in stackable_backends
+
+
 def group_stacks(
     runs: dict[str, dict],
     runs_per_stack: int,
@@ -153,7 +165,7 @@ def group_stacks(
         raise ConfigError(f"runs_per_stack must be an integer >= 1, got {runs_per_stack!r}")
     groups: dict[str, list[str]] = {}
     for rid, cfg in runs.items():
-        if cfg["backend"] not in stackable_backends:
+        if not can_stack(cfg, stackable_backends):
             groups[f"alone:{rid}"] = [rid]
             continue
         shared = json.dumps({k: v for k, v in cfg.items() if k not in per_run_fields}, sort_keys=True)
