@@ -41,21 +41,28 @@ CPU: dict[str, Choice] = {
     # nn.RNN on CPU is a C++ loop of ordinary ops: our premul loop is as fast or faster, and a
     # stack shares each small kernel launch among its runs
     "rnn": Choice(
-        "explicit-premul", True, "H32B32: premul 108-233, fused 93-136, bptt 52-84, stack of 2 171-176 run-steps/s; "
-        "H128B20: premul 94-101, fused 87-93, bptt 41-52"
+        "explicit-premul",
+        True,
+        "H32B32: premul 108-233, fused 93-136, bptt 52-84, stack of 2 171-176 run-steps/s; "
+        "H128B20: premul 94-101, fused 87-93, bptt 41-52",
     ),
     # oneDNN's fused LSTM is 3-9x our loop; a stack of explicit LSTMs never catches up with it
     "lstm": Choice(
-        "fused", False, "H32B32: fused 164-302, premul 34, bptt 27, stack of 2 49-51 run-steps/s; "
-        "H128B20: fused 75, premul 26, bptt 20"
+        "fused",
+        False,
+        "H32B32: fused 164-302, premul 34, bptt 27, stack of 2 49-51 run-steps/s; "
+        "H128B20: fused 75, premul 26, bptt 20",
     ),
     # the notes' GRU: no fused kernel; premul is the fastest single explicit path, a stack beats it
     "gru": Choice(
-        "explicit-premul", True, "H32B32: premul 27-42, bptt (autograd for this GRU) 37, stack of 2 40-48 run-steps/s; "
-        "H128B20: premul 21"
+        "explicit-premul",
+        True,
+        "H32B32: premul 27-42, bptt (autograd for this GRU) 37, stack of 2 40-48 run-steps/s; H128B20: premul 21",
     ),
     # torch's GRU: nn.GRU on CPU is a C++ loop of ordinary ops, still faster than ours alone
-    "gru-reset-after": Choice("fused", False, "H32B32: fused 36-49, premul 27-40, bptt 23-33; H128B20: fused 29, premul 23"),
+    "gru-reset-after": Choice(
+        "fused", False, "H32B32: fused 36-49, premul 27-40, bptt 23-33; H128B20: fused 29, premul 23"
+    ),
 }
 CUDA: dict[str, Choice] = {
     # cuDNN's kernels for every form they implement; unmeasured here (no GPU in this project)
