@@ -56,7 +56,7 @@ from rnnbench.tasks import TASKS, Task
 from rnnbench.train import evaluate, make_batch, result_record, show_progress, train
 
 # fields that may differ between the runs of one stack; every other field must be equal
-PER_RUN_FIELDS = ("seed", "init", "init_gain", "forget_bias", "clip", "eval_seed")
+PER_RUN_FIELDS = ("seed", "init", "init_gain", "forget_bias", "chrono_tmax", "clip", "eval_seed")
 # the stack runs our cells (premul time loop); the fused kernels have no model dimension. ``auto``
 # stacks where its table says a stack wins (rnnbench.autobackend; see study.can_stack)
 STACKABLE_BACKENDS = ("explicit", "explicit-premul")
@@ -221,6 +221,7 @@ def train_batched(
             c.init_gain,
             c.forget_bias,
             c.seed,
+            c.chrono_range(),
         )
         for c in cfgs
     ]

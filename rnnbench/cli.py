@@ -64,6 +64,12 @@ def _model_args(p: argparse.ArgumentParser, default_task: str) -> None:
         "--forget-bias", type=_optional_float, default=d.forget_bias, help="LSTM forget-gate bias (default: PyTorch's)"
     )
     p.add_argument(
+        "--chrono-tmax",
+        type=int,
+        default=d.chrono_tmax,
+        help="--init chrono: T_max of the keep-gate bias log U[1, T_max-1] (default: the steps the network sees)",
+    )
+    p.add_argument(
         "--reset-after",
         action="store_true",
         help="GRU: torch.nn.GRU's form instead of the notes' (reset before the product)",
@@ -226,6 +232,7 @@ def _config(args: argparse.Namespace, **extra) -> RunConfig:
         init=args.init,
         init_gain=args.init_gain,
         forget_bias=args.forget_bias,
+        chrono_tmax=args.chrono_tmax,
         reset_after=args.reset_after,
         backend=args.backend,
         device=args.device,

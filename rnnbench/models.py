@@ -84,8 +84,11 @@ def build_model(
     init_gain: float = 1.0,
     forget_bias: float | None = None,
     seed: int = 0,
+    chrono_tmax: int | None = None,
 ) -> SequenceModel:
-    """Build and initialise a model; the same arguments give the same weights on every backend."""
+    """Build and initialise a model; the same arguments give the same weights on every backend.
+
+    ``chrono_tmax``: init ``chrono``'s T_max (``RunConfig.chrono_range`` resolves its default)."""
     model = SequenceModel(task, cell, hidden_size, num_layers, bidirectional, backend, reset_after)
-    initialise(model.rnn.cells(), model.head, init, init_gain, forget_bias, seed, is_lstm=cell == "lstm")
+    initialise(model.rnn.cells(), model.head, init, init_gain, forget_bias, seed, cell, reset_after, chrono_tmax)
     return model

@@ -181,6 +181,7 @@ def gradflow_at_init(cfg, dtype: torch.dtype) -> tuple[list[dict], dict]:
         cfg.init_gain,
         cfg.forget_bias,
         cfg.seed,
+        cfg.chrono_range(),
     ).to(device=device, dtype=dtype)
     x, y = task.generate(cfg.batch, cfg.length, torch.Generator().manual_seed(cfg.seed), device)
     _, records = probe(model, x.to(dtype), y.to(dtype) if y.is_floating_point() else y, step=0, dtype=dtype)

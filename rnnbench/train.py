@@ -74,6 +74,7 @@ def train(
         cfg.init_gain,
         cfg.forget_bias,
         cfg.seed,
+        cfg.chrono_range(),
     ).to(device=device, dtype=dtype)
     params = list(model.parameters())
     optimizer = OPTIMIZERS[cfg.optimizer](params, cfg.lr, cfg.momentum)
