@@ -61,10 +61,16 @@ def _devices(config: dict) -> list[str]:
     return [d] if isinstance(d, str) else list(d)
 
 
+# Settings the pipeline uses where a config leaves them out (RunConfig's own defaults otherwise):
+# backend auto, the fastest backend that trains the same model (rnnbench.autobackend); the command
+# line keeps explicit-premul as its default, the backend every probe is defined on.
+PIPELINE_DEFAULTS: dict[str, Any] = {"backend": AUTO}
+
+
 def _run(base: dict, where: str, **fields: Any) -> dict[str, Any]:
-    """A RunConfig's dict from the shared settings plus this run's fields; checked now, so a bad
-    value stops the pipeline before any job starts, with the run named."""
-    merged = {**base, **fields}
+    """A RunConfig's dict from the pipeline defaults, the shared settings and this run's fields;
+    checked now, so a bad value stops the pipeline before any job starts, with the run named."""
+    merged = {**PIPELINE_DEFAULTS, **base, **fields}
     try:
         return RunConfig.from_dict(merged).to_dict()
     except ConfigError as e:
