@@ -1,9 +1,17 @@
 """The paper-cpu report's verdicts follow its stated rule, from the tables, seed by seed."""
 
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 import pandas as pd
 import pytest
+import yaml
 
 from rnnbench.paper_cpu import CLAIMS, category, claim_rows, verdict
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize(
@@ -46,3 +54,29 @@ def test_claim_rows_read_each_seed_from_the_runs_table():
         expected = "no paper number" if r["claim"].category is None else "mixed (1 of 2 seeds)"
         assert r["verdict"] == expected
         assert "(0.05×)" in r["ours"] and "(0.95×)" in r["ours"]
+
+
+def _snakemake(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", *args], cwd=cwd, capture_output=True, text=True, timeout=600
+    )
+
+
+def _workflow(dest: Path) -> Path:
+    shutil.copy(REPO / "Snakefile", dest / "Snakefile")
+    for d in ("workflow", "config", "profiles"):
+        shutil.copytree(REPO / d, dest / d)
+    return dest
+
+
+def test_paper_cpu_plans_and_an_edit_past_max_runs_is_refused(tmp_path):
+    wd = _workflow(tmp_path)
+    planned = _snakemake(wd, "-n", "--configfile", "config/paper-cpu.yaml")
+    assert planned.returncode == 0, planned.stderr
+    assert "this study has 32 training runs (max_runs 32)" in planned.stderr
+    cfg = yaml.safe_load((wd / "config/paper-cpu.yaml").read_text())
+    cfg["sweep"]["seeds"] = [0, 1, 2]  # one more seed: 41 runs
+    (wd / "more.yaml").write_text(yaml.safe_dump(cfg))
+    refused = _snakemake(wd, "-n", "--configfile", "more.yaml")
+    assert refused.returncode != 0 and "would train 41 runs, more than max_runs = 32" in refused.stdout + refused.stderr
+    assert not (wd / "results").exists()
