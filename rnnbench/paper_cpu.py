@@ -275,7 +275,7 @@ def _clipping_table(runs: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def report(tables: Path, out: Path, wall_seconds: float | None, started: str, note: str) -> str:
+def report(tables: Path, out: Path, wall_seconds: float | None, started: str, note: str, steps_why: str = "") -> str:
     runs = pd.read_csv(tables / "runs.csv")
     curves = pd.read_csv(tables / "curves.csv")
     gradflow = pd.read_csv(tables / "gradflow.csv")
@@ -315,7 +315,7 @@ def report(tables: Path, out: Path, wall_seconds: float | None, started: str, no
 
 What Arjovsky, Shah & Bengio (2016) and Hochreiter & Schmidhuber (1997) report at their shortest
 lengths, beside what this project measures at the same settings, claim by claim. Made by
-`python -m rnnbench.paper_cpu results --out docs/paper-cpu --wall-seconds ...` from one complete run
+`python -m rnnbench.paper_cpu results --out docs/paper-cpu --wall-seconds ... --started ... --note ... --steps-why ...` from one complete run
 of `snakemake --cores all --configfile config/paper-cpu.yaml` ({len(runs)} runs; commit
 {", ".join(f"`{c[:10]}`" for c in commit)}; torch {", ".join(sorted(set(runs["torch"].astype(str))))}).
 No GPU was at hand in this project, so nothing here ran on one; `config/paper.yaml` keeps the papers'
@@ -326,13 +326,9 @@ picks cuDNN.
 
 **{wall}** of wall time for the whole study (training, tables, figures), started {started}, on
 {", ".join(sorted(set(timings["cpu"].astype(str))))} with 2 cores shared with other engineers' jobs
-(tests and experiments; {note}). Each job ran one torch thread; `--cores all` ran two at once.
+(tests and experiments{"; " + note if note else ""}). Each job ran one torch thread; `--cores all` ran two at once.
 
-Steps: **{steps} per run** ({steps * batch:,} sequences at batch {batch}). At the start of the run the
-notes' GRU at adding T = 200 (the longest job) took 0.54 s per step of its stack of two seeds on this
-loaded machine, so 6,000 steps (the first plan) would have taken about 100 minutes; 3,000 fit the hour
-with room for the load to grow. The GRU is two thirds of the study's compute: no fused kernel
-implements the notes' GRU, so it runs our explicit cells (stacked two seeds at a time).
+Steps: **{steps:,} per run** ({steps * batch:,} sequences at batch {batch}). {steps_why}
 
 Backends (`--backend auto`, recorded per run as `backend_used`): {_backends(runs)}.
 Of the jobs' {job_wall:.0f} s (process start to finish, summed over jobs), {work:.0f} s were the runs'
@@ -419,9 +415,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", type=Path, required=True, help="folder for REPORT.md and the figures")
     p.add_argument("--wall-seconds", type=float, default=None, help="the study's measured wall time")
     p.add_argument("--started", default="–", help="when the study started (UTC)")
-    p.add_argument("--note", default="load average about 7 on 2 cores at the start", help="the machine's load")
+    p.add_argument("--note", default="", help="how loaded the machine was (uptime's load average)")
+    p.add_argument("--steps-why", default="", help="why the config has the steps it has (what was measured)")
     args = p.parse_args(argv)
-    text = report(args.results / "tables", args.out, args.wall_seconds, args.started, args.note)
+    text = report(args.results / "tables", args.out, args.wall_seconds, args.started, args.note, args.steps_why)
     (args.out / "REPORT.md").write_text(text)
 
 
