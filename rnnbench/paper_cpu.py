@@ -82,10 +82,16 @@ def _matches(expected: str, got: str) -> bool:
 
 
 def verdict(expected: str | None, ratios: list[float]) -> str:
+    """``agrees`` / ``disagrees`` / ``mixed``. Where the paper's model learned and ours did not, the
+    verdict says that the training length is not matched: more steps could change it. Where ours
+    learned and the paper's did not, more steps would not undo it, so no such caveat."""
     if expected is None:
         return "no paper number"
     hits = [_matches(expected, category(r)) for r in ratios]
-    return "agrees" if all(hits) else "disagrees" if not any(hits) else f"mixed ({sum(hits)} of {len(hits)} seeds)"
+    if all(hits):
+        return "agrees"
+    caveat = "; not at the paper's training length" if expected in ("beats", "convincing") else ""
+    return ("disagrees" if not any(hits) else f"mixed ({sum(hits)} of {len(hits)} seeds)") + caveat
 
 
 def _fmt(x: float, digits: int = 3) -> str:
@@ -343,7 +349,9 @@ Per seed, held-out loss / memoryless baseline (adding 1/6, copy 10·log 8/(T+20)
 **agrees** when every seed falls in the paper's category, **disagrees** when none does. Where our
 settings differ from the paper's, the settings columns say how; the main differences everywhere: our
 LSTM has no peephole (Arjovsky's has `V_o`), and we train {steps:,} steps where their figures run longer
-(their x axes), so a "disagrees" for a slow learner may be the budget, not the model.
+(their x axes), so a "disagrees" for a slow learner may be the budget, not the model: where the
+paper's model beat the baseline and ours did not, the verdict says "not at the paper's training length";
+where ours learned and theirs did not, more steps would not undo it, so it carries no such caveat.
 
 ## Claim 1 — adding problem (Arjovsky et al. 2016, §4.2): the LSTM beats the baseline, the tanh RNN does not
 
