@@ -36,10 +36,11 @@ PER_STEP_TOLERANCE = 0.02  # a per-step gradient factor within this of the paper
 
 ARJOVSKY = "Arjovsky, Shah & Bengio 2016"
 # their settings (amarshah/complex_RNN); ours differ in the LSTM's peephole and the training length
-ARJOVSKY_SETTINGS = "RMSprop 1e-3 decay 0.9, batch 20, Glorot, forget bias 1, elementwise clip 1, peephole LSTM"
-ADDING = f"H 128, {ARJOVSKY_SETTINGS}; adding batch 20 or 50"
-COPY_RNN = f"H 80, {ARJOVSKY_SETTINGS}"
-COPY_LSTM = f"H 40, {ARJOVSKY_SETTINGS}"
+SHARED = "RMSprop 1e-3 decay 0.9, batch 20, Glorot, elementwise clip 1"
+ADDING_LSTM = f"H 128, {SHARED}, forget bias 1, peephole; adding batch 20 or 50"
+ADDING_RNN = f"H 128, {SHARED}; adding batch 20 or 50"
+COPY_LSTM = f"H 40, {SHARED}, forget bias 1, peephole"
+COPY_RNN = f"H 80, {SHARED}"
 CELL_NAMES = {"rnn": "tanh RNN", "lstm": "LSTM", "gru": "GRU (notes' form)"}
 
 
@@ -57,10 +58,10 @@ class Claim:
 
 
 CLAIMS = (
-    Claim(ARJOVSKY, "adding", 100, "lstm", "beats the baseline convincingly (up to T = 400)", "convincing", ADDING),
-    Claim(ARJOVSKY, "adding", 200, "lstm", "beats the baseline convincingly (up to T = 400)", "convincing", ADDING),
-    Claim(ARJOVSKY, "adding", 100, "rnn", "never beats the baseline (MSE ~ 0.167)", "baseline", ADDING),
-    Claim(ARJOVSKY, "adding", 200, "rnn", "never beats the baseline (MSE ~ 0.167)", "baseline", ADDING),
+    Claim(ARJOVSKY, "adding", 100, "lstm", "beats the baseline convincingly (up to T = 400)", "convincing", ADDING_LSTM),
+    Claim(ARJOVSKY, "adding", 200, "lstm", "beats the baseline convincingly (up to T = 400)", "convincing", ADDING_LSTM),
+    Claim(ARJOVSKY, "adding", 100, "rnn", "never beats the baseline (MSE ~ 0.167)", "baseline", ADDING_RNN),
+    Claim(ARJOVSKY, "adding", 200, "rnn", "never beats the baseline (MSE ~ 0.167)", "baseline", ADDING_RNN),
     Claim(ARJOVSKY, "adding", 100, "gru", "not in the paper", None, "-"),
     Claim(ARJOVSKY, "adding", 200, "gru", "not in the paper", None, "-"),
     Claim(ARJOVSKY, "copy", 100, "lstm", "beats the baseline (0.1733), only at T = 100", "beats", COPY_LSTM),
@@ -245,6 +246,19 @@ def _gains_table(gains: pd.DataFrame) -> str:
 EXPLODED = 10.0  # held-out loss / baseline at or above this (or a diverged run): the run exploded
 
 
+def _first(runs: pd.DataFrame, study: str, field: str):
+    return runs[runs["study"] == study][field].iloc[0]
+
+
+def _study_settings(runs: pd.DataFrame, study: str) -> str:
+    """'tanh RNN, H 128, adding T = 200, 300 steps' for the gains or clipping study, from its runs."""
+    r = runs[runs["study"] == study]
+    if r.empty:
+        return f"(no {study} study in this run)"
+    r = r.iloc[0]
+    return f"{CELL_NAMES[r['cell']]}, H = {r['hidden']}, {r['task']} T = {r['length']}, batch {r['batch']}, {r['steps']} steps"
+
+
 def _clipping_table(runs: pd.DataFrame) -> str:
     """Pascanu's claim for plain SGD: it explodes without clipping, stays finite and trains with it."""
     c = runs[runs["study"] == "clipping"]
@@ -269,7 +283,7 @@ def _clipping_table(runs: pd.DataFrame) -> str:
                 else f"mixed ({sum(exploded)} of {len(g)})"
             )
         else:
-            claim = "stays finite, trains"
+            claim = "stays finite (no explosion)"
             verdict = (
                 "agrees"
                 if not any(exploded)
@@ -353,11 +367,11 @@ LSTM has no peephole (Arjovsky's has `V_o`), and we train {steps:,} steps where 
 paper's model beat the baseline and ours did not, the verdict says "not at the paper's training length";
 where ours learned and theirs did not, more steps would not undo it, so it carries no such caveat.
 
-## Claim 1 — adding problem (Arjovsky et al. 2016, §4.2): the LSTM beats the baseline, the tanh RNN does not
+## Claim 1 — adding problem (Arjovsky et al. 2016, experiments): the LSTM beats the baseline, the tanh RNN does not
 
 {_claim_table(adding)}
 
-## Claim 2 — copy memory, T = 100 (Arjovsky et al. 2016, §4.1): the LSTM beats the baseline only at T = 100, the tanh RNN sits on it
+## Claim 2 — copy memory, T = 100 (Arjovsky et al. 2016, experiments): the LSTM beats the baseline only at T = 100, the tanh RNN sits on it
 
 {_claim_table(copy)}
 
@@ -372,7 +386,7 @@ is shown for scale: sequences seen (steps × batch) when our held-out accuracy u
 |---|---|---|
 {hs_lines}
 
-## Claim 4 — gradient at initialisation (Arjovsky et al. 2016, Fig. 4, adding T = 1000)
+## Claim 4 — gradient at initialisation (Arjovsky et al. 2016, their figure of ‖∂C/∂h_t‖, adding T = 1000)
 
 Their figure: the tanh RNN's ‖∂C/∂h_t‖ falls about 13 orders of magnitude over 1000 steps (≈ 0.970 per
 step); the LSTM's falls below 1e−23 within about 550 steps (≤ 0.908 per step). Both read off a figure, at
@@ -390,21 +404,21 @@ range), Glorot + forget bias 1, at T = 100 and 200. Agreement: within ±{PER_STE
 
 ## Claim 5 — Pascanu, Mikolov & Bengio 2013: σ_max(W_hh) < 1 suffices for vanishing (§2.1); norm clipping tames an explosion (§3.2)
 
-tanh RNN, H = 128, adding T = 200, orthogonal W_hh of the given gain (every singular value equals it),
-{int(runs[runs["study"] == "gains"]["steps"].iloc[0]) if (runs["study"] == "gains").any() else 0} steps; the claim is about the gradient at initialisation:
+{_study_settings(runs, "gains")}, orthogonal W_hh of the given gain (every singular value equals it); the
+claim is about the gradient at initialisation:
 
 {_gains_table(gains) if not gains.empty else "(no gains study in this run)"}
 
-An exploding configuration (tanh RNN, H = 128, Gaussian W_hh of gain 1.5, adding T = 100, SGD lr 0.05
-or RMSprop 1e-3), with and without norm clipping at 1. Pascanu et al. show (qualitatively, their own
-tasks and sizes) that plain SGD explodes without clipping and trains with it; "exploded" here = diverged
+An exploding configuration ({_study_settings(runs, "clipping")}, Gaussian W_hh of gain
+{_first(runs, "clipping", "init_gain"):g}; SGD lr {_first(runs[runs["optimizer"] == "sgd"], "clipping", "lr"):g}), with and without norm clipping at 1. Pascanu et al. show (qualitatively, their own
+tasks and sizes) that plain SGD explodes without clipping and does not with it; "exploded" here = diverged
 (NaN/inf) or a held-out MSE ≥ {EXPLODED:g} × baseline:
 
 {_clipping_table(runs)}
 
 ## Learning curves
 
-Held-out loss / baseline against training sequences, each seed a line; dashed: the baseline, dotted:
+Held-out loss / baseline against training sequences, each seed a line (lines at the baseline lie on top of each other); dashed: the baseline, dotted:
 {CONVINCING} × baseline.
 
 ![learning curves](learning_curves.png)
