@@ -90,6 +90,14 @@ def _rename(*keys: str, to: str) -> Callable[[dict], None]:
     return edit
 
 
+def _paper_cpu_seeds(cfg: dict) -> None:
+    """config/paper-cpu.yaml (32 runs, max_runs 32) with one more seed: 41 runs, refused."""
+    paper = yaml.safe_load(open(REPO / "config" / "paper-cpu.yaml"))
+    paper["sweep"]["seeds"] = [0, 1, 2]
+    cfg.clear()
+    cfg.update(paper)
+
+
 # (what, the change to config/smoke.yaml as a reader sees it, the edit: a function of the parsed
 # config, or the file's text with a YAML error)
 PIPELINE_CASES: list[tuple[str, str, Callable[[dict], None] | str]] = [
@@ -104,6 +112,7 @@ PIPELINE_CASES: list[tuple[str, str, Callable[[dict], None] | str]] = [
     ("learning rate not a number", "`train.lr: abc`", _set("train", "lr", value="abc")),
     ("cuda on a machine without CUDA", "`device: cuda`", _set("device", value="cuda")),
     ("a sweep larger than max_runs", "`max_runs: 10` (the smoke study has 24 runs)", _set("max_runs", value=10)),
+    ("paper-cpu edited past its max_runs", "`sweep.seeds: [0, 1, 2]` in `config/paper-cpu.yaml` (41 runs)", _paper_cpu_seeds),
 ]
 
 
