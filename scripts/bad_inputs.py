@@ -112,7 +112,11 @@ PIPELINE_CASES: list[tuple[str, str, Callable[[dict], None] | str]] = [
     ("learning rate not a number", "`train.lr: abc`", _set("train", "lr", value="abc")),
     ("cuda on a machine without CUDA", "`device: cuda`", _set("device", value="cuda")),
     ("a sweep larger than max_runs", "`max_runs: 10` (the smoke study has 24 runs)", _set("max_runs", value=10)),
-    ("paper-cpu edited past its max_runs", "`sweep.seeds: [0, 1, 2]` in `config/paper-cpu.yaml` (41 runs)", _paper_cpu_seeds),
+    (
+        "paper-cpu edited past its max_runs",
+        "`sweep.seeds: [0, 1, 2]` in `config/paper-cpu.yaml` (41 runs)",
+        _paper_cpu_seeds,
+    ),
 ]
 
 
