@@ -61,8 +61,10 @@ CPU: dict[str, Choice] = {
     ),
     # torch's GRU: nn.GRU on CPU is a C++ loop of ordinary ops, still faster than ours alone
     "gru-reset-after": Choice(
-        "fused", False, "H32B32: fused 36-49, premul 27-40, bptt 23-33; H128B20: fused 29, premul 23; "
-        "a stack of this form was not measured at these sizes (kept off: fused alone is the measured best)"
+        "fused",
+        False,
+        "H32B32: fused 36-49, premul 27-40, bptt 23-33; H128B20: fused 29, premul 23; "
+        "a stack of this form was not measured at these sizes (kept off: fused alone is the measured best)",
     ),
 }
 CUDA: dict[str, Choice] = {
