@@ -139,6 +139,8 @@ def run_row(rid: str, study: str, record: dict) -> dict[str, Any]:
         **{k: record.get(k) for k in SUMMARY_FIELDS},
         "rnnbench_version": _version(record),
         "device_used": env.get("device"),
+        # the backend that ran (auto resolved); older records: the configured one
+        "backend_used": record.get("backend_used", cfg["backend"]),
         "torch_threads": env.get("torch_threads"),
         "git_commit": env.get("git_commit"),
         "torch": env.get("torch"),

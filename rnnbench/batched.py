@@ -41,6 +41,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from rnnbench.autobackend import AUTO
 from rnnbench.checkpoint import load_checkpoint, save_checkpoint
 from rnnbench.config import DTYPES, ConfigError, RunConfig, resolve_device
 from rnnbench.layers import StateRecorder
@@ -50,13 +51,14 @@ from rnnbench.optimizers import OPTIMIZERS
 from rnnbench.probes import pascanu_bounds, probe, state_norms, summarise
 from rnnbench.stacked import StackedModel
 from rnnbench.storage import atomic_write, write_json
-from rnnbench.study import group_stacks
+from rnnbench.study import can_stack, group_stacks
 from rnnbench.tasks import TASKS, Task
 from rnnbench.train import evaluate, make_batch, result_record, show_progress, train
 
 # fields that may differ between the runs of one stack; every other field must be equal
 PER_RUN_FIELDS = ("seed", "init", "init_gain", "forget_bias", "chrono_tmax", "clip", "eval_seed")
-# the stack runs our cells (premul time loop); the fused kernels have no model dimension
+# the stack runs our cells (premul time loop); the fused kernels have no model dimension. ``auto``
+# stacks where its table says a stack wins (rnnbench.autobackend; see study.can_stack)
 STACKABLE_BACKENDS = ("explicit", "explicit-premul")
 
 
@@ -71,9 +73,10 @@ def check_stackable(cfgs: list[RunConfig]) -> None:
             f"runs trained together must share every field but {', '.join(PER_RUN_FIELDS)}; "
             f"these differ: {', '.join(differ)}"
         )
-    if cfgs[0].backend not in STACKABLE_BACKENDS:
+    if not can_stack(cfgs[0].to_dict(), STACKABLE_BACKENDS):
         raise ConfigError(
-            f"backend {cfgs[0].backend!r} cannot be trained batched; choose one of: {', '.join(STACKABLE_BACKENDS)}"
+            f"backend {cfgs[0].backend!r} cannot be trained batched for the {cfgs[0].cell} cell on this device; choose "
+            f"one of: {', '.join(STACKABLE_BACKENDS)} (or auto where rnnbench.autobackend stacks that cell)"
         )
 
 
@@ -214,7 +217,7 @@ def train_batched(
             c.hidden,
             c.layers,
             c.bidirectional,
-            c.backend,
+            "explicit-premul" if c.backend == AUTO else c.backend,  # the stack copies the cells' weights
             c.reset_after,
             c.init,
             c.init_gain,
@@ -378,7 +381,7 @@ def train_batched(
         logs[m]["eval_curve"].append({"step": steps_run[m], "loss": final_loss, "accuracy": accuracy})
         record = result_record(
             c, device, logs[m], status[m], diverged_step[m], steps_run[m], final_loss, accuracy, wall / M,
-            start if resumed is not None else None,
+            start if resumed is not None else None, "stacked",
         )  # fmt: skip
         record["env"]["batched"] = batch_info
         results.append(record)

@@ -18,10 +18,9 @@ import torch
 
 from rnnbench.cells import CELLS
 from rnnbench.clipping import CLIPPERS
-from rnnbench.config import DEVICES, DTYPES, PROBE_DTYPES, ConfigError, RunConfig, resolve_device
+from rnnbench.config import BACKEND_CHOICES, DEVICES, DTYPES, PROBE_DTYPES, ConfigError, RunConfig, resolve_device
 from rnnbench.initialisation import INITS
 from rnnbench.memory import check_fits
-from rnnbench.models import BACKENDS
 from rnnbench.optimizers import OPTIMIZERS
 from rnnbench.storage import atomic_write, output_problem, write_json
 from rnnbench.tasks import TASKS
@@ -152,9 +151,9 @@ def _model_args(p: argparse.ArgumentParser, default_task: str) -> None:
     _option(p, "--reset-after", default=d.reset_after)
     p.add_argument(
         "--backend",
-        choices=BACKENDS,
+        choices=BACKEND_CHOICES,
         default=d.backend,
-        help="explicit (our cells, probeable) or fused (torch.nn kernels)",
+        help="explicit (our cells, probeable), fused (torch.nn kernels), or auto (the fastest that trains the same model)",
     )
     _option(p, "--device", default=d.device)
     _option(p, "--dtype", default=d.dtype)

@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from rnnbench.autobackend import AUTO
 from rnnbench.cells import CELLS
 from rnnbench.clipping import CLIPPERS
 from rnnbench.initialisation import INITS, check_applies
@@ -25,6 +26,8 @@ from rnnbench.tasks import TASKS
 DEVICES = ("cpu", "cuda", "auto")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 PROBE_DTYPES = ("same", "float64")
+# every backend, and auto: the fastest one that trains the same model, chosen per run (rnnbench.autobackend)
+BACKEND_CHOICES = (*BACKENDS, AUTO)
 # fields added after results were first published, with their defaults: ``to_dict`` (and so the
 # config hash, the run JSON and the pipeline's job params) leaves them out while they are at their
 # default, so that every run made before they existed keeps its hash and is not trained again
@@ -115,7 +118,7 @@ class RunConfig:
     forget_bias: float | None = None  # LSTM only (other cells ignore it); None keeps the init's own
     chrono_tmax: int | None = None  # init chrono only: T_max of log U[1, T_max−1]; None = steps the network sees
     reset_after: bool = False  # GRU only: False is the notes' GRU, True torch.nn.GRU's
-    backend: str = "explicit-premul"  # explicit backends can be probed; fused cannot
+    backend: str = "explicit-premul"  # explicit backends can be probed; fused through a twin; auto picks per run
     device: str = "cpu"
     dtype: str = "float32"
     eval_every: int = 50
@@ -128,7 +131,7 @@ class RunConfig:
     def __post_init__(self) -> None:
         _one_of("task", self.task, TASKS)
         _one_of("cell", self.cell, CELLS)
-        _one_of("backend", self.backend, BACKENDS)
+        _one_of("backend", self.backend, BACKEND_CHOICES)
         _one_of("optimizer", self.optimizer, OPTIMIZERS)
         _one_of("clip_mode", self.clip_mode, CLIPPERS)
         _one_of("init", self.init, INITS)

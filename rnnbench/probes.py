@@ -183,6 +183,7 @@ def gradflow_at_init(cfg, dtype: torch.dtype) -> tuple[list[dict], dict]:
     Returns one row per (direction, t) of the top layer -- ``grad_norm`` = mean over the batch of
     ‖∂L/∂h_t‖, plus ``c_grad_norm`` for the LSTM -- and the decay fit of direction 0.
     """
+    from rnnbench.autobackend import concrete_backend
     from rnnbench.config import resolve_device
     from rnnbench.tasks import TASKS
 
@@ -194,7 +195,7 @@ def gradflow_at_init(cfg, dtype: torch.dtype) -> tuple[list[dict], dict]:
         cfg.hidden,
         cfg.layers,
         cfg.bidirectional,
-        cfg.backend,
+        concrete_backend(cfg.backend, cfg.cell, cfg.reset_after, device),
         cfg.reset_after,
         cfg.init,
         cfg.init_gain,

@@ -4,7 +4,7 @@ The config (``config/*.yaml``, validated by ``workflow/schemas/config.schema.yam
 studies; every run is one ``RunConfig`` and one result file ``results/runs/<id>.json``:
 
 - ``sweep``: tasks × lengths × cells × clipping × seeds (× devices), trained with the shared
-  ``train`` settings; id ``task~adding/cell~lstm/length~100/clip~1.0/seed~0``.
+  ``train`` settings, a task's ``train`` over them and a cell's ``cell_train`` over those; id ``task~adding/cell~lstm/length~100/clip~1.0/seed~0``.
 - ``gains``: the vanilla RNN across W_hh init gains, probed at initialisation and after training;
   id ``gains/task~adding/length~50/cell~rnn/init~orthogonal/gain~1.5/seed~0``.
 - ``clipping``: a configuration that explodes, with and without clipping, under each optimizer;
@@ -24,7 +24,8 @@ from collections.abc import Callable
 from itertools import product
 from typing import Any
 
-from rnnbench.config import ConfigError, RunConfig, not_applicable
+from rnnbench.autobackend import AUTO, choose
+from rnnbench.config import ConfigError, RunConfig, not_applicable, resolve_device
 from rnnbench.tasks import TASKS
 
 STUDIES = ("sweep", "gains", "clipping", "depth")
@@ -62,12 +63,18 @@ def _devices(config: dict) -> list[str]:
     return [d] if isinstance(d, str) else list(d)
 
 
+# Settings the pipeline uses where a config leaves them out (RunConfig's own defaults otherwise):
+# backend auto, the fastest backend that trains the same model (rnnbench.autobackend); the command
+# line keeps explicit-premul as its default, the backend every probe is defined on.
+PIPELINE_DEFAULTS: dict[str, Any] = {"backend": AUTO}
+
+
 def _run(base: dict, where: str, **fields: Any) -> dict[str, Any]:
-    """A RunConfig's dict from the shared settings plus this run's fields; checked now, so a bad
+    """A RunConfig's dict from the pipeline defaults, the shared settings and this run's fields; checked now, so a bad
     value stops the pipeline before any job starts, with the run named. A shared setting that does
     not apply to this run's cell or optimizer (``train: {forget_bias: 1}`` in a sweep over every
     cell) is left out of it: it applies to the runs it concerns, and the others keep their hash."""
-    merged = {**base, **fields}
+    merged = {**PIPELINE_DEFAULTS, **base, **fields}
     for name in not_applicable(merged):
         if name not in fields:
             del merged[name]
@@ -82,8 +89,9 @@ def sweep_runs(config: dict) -> dict[str, dict]:
     devices = _devices(config)
     runs = {}
     for task, spec in s["tasks"].items():
-        base = {**config["train"], **spec.get("train", {})}
+        task_base = {**config["train"], **spec.get("train", {})}
         for cell, length, clip, seed, device in product(s["cells"], spec["lengths"], s["clip"], s["seeds"], devices):
+            base = {**task_base, **spec.get("cell_train", {}).get(cell, {})}  # a cell's own settings win
             params = {"task": task, "cell": cell, "length": length, "clip": clip, "seed": seed}
             if len(devices) > 1:
                 params["device"] = device  # only then: the default ids stay short
@@ -167,6 +175,16 @@ def job_id(rid: str) -> str:
     return run_id(study, {k: v for k, v in params.items() if k not in PER_RUN_SEGMENTS})
 
 
+def can_stack(cfg: dict, stackable_backends: tuple[str, ...]) -> bool:
+    """Whether a run (a RunConfig dict) may train in a stack: its backend is one of
+    ``stackable_backends``, or ``auto`` and the autobackend table stacks its cell on its device."""
+    if cfg["backend"] == AUTO:
+        # 'cuda' is looked up as asked: a cluster's login node plans CUDA jobs it cannot run itself
+        device = resolve_device("auto") if cfg["device"] == "auto" else cfg["device"]
+        return choose(cfg["cell"], cfg["reset_after"], device).stack
+    return cfg["backend"] in stackable_backends
+
+
 def group_stacks(
     runs: dict[str, dict],
     runs_per_stack: int,
@@ -181,7 +199,7 @@ def group_stacks(
         raise ConfigError(f"runs_per_stack must be an integer >= 1, got {runs_per_stack!r}")
     groups: dict[str, list[str]] = {}
     for rid, cfg in runs.items():
-        if cfg["backend"] not in stackable_backends:
+        if not can_stack(cfg, stackable_backends):
             groups[f"alone:{rid}"] = [rid]
             continue
         shared = json.dumps({k: v for k, v in cfg.items() if k not in per_run_fields}, sort_keys=True)

@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from rnnbench.autobackend import concrete_backend
 from rnnbench.checkpoint import load_checkpoint, save_checkpoint
 from rnnbench.clipping import clipper
 from rnnbench.config import DTYPES, RunConfig, resolve_device
@@ -67,13 +68,14 @@ def train(
     check_fits(cfg, device)
     dtype = DTYPES[cfg.dtype]
     task = TASKS[cfg.task]
+    backend = concrete_backend(cfg.backend, cfg.cell, cfg.reset_after, device)  # auto -> the one that runs
     model = build_model(
         task,
         cfg.cell,
         cfg.hidden,
         cfg.layers,
         cfg.bidirectional,
-        cfg.backend,
+        backend,
         cfg.reset_after,
         cfg.init,
         cfg.init_gain,
@@ -92,7 +94,7 @@ def train(
     probe_steps = set(cfg.probe_steps())
     # probes ride on the training step's own backward when they can; otherwise a separate pass on a copy
     probe_dtype = torch.float64 if cfg.probe_dtype == "float64" else dtype
-    probe_in_step = probe_dtype == dtype and cfg.backend in PROBEABLE_BACKENDS
+    probe_in_step = probe_dtype == dtype and backend in PROBEABLE_BACKENDS
     probe_batch = cfg.probe_batch or cfg.batch
 
     # everything the result reports, kept in one plain dict so that a checkpoint can carry it
@@ -172,7 +174,9 @@ def train(
         write_model(save_model, model)
     resumed_from = start if resumed is not None else None
     wall = time.perf_counter() - wall_start
-    return result_record(cfg, device, log, status, diverged_step, steps_run, final_loss, accuracy, wall, resumed_from)
+    return result_record(
+        cfg, device, log, status, diverged_step, steps_run, final_loss, accuracy, wall, resumed_from, backend
+    )
 
 
 def result_record(
@@ -186,6 +190,7 @@ def result_record(
     accuracy: float,
     wall_seconds: float,
     resumed_from_step: int | None = None,
+    backend_used: str | None = None,
 ) -> dict[str, Any]:
     """A run's result record (JSON-ready), from its log and outcome; ``train_batched`` builds the
     same record for each run of a stack.
@@ -193,6 +198,8 @@ def result_record(
     Timings: ``train_seconds`` is the time inside training steps (forward, backward, clipping,
     update; probes that ride on the step), ``work_seconds`` the whole training loop with data,
     probes and evaluations, ``wall_seconds`` everything from the call (model building included).
+    ``backend_used``: the backend that trained the run (``auto`` resolved; ``stacked`` for a run of
+    a stack), the configured one when not given.
     """
     task = TASKS[cfg.task]
     baseline = task.baseline(cfg.length)
@@ -213,6 +220,7 @@ def result_record(
         "accuracy": accuracy,
         "solved": solved,
         "steps_run": steps_run,
+        "backend_used": backend_used or cfg.backend,
         "clip_fraction": log["clip_count"] / max(steps_run, 1),
         "train_seconds": train_seconds,
         "work_seconds": log.get("work_seconds", math.nan),

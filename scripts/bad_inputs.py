@@ -132,6 +132,14 @@ def _rename(*keys: str, to: str) -> Callable[[dict], None]:
     return edit
 
 
+def _paper_cpu_seeds(cfg: dict) -> None:
+    """config/paper-cpu.yaml (32 runs, max_runs 32) with one more seed: 41 runs, refused."""
+    paper = yaml.safe_load(open(REPO / "config" / "paper-cpu.yaml"))
+    paper["sweep"]["seeds"] = [0, 1, 2]
+    cfg.clear()
+    cfg.update(paper)
+
+
 # (what, the change to config/smoke.yaml as a reader sees it, the edit: a function of the parsed
 # config, or the file's text with a YAML error)
 PIPELINE_CASES: list[tuple[str, str, Callable[[dict], None] | str]] = [
@@ -154,6 +162,11 @@ PIPELINE_CASES: list[tuple[str, str, Callable[[dict], None] | str]] = [
         _set("init_probes", "inits", "pytorch", "init", value="identity"),
     ),
     ("unknown depth study key", "`depth.layer: [1, 2]`", _rename("depth", "layers", to="layer")),
+    (
+        "paper-cpu edited past its max_runs",
+        "`sweep.seeds: [0, 1, 2]` in `config/paper-cpu.yaml` (41 runs)",
+        _paper_cpu_seeds,
+    ),
 ]
 
 

@@ -12,7 +12,8 @@ from rnnbench.stacked import StackedModel
 from rnnbench.tasks import TASKS
 from rnnbench.train import train
 
-TIMING = ("train_seconds", "work_seconds", "wall_seconds", "throughput_seq_per_s", "env")
+# timings and provenance: how a run ran (env, backend_used: "stacked" against its single backend), not what it got
+TIMING = ("train_seconds", "work_seconds", "wall_seconds", "throughput_seq_per_s", "env", "backend_used")
 TINY = dict(task="adding", length=8, hidden=16, batch=6, steps=8, eval_every=3, eval_batch=20, probe_at=(0, 3, -1))
 # thresholds around the tiny models' gradient norms, so that some steps clip and some do not; None: not clipped
 CLIPS = {

@@ -12,8 +12,11 @@ from rnnbench.study import expand, group_stacks, job_cost, parse_run_id, train_j
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def default_runs() -> dict[str, dict]:
-    return expand(yaml.safe_load((ROOT / "config/config.yaml").read_text()))
+def default_runs(backend: str = "explicit-premul") -> dict[str, dict]:
+    """The default study's runs, on one backend: explicit-premul (every run stackable) for the packing
+    tests below, or the pipeline's default ``auto``, which stacks only some cells."""
+    runs = expand(yaml.safe_load((ROOT / "config/config.yaml").read_text()))
+    return {rid: {**cfg, "backend": backend} for rid, cfg in runs.items()}
 
 
 def jobs(runs: dict[str, dict], runs_per_job: int = 24, runs_per_stack: int = 8) -> dict[str, list[str]]:
@@ -85,6 +88,16 @@ def test_one_run_per_job_or_per_stack_and_bad_sizes_refused():
 def test_a_backend_that_cannot_stack_trains_each_run_alone():
     runs = {rid: {**cfg, "backend": "fused"} for rid, cfg in default_runs().items()}
     assert all(len(s) == 1 for s in stacks(runs))
+
+
+def test_auto_stacks_the_cells_its_table_stacks_and_leaves_the_lstm_alone():
+    runs = default_runs("auto")
+    assert all(
+        cfg["backend"] == "auto" for cfg in expand(yaml.safe_load((ROOT / "config/config.yaml").read_text())).values()
+    )
+    for stack in stacks(runs):
+        cell = runs[stack[0]]["cell"]
+        assert (len(stack) == 1) if cell == "lstm" else (len(stack) > 1), stack  # CPU: fused LSTM; stacked RNN, GRU
 
 
 def test_job_cost_orders_the_default_study_longest_first():

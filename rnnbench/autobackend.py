@@ -1,0 +1,92 @@
+"""``--backend auto``: for each run, the fastest backend that trains the same model and can still
+be probed, looked up in a table measured on this project's machine.
+
+"Same model" is strict: ``fused`` (torch.nn.RNN/LSTM/GRU) computes our vanilla RNN and LSTM
+equations and torch's reset-after GRU exactly (weights copied across, float rounding aside), but
+no fused kernel implements the notes' GRU (reset before the product), so that one always stays on
+an explicit backend. "Can still be probed": a fused run's probes take the explicit twin of its
+weights (``probes.explicit_twin``), so every choice below reports the explicit backend's probes.
+
+A choice is one record per cell form and device (``Choice``): the backend a run trained alone
+uses, and whether runs of one sweep cell (seeds, clipping thresholds) train faster together as
+one stacked model (``batched.train_batched``, our explicit equations with a model dimension).
+The table was measured with
+
+    python benchmarks/auto_table.py       # whole-run steps/s, 1 thread, adding T=100, Adam, clip 1
+
+on the project's 2-core AMD EPYC (torch 2.13.0, CPU build), at the default study's size
+(H=32, B=32) and the paper-cpu study's (H=128, B=20), with other jobs on the machine (absolute
+numbers vary by tens of percent; the order did not change between repeats). CUDA rows are not
+measured here (no GPU in this project): cuDNN's fused kernels are the reference there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+AUTO = "auto"
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What ``auto`` runs for one cell form on one device."""
+
+    single: str  # backend of a run trained alone
+    stack: bool  # runs of one sweep cell train together as one stacked (explicit) model
+    measured: str  # the steps/s it was chosen on (benchmarks/auto_table.py), or why unmeasured
+
+
+# Cell forms: the notes' GRU and torch's reset-after GRU are different models, hence two rows.
+CPU: dict[str, Choice] = {
+    # nn.RNN on CPU is a C++ loop of ordinary ops: our premul loop is as fast or faster, and a
+    # stack shares each small kernel launch among its runs
+    "rnn": Choice(
+        "explicit-premul",
+        True,
+        "H32B32: premul 108-233, fused 93-136, bptt 52-84, stack of 2 171-176 run-steps/s; "
+        "H128B20: premul 94-101, fused 87-93, bptt 41-52",
+    ),
+    # oneDNN's fused LSTM is 3-9x our loop; a stack of explicit LSTMs never catches up with it
+    "lstm": Choice(
+        "fused",
+        False,
+        "H32B32: fused 164-302, premul 34, bptt 27, stack of 2 49-51 run-steps/s; "
+        "H128B20: fused 75, premul 26, bptt 20",
+    ),
+    # the notes' GRU: no fused kernel; premul is the fastest single explicit path, a stack beats it
+    "gru": Choice(
+        "explicit-premul",
+        True,
+        "H32B32: premul 27-42, bptt (autograd for this GRU) 37, stack of 2 40-48 run-steps/s; H128B20: premul 21",
+    ),
+    # torch's GRU: nn.GRU on CPU is a C++ loop of ordinary ops, still faster than ours alone
+    "gru-reset-after": Choice(
+        "fused",
+        False,
+        "H32B32: fused 36-49, premul 27-40, bptt 23-33; H128B20: fused 29, premul 23; "
+        "a stack of this form was not measured at these sizes (kept off: fused alone is the measured best)",
+    ),
+}
+CUDA: dict[str, Choice] = {
+    # cuDNN's kernels for every form they implement; unmeasured here (no GPU in this project)
+    "rnn": Choice("fused", False, "cuDNN; not measured in this project"),
+    "lstm": Choice("fused", False, "cuDNN; not measured in this project"),
+    "gru": Choice("explicit-premul", True, "no cuDNN kernel for the notes' GRU; not measured in this project"),
+    "gru-reset-after": Choice("fused", False, "cuDNN; not measured in this project"),
+}
+TABLES: dict[str, dict[str, Choice]] = {"cpu": CPU, "cuda": CUDA}
+
+
+def cell_form(cell: str, reset_after: bool) -> str:
+    """The table's row: the GRU's two forms are two models."""
+    return "gru-reset-after" if cell == "gru" and reset_after else cell
+
+
+def choose(cell: str, reset_after: bool, device: str) -> Choice:
+    """The ``auto`` choice for ``cell`` on a resolved ``device`` ('cpu' or 'cuda')."""
+    return TABLES[device][cell_form(cell, reset_after)]
+
+
+def concrete_backend(backend: str, cell: str, reset_after: bool, device: str) -> str:
+    """The backend a single run trains on: ``backend`` itself, or ``auto``'s choice for it."""
+    return choose(cell, reset_after, device).single if backend == AUTO else backend
