@@ -75,9 +75,9 @@ def fig1b_gradflow_paper_scale(probes: pd.DataFrame, runs: pd.DataFrame | None =
     init0 = probes.drop_duplicates("init_label").set_index("init_label")
     desc = "; ".join(f"{lab}: {init0.loc[lab, 'init']}" for lab in labels)
     where = ", ".join(sorted({str(v) for v in probes.get("device", pd.Series(dtype=str)).dropna()}))
-    threads = sorted({int(t) for t in runs["torch_threads"].dropna()}) if runs is not None and "torch_threads" in runs else []
-    if where and threads:
-        where += ", " + _plural(threads[0], "torch thread") if len(threads) == 1 else ""
+    threads = set(runs["torch_threads"].dropna()) if runs is not None and "torch_threads" in runs else set()
+    if where and len(threads) == 1:  # the probe job runs on the study's threads_per_run, as every job does
+        where += ", " + _plural(int(threads.pop()), "torch thread")
     style.suptitle(
         fig,
         "Gradient at initialisation at the paper's scale (one line per seed; a line that stops underflowed to 0)",
@@ -93,7 +93,8 @@ def _legend(label: str, d: pd.DataFrame, s: pd.DataFrame) -> str:
     text = f"{name}: ×{np.median(s['factor']):.3g}/step"
     lost = s["decades_lost"].replace(math.inf, np.nan).dropna()
     if len(lost) == len(s):
-        text += f", {lost.min():.0f}–{lost.max():.0f} decades"
+        lo, hi = (f"{v:.0f}".replace("-", "−") for v in (lost.min(), lost.max()))
+        text += f", {lo} decades" if lo == hi else f", {lo} to {hi} decades"
     under = s["first_underflow"].dropna()
     if len(under):
         text += f"; exact 0 from d ≈ {int(under.min())} ({len(under)}/{len(s)} seeds)"

@@ -253,9 +253,7 @@ def log_if_wide(ax, lo: float, hi: float, axis: str = "y", decades: float = 1.0)
     return wide
 
 
-def legend_below(
-    fig, handles: Sequence, ncol: int | None = None, title: str | None = None, y: float = 0.0, **kwargs
-):
+def legend_below(fig, handles: Sequence, ncol: int | None = None, title: str | None = None, y: float = 0.0, **kwargs):
     """One legend for the whole figure, centred under the panels, off the data. Call after
     ``tight_layout``-free layout: the figure uses constrained layout, which makes room for it.
     ``kwargs`` go to ``fig.legend`` (``labels`` and ``handler_map`` for tuple handles)."""
