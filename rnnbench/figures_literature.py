@@ -64,7 +64,7 @@ def fig1b_gradflow_paper_scale(probes: pd.DataFrame, runs: pd.DataFrame | None =
             g0 = probes[(probes["cell"] == "rnn") & (probes["init_label"] == "paper") & (probes["distance"] == 0)]
             start = float(np.exp(np.log(g0["grad_norm"]).mean()))
             style.reference_curve(ax, [0, T - 1], [start, start * 10**-ARJOVSKY_RNN_DECADES],
-                                  "Arjovsky et al. 2016: ≈13 decades", va="top")  # fmt: skip
+                                  "Arjovsky et al. 2016: ≈13 decades in 1000 steps", va="top")  # fmt: skip
         ax.set(yscale="log", xlabel=style.DISTANCE, title=CELL_NAMES[cell])
         ax.set_xlim(0, T - 1)
         ax.set_ylim(positive.min() / 10, positive.max() * 10)  # down to the smallest nonzero norm of any cell

@@ -181,7 +181,7 @@ def _reference_label(ax, x: float, y: float, label: str, ha: str, va: str, trans
 
 
 def decade_ticks(ax, axis: str = "y", most: int = 7) -> None:
-    """On a log axis, major ticks at round decades only (every 1, 2, 5, 10, 20, 50, 100 ... decades,
+    """On a log axis, major ticks at round decades only (every 1, 2, 3, 5, 10, 20, 50, 100 ... decades,
     whichever gives at most ``most`` ticks), labelled $10^{n}$, no minor ticks: never 10^-29, 10^-58.
     Call after the limits are set. An axis that holds less than two decades keeps its own ticks, with
     the minor ones labelled plainly (3×10⁻⁴ reads 0.0003)."""
@@ -192,7 +192,7 @@ def decade_ticks(ax, axis: str = "y", most: int = 7) -> None:
         a.set_minor_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
         ax.tick_params(axis=axis, which="minor", labelsize=7)
         return
-    step = next(s for s in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500) if (last - first) / s <= most - 1)
+    step = next(s for s in (1, 2, 3, 5, 10, 20, 25, 50, 100, 200, 250, 500) if (last - first) / s <= most - 1)
     exps = range(math.ceil(first / step) * step, last + 1, step)
     a.set_major_locator(matplotlib.ticker.FixedLocator([10.0**e for e in exps]))
     a.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"$10^{{{round(math.log10(v))}}}$"))
