@@ -1,7 +1,7 @@
 """Figures of the literature studies: 1b (gradient at initialisation at a paper's own settings) and
-7 (gradient through depth and time). Same conventions as ``rnnbench.figures`` (log-scale gradient
-norms, PNG + byte-stable PDF with provenance), kept in their own module so that the figures there
-can change style without touching these.
+7 (gradient through depth and time), in the visual language of :mod:`rnnbench.style` (colour is the
+cell, line style or shade the second factor, reference lines grey and labelled on the axes), kept in
+their own module next to ``rnnbench.figures``.
 """
 
 from __future__ import annotations
@@ -11,11 +11,19 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.legend_handler import HandlerTuple
+from matplotlib.lines import Line2D
 
-from rnnbench.figures import CELL_NAMES, CELL_ORDER, provenance, save, setup
+from rnnbench import style
+from rnnbench.figures import CELL_COLORS, CELL_NAMES, provenance, run_details, save, setup
 from rnnbench.initprobes import summarise_probes
 
-INIT_COLORS = ["#1f4e99", "#d9730d", "#2a9d3a", "#9b2fae"]  # one per init label, in the config's order
+# The initialisation (the paper's, PyTorch's default, ...) by line style, in the config's order, in
+# the cell's own colour: solid, dashed, dotted. Not a light/dark pair of the cell's colour: one thin
+# line per seed in a light tint all but vanishes on white (the LSTM's orange turns pale yellow),
+# while a dash keeps full contrast, survives greyscale, and is what "second factor" means in every
+# other rnnbench figure.
+INIT_STYLES = ["-", (0, (5, 2)), (0, (1.2, 1.6)), (0, (5, 1.5, 1, 1.5))]
 # Arjovsky et al. 2016's gradient figure, read as literature.md states it: the tanh RNN at Glorot init
 # loses about 13 decades over T = 1000 steps (adding problem, H = 128)
 ARJOVSKY_RNN_DECADES, ARJOVSKY_T = 13.0, 1000
@@ -25,41 +33,57 @@ def _positive(d: pd.DataFrame) -> pd.DataFrame:
     return d[d["grad_norm"] > 0]  # an exact zero (float64 underflow) has no place on a log axis
 
 
-def fig1b_gradflow_paper_scale(probes: pd.DataFrame) -> plt.Figure:
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+def fig1b_gradflow_paper_scale(probes: pd.DataFrame, runs: pd.DataFrame | None = None) -> plt.Figure:
     """‖∂L/∂h_t‖ at initialisation against the distance to the loss, at a paper's T and H: one panel per
-    cell, one colour per initialisation, one thin line per seed; a seed whose norm underflowed to an
-    exact 0 in float64 is cut there (and counted in the legend)."""
+    cell (its colour), one line style per initialisation, one thin line per seed; a seed whose norm
+    underflowed to an exact 0 in float64 is cut there (and counted in the legend). ``runs`` (optional)
+    gives the torch threads of the study's jobs for the title."""
     summary = summarise_probes(probes)
     labels = list(dict.fromkeys(probes["init_label"]))
-    cells = [c for c in CELL_ORDER if c in set(probes["cell"])]
-    T, H = int(probes["length"].iloc[0]), int(probes["hidden"].iloc[0])
-    fig, axes = plt.subplots(1, len(cells), figsize=(4.4 * len(cells), 4.6), squeeze=False, sharey=True)
+    styles = dict(zip(labels, INIT_STYLES, strict=False))
+    cells = style.cells_in(probes["cell"])
+    p0 = probes.iloc[0]
+    T, H = int(p0["length"]), int(p0["hidden"])
+    fig, axes = style.figure(len(cells), 1, sharey=True, width=3.4, height=2.9)
     positive = _positive(probes)["grad_norm"]
     for ax, cell in zip(axes[0], cells, strict=True):
-        for color, label in zip(INIT_COLORS, labels, strict=False):
+        handles = []
+        for label in labels:
             d = probes[(probes["cell"] == cell) & (probes["init_label"] == label)]
             s = summary[(summary["cell"] == cell) & (summary["init_label"] == label)]
-            for i, (_, g) in enumerate(d.groupby("seed")):
+            for _, g in d.groupby("seed"):
                 g = _positive(g.sort_values("distance"))
-                ax.plot(g["distance"], g["grad_norm"], color=color, linewidth=0.9, alpha=0.8,
-                        label=None if i else _legend(label, d, s))  # fmt: skip
+                ax.plot(g["distance"], g["grad_norm"], color=CELL_COLORS[cell], linestyle=styles[label],
+                        linewidth=0.9, alpha=0.85)  # fmt: skip
+            handles.append(Line2D([], [], color=CELL_COLORS[cell], linestyle=styles[label], label=_legend(label, d, s)))
         if cell == "rnn" and T == ARJOVSKY_T and "paper" in labels:
             g0 = probes[(probes["cell"] == "rnn") & (probes["init_label"] == "paper") & (probes["distance"] == 0)]
             start = float(np.exp(np.log(g0["grad_norm"]).mean()))
-            ax.plot([0, T - 1], [start, start * 10 ** -ARJOVSKY_RNN_DECADES], color="black", linestyle=":",
-                    linewidth=1.5, label="Arjovsky 2016: ≈13 decades / 1000 steps")  # fmt: skip
-        ax.set(yscale="log", xlabel="distance to the loss (steps)", title=f"{CELL_NAMES[cell]}")
+            style.reference_curve(ax, [0, T - 1], [start, start * 10**-ARJOVSKY_RNN_DECADES],
+                                  "Arjovsky et al. 2016: ≈13 decades in 1000 steps", va="top")  # fmt: skip
+        ax.set(yscale="log", xlabel=style.DISTANCE, title=CELL_NAMES[cell])
+        ax.set_xlim(0, T - 1)
         ax.set_ylim(positive.min() / 10, positive.max() * 10)  # down to the smallest nonzero norm of any cell
-        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
-    axes[0][0].set_ylabel("‖∂L/∂h_t‖ at initialisation")
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.22), fontsize=7,
+                  title="median factor per step; decades lost over T", title_fontsize=7)  # fmt: skip
+    style.decade_ticks(axes[0][0])
+    axes[0][0].set_ylabel(f"{style.GRAD_H} at initialisation")
     init0 = probes.drop_duplicates("init_label").set_index("init_label")
     desc = "; ".join(f"{lab}: {init0.loc[lab, 'init']}" for lab in labels)
-    fig.suptitle(
-        f"Gradient at initialisation at the paper's scale: {probes['task'].iloc[0]}, T = {T}, H = {H}, "
-        f"batch {int(probes['batch'].iloc[0])}, float64, {probes['seed'].nunique()} seeds ({desc})",
-        fontsize=9,
+    where = ", ".join(sorted({str(v) for v in probes.get("device", pd.Series(dtype=str)).dropna()}))
+    threads = set(runs["torch_threads"].dropna()) if runs is not None and "torch_threads" in runs else set()
+    if where and len(threads) == 1:  # the probe job runs on the study's threads_per_run, as every job does
+        where += ", " + _plural(int(threads.pop()), "torch thread")
+    style.suptitle(
+        fig,
+        "Gradient at initialisation at the paper's scale (one line per seed; a line that stops underflowed to 0)",
+        f"{p0['task']}, T = {T}, H = {H}, batch {int(p0['batch'])}, float64, {_plural(probes['seed'].nunique(), 'seed')}"
+        f" ({desc}){'; ' + where if where else ''}",
     )
-    fig.tight_layout()
     return fig
 
 
@@ -69,7 +93,8 @@ def _legend(label: str, d: pd.DataFrame, s: pd.DataFrame) -> str:
     text = f"{name}: ×{np.median(s['factor']):.3g}/step"
     lost = s["decades_lost"].replace(math.inf, np.nan).dropna()
     if len(lost) == len(s):
-        text += f", {lost.min():.0f}–{lost.max():.0f} decades"
+        lo, hi = (f"{v:.0f}".replace("-", "−") for v in (lost.min(), lost.max()))
+        text += f", {lo} decades" if lo == hi else f", {lo} to {hi} decades"
     under = s["first_underflow"].dropna()
     if len(under):
         text += f"; exact 0 from d ≈ {int(under.min())} ({len(under)}/{len(s)} seeds)"
@@ -85,19 +110,23 @@ def depth_profiles(gradflow: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
     return g
 
 
+REVERSE = (0, (4, 1.6))  # the reverse direction of a bidirectional layer
+
+
 def fig7_depth(gradflow: pd.DataFrame, runs: pd.DataFrame) -> plt.Figure:
     """The deepest configuration of the depth study: ‖∂L/∂h_t‖ against distance to the loss, one line per
-    layer (solid: forward direction, dashed: reverse), geometric mean over seeds; rows: cells; columns:
-    unidirectional / bidirectional, at initialisation and after training."""
+    layer (a ramp of the cell's colour, light: layer 0, which reads the input; dark: the top layer, which
+    the loss reads; solid: forward direction, dashed: reverse), geometric mean over seeds; rows: cells;
+    columns: unidirectional / bidirectional, at initialisation and after training; y shared per row."""
     g = depth_profiles(gradflow, runs)
     L = int(g["layers"].max())
     g = g[g["layers"] == L]
-    cells = [c for c in CELL_ORDER if c in set(g["cell"])]
+    cells = style.cells_in(g["cell"])
+    shades = {cell: style.ramp(CELL_COLORS[cell], L) for cell in cells}
     dirs = sorted(g["bidirectional"].unique())
     panels = [(b, ph) for b in dirs for ph in ("init", "trained")]
-    colors = plt.get_cmap("viridis")(np.linspace(0.0, 0.85, L))
-    fig, axes = plt.subplots(len(cells), len(panels), figsize=(3.3 * len(panels), 2.7 * len(cells)), squeeze=False)
     steps = int(g["steps"].max())
+    fig, axes = style.figure(len(panels), len(cells), sharex=True, sharey="row", width=2.7, height=2.1)
     for row, cell in zip(axes, cells, strict=True):
         for ax, (bi, phase) in zip(row, panels, strict=True):
             d = _positive(g[(g["cell"] == cell) & (g["bidirectional"] == bi) & (g["phase"] == phase)])
@@ -105,26 +134,39 @@ def fig7_depth(gradflow: pd.DataFrame, runs: pd.DataFrame) -> plt.Figure:
                 lambda v: float(np.exp(np.log(v).mean()))
             )
             for (layer, direction), m in mean.groupby(["layer", "direction"]):
-                ax.plot(m["distance"], m["grad_norm"], color=colors[int(layer)], linestyle="--" if direction else "-",
-                        linewidth=1.3, label=f"layer {int(layer)}" if direction == 0 else None)  # fmt: skip
-            ax.set(yscale="log", xlabel="distance to the loss (steps)")
-            when = "at initialisation" if phase == "init" else f"after {steps} steps"
-            ax.set_title(f"{CELL_NAMES[cell]}, {'bidirectional' if bi else 'unidirectional'}, {when}", fontsize=8)
-        row[0].set_ylabel("‖∂L/∂h_t‖")
-    axes[0][0].legend(fontsize=7, loc="lower left", title="solid: forward, dashed: reverse", title_fontsize=6)
-    r = runs[runs["study"] == "depth"].iloc[0]
-    fig.suptitle(
-        f"Gradient through depth and time: {L} layers, {r['task']} T = {int(r['length'])}, H = {int(r['hidden'])}, "
-        f"layer 0 reads the input; geometric mean over {runs[runs['study'] == 'depth']['seed'].nunique()} seeds",
-        fontsize=9,
+                ax.plot(m["distance"], m["grad_norm"], color=shades[cell][int(layer)],
+                        linestyle=REVERSE if direction else "-", linewidth=1.4)  # fmt: skip
+            ax.set_yscale("log")
+            ax.set_xlim(0, g["distance"].max())
+        row[0].set_ylabel(f"{CELL_NAMES[cell]}\n{style.GRAD_H}")
+        positive = _positive(g[g["cell"] == cell])["grad_norm"]
+        row[0].set_ylim(positive.min() / 2, positive.max() * 2)
+        style.decade_ticks(row[0])
+    for ax, (bi, phase) in zip(axes[0], panels, strict=True):
+        when = "at initialisation" if phase == "init" else f"after {steps} steps"
+        ax.set_title(f"{'bidirectional' if bi else 'unidirectional'}, {when}")
+    for ax in axes[-1]:
+        ax.set_xlabel(style.DISTANCE)
+    # one legend entry per layer, its shade in every cell side by side; then the two directions
+    names = {0: "layer 0 (reads the input)", L - 1: f"layer {L - 1} (read by the loss)"}
+    handles = [tuple(Line2D([], [], color=shades[c][i], linewidth=2) for c in cells) for i in range(L)]
+    labels = [names.get(i, f"layer {i}") for i in range(L)]
+    handles += [Line2D([], [], color="0.3", linestyle="-"), Line2D([], [], color="0.3", linestyle=REVERSE)]
+    labels += ["forward direction", "reverse direction (bidirectional)"]
+    style.legend_below(fig, handles, ncol=min(len(handles), 3), labels=labels,
+                       handler_map={tuple: HandlerTuple(ndivide=None, pad=0)}, handlelength=4)  # fmt: skip
+    r = runs[runs["study"] == "depth"]
+    style.suptitle(
+        fig,
+        f"Gradient through depth and time: {L} layers (geometric mean over seeds)",
+        f"{r['task'].iloc[0]}, T = {int(r['length'].iloc[0])}; {run_details(r)}",
     )
-    fig.tight_layout()
     return fig
 
 
 # figure name -> how to draw it from the tables (by table name)
 BUILDERS = {
-    "fig1b_gradflow_paper_scale": lambda data: fig1b_gradflow_paper_scale(data["init_probes"]),
+    "fig1b_gradflow_paper_scale": lambda data: fig1b_gradflow_paper_scale(data["init_probes"], data.get("runs")),
     "fig7_depth": lambda data: fig7_depth(data["gradflow"], data["runs"]),
 }
 

@@ -52,6 +52,7 @@ from collections.abc import Iterable, Sequence
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.colors  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
@@ -164,8 +165,49 @@ def reference_line(ax, y: float, label: str, where: str = "right", va: str = "bo
     """A horizontal reference level in grey, named on the axes at its end (not in a legend)."""
     ax.axhline(y, **REFERENCE_STYLE)
     x, ha = (0.995, "right") if where == "right" else (0.005, "left")
-    ax.text(x, y, label, transform=ax.get_yaxis_transform(), ha=ha, va=va, fontsize=7, color="0.3", zorder=6,
+    _reference_label(ax, x, y, label, ha, va, ax.get_yaxis_transform())
+
+
+def reference_curve(ax, x: Sequence[float], y: Sequence[float], label: str, va: str = "bottom") -> None:
+    """A reference that is not a level (a slope from the literature): drawn like ``reference_line``, in
+    data coordinates, and named on the axes at its right end (not in a legend)."""
+    ax.plot(x, y, **REFERENCE_STYLE)
+    _reference_label(ax, x[-1], y[-1], label, "right", va, ax.transData)
+
+
+def _reference_label(ax, x: float, y: float, label: str, ha: str, va: str, transform) -> None:
+    ax.text(x, y, label, transform=transform, ha=ha, va=va, fontsize=7, color="0.3", zorder=6,
             bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 0.6})  # fmt: skip
+
+
+def decade_ticks(ax, axis: str = "y", most: int = 7) -> None:
+    """On a log axis, major ticks at round decades only (every 1, 2, 3, 5, 10, 20, 50, 100 ... decades,
+    whichever gives at most ``most`` ticks), labelled $10^{n}$, no minor ticks: never 10^-29, 10^-58.
+    Call after the limits are set. An axis that holds less than two decades keeps its own ticks, with
+    the minor ones labelled plainly (3×10⁻⁴ reads 0.0003)."""
+    a = ax.yaxis if axis == "y" else ax.xaxis
+    lo, hi = ax.get_ylim() if axis == "y" else ax.get_xlim()
+    first, last = math.ceil(math.log10(lo)), math.floor(math.log10(hi))
+    if last - first < 1:
+        a.set_minor_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+        ax.tick_params(axis=axis, which="minor", labelsize=7)
+        return
+    step = next(s for s in (1, 2, 3, 5, 10, 20, 25, 50, 100, 200, 250, 500) if (last - first) / s <= most - 1)
+    exps = range(math.ceil(first / step) * step, last + 1, step)
+    a.set_major_locator(matplotlib.ticker.FixedLocator([10.0**e for e in exps]))
+    a.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"$10^{{{round(math.log10(v))}}}$"))
+    a.set_minor_locator(matplotlib.ticker.NullLocator())
+
+
+def ramp(color: str, n: int) -> list:
+    """``n`` shades of ``color`` from a light tint to a dark shade: an ordered second factor (layers)
+    within one cell's colour, which also reads in greyscale (lightness is monotone)."""
+    import seaborn as sns
+
+    rgb = matplotlib.colors.to_rgb(color)
+    light = tuple(0.45 * c + 0.55 for c in rgb)  # mixed with white, still visible on it
+    dark = tuple(0.6 * c for c in rgb)  # mixed with black, still the cell's hue
+    return list(sns.blend_palette([light, rgb, dark], n)) if n > 1 else [rgb]
 
 
 def ticks_at(ax, values: Sequence[float], axis: str = "x", pad: float = 1.35) -> None:
@@ -211,13 +253,15 @@ def log_if_wide(ax, lo: float, hi: float, axis: str = "y", decades: float = 1.0)
     return wide
 
 
-def legend_below(fig, handles: Sequence, ncol: int | None = None, title: str | None = None, y: float = 0.0):
+def legend_below(fig, handles: Sequence, ncol: int | None = None, title: str | None = None, y: float = 0.0, **kwargs):
     """One legend for the whole figure, centred under the panels, off the data. Call after
-    ``tight_layout``-free layout: the figure uses constrained layout, which makes room for it."""
+    ``tight_layout``-free layout: the figure uses constrained layout, which makes room for it.
+    ``kwargs`` go to ``fig.legend`` (``labels`` and ``handler_map`` for tuple handles)."""
     handles = list(handles)
     return fig.legend(
-        handles=handles, loc="outside lower center", ncol=ncol or min(len(handles), 4), title=title, frameon=False
-    )
+        handles=handles, loc="outside lower center", ncol=ncol or min(len(handles), 4), title=title, frameon=False,
+        **kwargs,
+    )  # fmt: skip
 
 
 def outside_right(ax, handles: Sequence | None = None, title: str | None = None):

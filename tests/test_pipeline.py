@@ -36,6 +36,7 @@ FIGURES = [
     "fig4_length_sweep_accuracy",
     "fig5_learning_curves",
 ]
+LITERATURE_FIGURES = ["fig1b_gradflow_paper_scale", "fig7_depth"]  # rnnbench.figures_literature
 
 
 def copy_workflow(dest: Path) -> Path:
@@ -278,7 +279,7 @@ def test_gradflow_and_curves_tables(smoke):
 
 @pytest.mark.slow
 def test_figures_are_valid_pngs(smoke):
-    for name in FIGURES:
+    for name in [*FIGURES, *LITERATURE_FIGURES]:
         png = smoke / f"results/figures/{name}.png"
         data = png.read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n", name
@@ -292,6 +293,7 @@ def test_figures_are_valid_pngs(smoke):
 def test_figures_carry_provenance_and_pdf_is_byte_stable(smoke, tmp_path):
     from PIL import Image
 
+    from rnnbench import figures_literature
     from rnnbench.figures import render
 
     runs = pd.read_csv(smoke / "results/tables/runs.csv")
@@ -302,7 +304,7 @@ def test_figures_carry_provenance_and_pdf_is_byte_stable(smoke, tmp_path):
     pdf = (smoke / "results/figures/fig4_length_sweep_loss.pdf").read_bytes()
     assert b"CreationDate" not in pdf
     # TrueType (Type 42: a CIDFontType2 descendant) embedded, never Type 3, which IEEE and ACM reject
-    for name in [*FIGURES, "fig6_throughput"]:
+    for name in [*FIGURES, "fig6_throughput", *LITERATURE_FIGURES]:
         data = (smoke / f"results/figures/{name}.pdf").read_bytes()
         assert b"/Subtype /Type3" not in data and b"/CIDFontType2" in data, name
     tables = {"runs": str(smoke / "results/tables/runs.csv")}
@@ -312,6 +314,13 @@ def test_figures_carry_provenance_and_pdf_is_byte_stable(smoke, tmp_path):
         render("fig4_length_sweep_loss", tables, str(q), str(p), "abc", {})
     assert again[0].read_bytes() == again[1].read_bytes()
     assert pngs[0].read_bytes() == pngs[1].read_bytes()
+    # figures 1b and 7 (their own module), drawn twice from the smoke tables: the same bytes
+    tables = {t: str(smoke / f"results/tables/{t}.csv") for t in ("runs", "gradflow", "init_probes")}
+    for name in LITERATURE_FIGURES:
+        for p, q in zip(again, pngs, strict=True):
+            figures_literature.render(name, tables, str(q), str(p), "abc", {})
+        assert again[0].read_bytes() == again[1].read_bytes(), name
+        assert pngs[0].read_bytes() == pngs[1].read_bytes(), name
 
 
 @pytest.mark.slow
