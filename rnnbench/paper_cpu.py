@@ -32,7 +32,6 @@ import pandas as pd  # noqa: E402
 AT_BASELINE = 0.9  # loss / baseline at or above this: "at the baseline"
 CONVINCING = 0.1  # below this: beats it "convincingly" (our adding `solved` criterion)
 HS_ACCURACY = 0.99  # H&S 1997 stand-in: held-out fraction with |error| < 0.04 at or above this
-PER_STEP_TOLERANCE = 0.02  # a per-step gradient factor within this of the paper's read-off agrees
 
 ARJOVSKY = "Arjovsky, Shah & Bengio 2016"
 # their settings (amarshah/complex_RNN); ours differ in the LSTM's peephole and the training length
@@ -322,14 +321,6 @@ def report(tables: Path, out: Path, wall_seconds: float | None, started: str, no
         d = decay[(decay["cell"] == cell) & (decay["length"] == length)]
         return "–" if d.empty else f"{d['mean'].iloc[0]:.3f} ({d['min'].iloc[0]:.3f}–{d['max'].iloc[0]:.3f})"
 
-    def decay_verdict(cell: str, paper: float, at_most: bool) -> str:
-        d = decay[decay["cell"] == cell]
-        if d.empty:
-            return "–"
-        values = d["mean"].tolist()
-        ok = all(v <= paper + PER_STEP_TOLERANCE if at_most else abs(v - paper) <= PER_STEP_TOLERANCE for v in values)
-        return "agrees" if ok else "disagrees"
-
     hs_lines = "\n".join(f"| {CELL_NAMES[h['cell']]} | {h['seeds']} | {h['best']} |" for h in hs)
     return f"""# The papers' shortest settings on a 2-core CPU (`config/paper-cpu.yaml`)
 
@@ -391,13 +382,16 @@ is shown for scale: sequences seen (steps × batch) when our held-out accuracy u
 Their figure: the tanh RNN's ‖∂C/∂h_t‖ falls about 13 orders of magnitude over 1000 steps (≈ 0.970 per
 step); the LSTM's falls below 1e−23 within about 550 steps (≤ 0.908 per step). Both read off a figure, at
 T = 1000 with their initialisation; ours: fitted per-step factor of ‖∂L/∂h_t‖ at step 0 (mean over seeds,
-range), Glorot + forget bias 1, at T = 100 and 200. Agreement: within ±{PER_STEP_TOLERANCE} of 0.970 (RNN), at most
-0.908 + {PER_STEP_TOLERANCE} (LSTM).
+range), Glorot + forget bias 1, at T = 100 and 200 -- not the paper's T = 1000, so no verdict here: a
+per-step factor fitted over 100 or 200 steps is not the one fitted over 1000 (the RNN's gradient need not
+decay geometrically). The default study checks this claim at the paper's own T = 1000, H = 128 and
+initialisation (`results/REPORT.md`, literature table, and figure 1b); this table shows the same quantity
+at this study's lengths, for scale.
 
 | cell | paper (per step) | ours T = 100 | ours T = 200 | verdict |
 |---|---|---|---|---|
-| tanh RNN | ≈ 0.970 | {factor("rnn", 100)} | {factor("rnn", 200)} | **{decay_verdict("rnn", 0.970, False)}** |
-| LSTM | ≤ 0.908 | {factor("lstm", 100)} | {factor("lstm", 200)} | **{decay_verdict("lstm", 0.908, True)}** |
+| tanh RNN | ≈ 0.970 | {factor("rnn", 100)} | {factor("rnn", 200)} | **not comparable at this length** (T = 1000: default study) |
+| LSTM | ≤ 0.908 | {factor("lstm", 100)} | {factor("lstm", 200)} | **not comparable at this length** (T = 1000: default study) |
 | GRU (notes' form) | not in the paper | {factor("gru", 100)} | {factor("gru", 200)} | no paper number |
 
 ![gradient norms against distance](gradients.png)
