@@ -59,20 +59,38 @@ def mark_diverged(ax, x, label: str | None = "diverged") -> None:
     ax.scatter(list(x), [TOP] * len(x), transform=trans, label=label, clip_on=False, **DIVERGED)
 
 
-def run_details(runs: pd.DataFrame, seeds: bool = True) -> str:
-    """What was run, for a figure's subtitle: sizes, optimizer, steps, seeds, device and threads."""
-    r = runs.iloc[0]
-    parts = [f"H = {int(r['hidden'])}", f"B = {int(r['batch'])}"]
+def _sizes(runs: pd.DataFrame) -> str:
+    # one value per setting where the runs share it, the range where they do not
+    def one(col: str, fmt: str) -> str:
+        lo, hi = runs[col].min(), runs[col].max()
+        return fmt.format(lo) if lo == hi else f"{fmt.format(lo)}–{fmt.format(hi)}"
+
+    parts = [f"H = {one('hidden', '{:d}')}", f"B = {one('batch', '{:d}')}"]
     if runs["optimizer"].nunique() == 1:
-        parts.append(f"{r['optimizer']} lr {r['lr']:g}")
-    parts.append(f"{int(runs['steps'].max())} steps")
+        parts.append(f"{runs['optimizer'].iloc[0]} lr {one('lr', '{:g}')}")
+    parts.append(f"{one('steps', '{:d}')} steps")
+    return ", ".join(parts)
+
+
+def run_details(runs: pd.DataFrame, seeds: bool = True) -> str:
+    """What was run, for a figure's subtitle: sizes, optimizer, steps, seeds, device and threads.
+
+    Where tasks were trained at different settings (the copy task has a budget of its own), each
+    task's settings are named, so a subtitle never states one task's sizes for another's runs."""
+    runs = runs.astype({"hidden": int, "batch": int, "steps": int})
+    settings = ["hidden", "batch", "optimizer", "lr", "steps"]
+    if len(runs.drop_duplicates(settings)) > 1 and runs["task"].nunique() > 1:
+        sizes = "; ".join(f"{task}: {_sizes(r)}" for task, r in runs.groupby("task", sort=True))
+    else:
+        sizes = _sizes(runs)
+    parts = [sizes]
     if seeds:
         parts.append(f"{runs['seed'].nunique()} seed{'s' if runs['seed'].nunique() > 1 else ''}")
     devices = ", ".join(sorted({str(d) for d in runs.get("device_used", pd.Series(dtype=str)).dropna()})) or "?"
     threads = ", ".join(sorted({f"{int(t)}" for t in runs.get("torch_threads", pd.Series(dtype=float)).dropna()}))
     if threads:
         devices += f", {threads} torch thread{'s' if threads != '1' else ''}"
-    return "; ".join([", ".join(parts), devices])
+    return "; ".join([*parts, devices])
 
 
 def _top_state(gf: pd.DataFrame) -> pd.DataFrame:
