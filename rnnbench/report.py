@@ -276,12 +276,23 @@ def training_claims(r: pd.DataFrame, majority: float) -> list[list[str]]:
         tr = r[r["task"] == t]
         if tr.empty:
             continue
-        best = {c: longest_solved(g, majority) for c, g in tr.groupby("cell")}
+        # the longest length solved under each clipping setting, as the headline counts it (majority of
+        # that setting's seeds): pooling clipped and unclipped seeds would hide a length only one solves
+        solved_by = {
+            c: {clip: longest_solved(gg, majority) for clip, gg in g.groupby("clipping")} for c, g in tr.groupby("cell")
+        }
+        best = {c: max((T for T in by.values() if T), default=None) for c, by in solved_by.items()}
         med = tr[tr["status"] == "ok"].groupby(["cell", "length"])["loss_ratio"].median()
         beats = {c: [int(T) for (cc, T), v in med.items() if cc == c and v < 0.9] for c in best}
+
+        def solves(c: str) -> str:
+            if not best[c]:
+                return "solves no length"
+            how = ", ".join(str(clip) for clip, T in solved_by[c].items() if T == best[c])
+            return f"solves T ≤ {best[c]} ({how})"
+
         text = "; ".join(
-            f"{c}: solves T ≤ {best[c] if best[c] else 'none'}, beats baseline (median < 0.9) at T = "
-            f"{', '.join(map(str, beats[c])) or 'none'}"
+            f"{c}: {solves(c)}, beats baseline (median < 0.9) at T = {', '.join(map(str, beats[c])) or 'none'}"
             for c in CELL_ORDER
             if c in best
         )
