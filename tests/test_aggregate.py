@@ -13,7 +13,7 @@ import yaml
 from rnnbench.aggregate import ResultError, build_tables, load_result, write_tables
 from rnnbench.cells import CELLS
 from rnnbench.clipping import CLIPPERS
-from rnnbench.config import DEVICES, DTYPES, PROBE_DTYPES, ConfigError, RunConfig
+from rnnbench.config import BACKEND_CHOICES, DEVICES, DTYPES, PROBE_DTYPES, ConfigError, RunConfig
 from rnnbench.initialisation import INITS
 from rnnbench.models import BACKENDS
 from rnnbench.optimizers import OPTIMIZERS
@@ -38,7 +38,8 @@ def test_schema_enums_match_the_package_registries():
     assert set(defs["train"]["properties"]["optimizer"]["enum"]) == set(OPTIMIZERS)
     assert set(schema["properties"]["clipping"]["properties"]["optimizers"]["properties"]) == set(OPTIMIZERS)
     train_props = defs["train"]["properties"]
-    assert set(train_props["backend"]["enum"]) == set(BACKENDS)  # explicit-bptt was missing
+    assert set(train_props["backend"]["enum"]) == set(BACKEND_CHOICES)  # explicit-bptt was missing
+    assert set(BACKEND_CHOICES) == {*BACKENDS, "auto"}
     assert set(train_props["dtype"]["enum"]) == set(DTYPES)
     assert set(train_props["probe_dtype"]["enum"]) == set(PROBE_DTYPES)
     assert set(train_props["clip_mode"]["enum"]) == set(CLIPPERS)
