@@ -72,6 +72,7 @@ CASES = [
         "throughput: the notes' GRU form without a GRU",
         ["throughput", "--cell", "lstm", "--length", "20", "--batch", "8", "--hidden", "8", "--no-reset-after"],
     ),
+    ("compare: a file that is not a throughput table", ["compare", "README.md", "README.md", "--out", "cmp"]),
 ]
 
 
