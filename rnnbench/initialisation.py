@@ -38,7 +38,6 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 # row blocks (in units of H) of the gate whose bias keeps the old state: LSTM i, f, g, o -> f;
 # GRU r, z, n -> z
 KEEP_GATE = {"lstm": 1, "gru": 1}
