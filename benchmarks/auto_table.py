@@ -1,4 +1,4 @@
-"""The measurements behind ``rnnbench.autobackend``'s table: every backend that trains each cell form,
+"""The measurements behind ``rnnbench.training.autobackend``'s table: every backend that trains each cell form,
 alone and as a stack of runs, measured one after the other in one run.
 
     python benchmarks/auto_table.py [--steps 150] [--stack 2] [--threads 1]
@@ -6,7 +6,7 @@ alone and as a stack of runs, measured one after the other in one run.
 Adding T = 100, Adam, norm clipping at 1, no probes or evaluations: steps/s inside training steps
 (``train_seconds``), at the default study's size (H = 32, B = 32) and the paper-cpu study's (H = 128,
 B = 20); a stack's figure is run-steps/s (M runs' steps per second of the stack). The table in
-``rnnbench/autobackend.py`` keeps the figures this printed on the project's machine; run it again
+``rnnbench/training/autobackend.py`` keeps the figures this printed on the project's machine; run it again
 on another machine and update the table if the order changes there.
 """
 
@@ -17,10 +17,10 @@ import dataclasses
 
 import torch
 
-from rnnbench.batched import train_batched
-from rnnbench.config import RunConfig
-from rnnbench.throughput import machine
-from rnnbench.train import train
+from rnnbench.bench.throughput import machine
+from rnnbench.training.batched import train_batched
+from rnnbench.training.config import RunConfig
+from rnnbench.training.train import train
 
 FORMS = (("rnn", False), ("lstm", False), ("gru", False), ("gru", True))
 SIZES = ((32, 32), (128, 20))

@@ -26,11 +26,11 @@ import time
 
 import torch
 
-from rnnbench.batched import train_batched
-from rnnbench.config import RunConfig
-from rnnbench.models import build_model
-from rnnbench.tasks import TASKS
-from rnnbench.train import train
+from rnnbench.core.models import build_model
+from rnnbench.core.tasks import TASKS
+from rnnbench.training.batched import train_batched
+from rnnbench.training.config import RunConfig
+from rnnbench.training.train import train
 
 
 @dataclasses.dataclass

@@ -16,9 +16,9 @@ import time
 
 import torch
 
-from rnnbench.layers import ExplicitStack, FusedStack, StateRecorder
-from rnnbench.models import build_model
-from rnnbench.tasks import TASKS
+from rnnbench.core.layers import ExplicitStack, FusedStack, StateRecorder
+from rnnbench.core.models import build_model
+from rnnbench.core.tasks import TASKS
 
 
 def interleaved(fns: dict, repeats: int, warmup: int = 3) -> dict[str, float]:
@@ -59,7 +59,7 @@ def probe_ratio(repeats: int) -> dict[str, float]:
         opt.zero_grad()
         task.loss(model(x, recorder=recorder), y).backward()
         if recorder is not None:
-            from rnnbench.probes import state_gradient_records
+            from rnnbench.training.probes import state_gradient_records
 
             state_gradient_records(recorder, 0)
         opt.step()

@@ -37,10 +37,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from rnnbench.batched import train_runs
+from rnnbench.bench.throughput import machine
 from rnnbench.cli import main as rnnbench_main
-from rnnbench.config import RunConfig
-from rnnbench.throughput import machine
+from rnnbench.training.batched import train_runs
+from rnnbench.training.config import RunConfig
 
 CELLS = ("rnn", "lstm", "gru")
 SIZES = ((32, 32), (128, 20))  # (hidden, batch): the default study's, the paper-cpu study's

@@ -17,7 +17,7 @@ import time
 
 import torch
 
-from rnnbench.throughput import BACKENDS, ThroughputConfig, machine
+from rnnbench.bench.throughput import BACKENDS, ThroughputConfig, machine
 
 VARIANTS = ("fused", "explicit", "explicit-premul", "explicit-bptt")
 

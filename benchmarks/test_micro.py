@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from rnnbench.cells import CELLS
-from rnnbench.throughput import BACKENDS, ThroughputConfig
+from rnnbench.bench.throughput import BACKENDS, ThroughputConfig
+from rnnbench.core.cells import CELLS
 
 B, H, T = 64, 128, 50
 

@@ -16,14 +16,22 @@ from pathlib import Path
 
 import torch
 
-from rnnbench.cells import CELLS
-from rnnbench.clipping import CLIPPERS
-from rnnbench.config import BACKEND_CHOICES, DEVICES, DTYPES, PROBE_DTYPES, ConfigError, RunConfig, resolve_device
-from rnnbench.initialisation import INITS
-from rnnbench.memory import check_fits
-from rnnbench.optimizers import OPTIMIZERS
-from rnnbench.storage import atomic_write, output_problem, write_json
-from rnnbench.tasks import TASKS
+from rnnbench.core.cells import CELLS
+from rnnbench.core.initialisation import INITS
+from rnnbench.core.storage import atomic_write, output_problem, write_json
+from rnnbench.core.tasks import TASKS
+from rnnbench.training.clipping import CLIPPERS
+from rnnbench.training.config import (
+    BACKEND_CHOICES,
+    DEVICES,
+    DTYPES,
+    PROBE_DTYPES,
+    ConfigError,
+    RunConfig,
+    resolve_device,
+)
+from rnnbench.training.memory import check_fits
+from rnnbench.training.optimizers import OPTIMIZERS
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -54,7 +62,7 @@ class VersionAction(argparse.Action):
         super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
 
     def __call__(self, parser, namespace, values, option_string=None) -> None:
-        from rnnbench.provenance import git_commit, rnnbench_version
+        from rnnbench.core.provenance import git_commit, rnnbench_version
 
         # on stdout, as argparse's own version action prints
         print(f"rnnbench {rnnbench_version()} (commit {git_commit()}; torch {torch.__version__})")
@@ -249,16 +257,16 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="leave bad result files out and list them, with the reason, in skipped.csv",
     )
-    from rnnbench import compare  # its arguments and logic live in rnnbench/compare.py
+    from rnnbench.study import compare  # its arguments and logic live in rnnbench/study/compare.py
 
     compare.add_subcommand(sub)
     return parser
 
 
 def _throughput_args(sub) -> None:
-    from rnnbench.flops import CONVENTIONS
-    from rnnbench.throughput import BACKENDS as TP_BACKENDS
-    from rnnbench.throughput import PRESETS, ThroughputConfig
+    from rnnbench.bench.flops import CONVENTIONS
+    from rnnbench.bench.throughput import BACKENDS as TP_BACKENDS
+    from rnnbench.bench.throughput import PRESETS, ThroughputConfig
 
     d = ThroughputConfig()
     p = sub.add_parser(
@@ -348,7 +356,7 @@ def _probe_at(steps: list[int | None]) -> tuple[int, ...]:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    from rnnbench.train import train
+    from rnnbench.training.train import train
 
     cfg = _config(
         args,
@@ -392,7 +400,7 @@ def cmd_train(args: argparse.Namespace) -> None:
 def cmd_gradflow(args: argparse.Namespace) -> None:
     import pandas as pd
 
-    from rnnbench.probes import gradflow_at_init
+    from rnnbench.training.probes import gradflow_at_init
 
     cfg = _config(args, steps=1, probe_dtype=args.probe_dtype)
     _check_outputs(out=args.out)
@@ -408,8 +416,8 @@ def cmd_gradflow(args: argparse.Namespace) -> None:
 
 
 def cmd_throughput(args: argparse.Namespace) -> None:
-    from rnnbench.config import _int_at_least
-    from rnnbench.throughput import expand, preset, sweep
+    from rnnbench.bench.throughput import expand, preset, sweep
+    from rnnbench.training.config import _int_at_least
 
     for name in ("length", "batch", "hidden"):  # each given value named first, before what is missing
         for value in getattr(args, name) or []:
@@ -465,7 +473,7 @@ def _throughput_progress(row) -> None:
 
 
 def cmd_aggregate(args: argparse.Namespace) -> None:
-    from rnnbench.aggregate import TABLE_NAMES, ResultError, write_tables
+    from rnnbench.study.aggregate import TABLE_NAMES, ResultError, write_tables
 
     if not args.runs_dir.is_dir():
         raise ConfigError(f"RUNS_DIR {str(args.runs_dir)!r} is not a directory; give the folder of run JSONs")
@@ -489,7 +497,7 @@ def cmd_aggregate(args: argparse.Namespace) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> None:
-    from rnnbench.compare import run
+    from rnnbench.study.compare import run
 
     run(args)
 

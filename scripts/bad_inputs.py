@@ -252,8 +252,8 @@ def main_table() -> None:
 def _library_cases() -> list[tuple[str, str, Callable[[], object]]]:
     import torch
 
-    from rnnbench.cells import GRUCell, LSTMCell
-    from rnnbench.layers import ExplicitStack
+    from rnnbench.core.cells import GRUCell, LSTMCell
+    from rnnbench.core.layers import ExplicitStack
 
     return [
         ("3-D input to a cell (torch.nn's cells refuse it too)", "LSTMCell(3, 4)(torch.zeros(2, 5, 3))",

@@ -1,4 +1,4 @@
-"""Sweep expansion (rnnbench.study) and aggregation (rnnbench.aggregate), without Snakemake."""
+"""Sweep expansion (rnnbench.study.sweep) and aggregation (rnnbench.study.aggregate), without Snakemake."""
 
 from __future__ import annotations
 
@@ -10,17 +10,17 @@ import pandas as pd
 import pytest
 import yaml
 
-from rnnbench.aggregate import ResultError, build_tables, load_result, write_tables
-from rnnbench.cells import CELLS
-from rnnbench.clipping import CLIPPERS
-from rnnbench.config import BACKEND_CHOICES, DEVICES, DTYPES, PROBE_DTYPES, ConfigError, RunConfig
-from rnnbench.initialisation import INITS
-from rnnbench.models import BACKENDS
-from rnnbench.optimizers import OPTIMIZERS
-from rnnbench.storage import write_json
-from rnnbench.study import expand, parse_run_id, report_settings, run_id
-from rnnbench.tasks import TASKS
-from rnnbench.train import train
+from rnnbench.core.cells import CELLS
+from rnnbench.core.initialisation import INITS
+from rnnbench.core.models import BACKENDS
+from rnnbench.core.storage import write_json
+from rnnbench.core.tasks import TASKS
+from rnnbench.study.aggregate import ResultError, build_tables, load_result, write_tables
+from rnnbench.study.sweep import expand, parse_run_id, report_settings, run_id
+from rnnbench.training.clipping import CLIPPERS
+from rnnbench.training.config import BACKEND_CHOICES, DEVICES, DTYPES, PROBE_DTYPES, ConfigError, RunConfig
+from rnnbench.training.optimizers import OPTIMIZERS
+from rnnbench.training.train import train
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -259,7 +259,7 @@ def test_timings_kept_apart_and_provenance_on_every_row(results):
 
 
 def test_version_falls_back_to_the_aggregators_when_not_recorded(results, tmp_path):
-    from rnnbench.provenance import rnnbench_version
+    from rnnbench.core.provenance import rnnbench_version
 
     root, paths = results
     record = json.loads(Path(paths[0]).read_text())
@@ -274,7 +274,7 @@ def test_version_falls_back_to_the_aggregators_when_not_recorded(results, tmp_pa
 
 
 def test_report_lists_every_skipped_file():
-    from rnnbench.report import skipped_section
+    from rnnbench.study.report import skipped_section
 
     none = skipped_section(pd.DataFrame(columns=["path", "reason"]))
     assert none.startswith("None")
@@ -303,7 +303,7 @@ def synthetic_runs() -> pd.DataFrame:
 
 
 def test_headline_longest_solved_by_majority_and_diverged_shown():
-    from rnnbench.report import headline, longest_solved
+    from rnnbench.study.report import headline, longest_solved
 
     runs = synthetic_runs()
     rnn = runs[runs["cell"] == "rnn"]

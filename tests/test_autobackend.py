@@ -11,12 +11,12 @@ import pytest
 import torch
 import yaml
 
-from rnnbench.autobackend import AUTO, CPU, CUDA, choose, concrete_backend
-from rnnbench.batched import PER_RUN_FIELDS, STACKABLE_BACKENDS, train_runs
-from rnnbench.config import ConfigError, RunConfig
-from rnnbench.models import BACKENDS
-from rnnbench.study import can_stack, expand, train_jobs
-from rnnbench.train import train
+from rnnbench.core.models import BACKENDS
+from rnnbench.study.sweep import can_stack, expand, train_jobs
+from rnnbench.training.autobackend import AUTO, CPU, CUDA, choose, concrete_backend
+from rnnbench.training.batched import PER_RUN_FIELDS, STACKABLE_BACKENDS, train_runs
+from rnnbench.training.config import ConfigError, RunConfig
+from rnnbench.training.train import train
 
 FORMS = [("rnn", False), ("lstm", False), ("gru", False), ("gru", True)]
 # Glorot + forget bias 1 (the paper-cpu study's init) and RMSprop with value clipping, on both tasks

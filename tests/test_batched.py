@@ -5,12 +5,12 @@ import math
 import pytest
 import torch
 
-from rnnbench.batched import train_batched
-from rnnbench.config import ConfigError, RunConfig
-from rnnbench.models import build_model
-from rnnbench.stacked import StackedModel
-from rnnbench.tasks import TASKS
-from rnnbench.train import train
+from rnnbench.core.models import build_model
+from rnnbench.core.stacked import StackedModel
+from rnnbench.core.tasks import TASKS
+from rnnbench.training.batched import train_batched
+from rnnbench.training.config import ConfigError, RunConfig
+from rnnbench.training.train import train
 
 # timings and provenance: how a run ran (env, backend_used: "stacked" against its single backend), not what it got
 TIMING = ("train_seconds", "work_seconds", "wall_seconds", "throughput_seq_per_s", "env", "backend_used")
@@ -186,7 +186,7 @@ class Crash(Exception):
 def test_batch_killed_after_a_checkpoint_resumes_with_identical_results(tmp_path, monkeypatch):
     """A checkpoint of the whole stack (a run already diverged in it) and a restart give the
     uninterrupted batch's records; a checkpoint of other runs is refused and the batch starts over."""
-    import rnnbench.batched as batched_module
+    import rnnbench.training.batched as batched_module
 
     runs = [(1, None), (0, 1.0), (2, None)]  # the first diverges at step 17, before the second checkpoint
     cfgs = [RunConfig(**SMALL_EXPLODING, momentum=0.5, seed=s, clip=c) for s, c in runs]
@@ -217,7 +217,7 @@ def test_batch_killed_after_a_checkpoint_resumes_with_identical_results(tmp_path
 
 
 def test_train_runs_splits_a_job_into_stacks_and_keeps_the_runs_order():
-    from rnnbench.batched import train_runs
+    from rnnbench.training.batched import train_runs
 
     alone = RunConfig(**TINY, cell="lstm", backend="fused", seed=0)  # fused cannot stack, but may train alone
     cfgs = [RunConfig(**TINY, cell="gru", seed=0), alone, RunConfig(**TINY, cell="rnn", seed=1)]
@@ -232,7 +232,7 @@ def test_train_runs_splits_a_job_into_stacks_and_keeps_the_runs_order():
 
 
 def test_job_killed_in_its_second_stack_restarts_there(tmp_path, monkeypatch):
-    import rnnbench.batched as batched_module
+    import rnnbench.training.batched as batched_module
 
     cfgs = [RunConfig(**TINY, cell=cell, seed=s) for cell in ("gru", "lstm") for s in (0, 1)]
     reference = batched_module.train_runs(cfgs)
@@ -261,7 +261,7 @@ def test_job_killed_in_its_second_stack_restarts_there(tmp_path, monkeypatch):
 def test_saved_weights_of_a_stacked_run_are_those_it_gets_alone(tmp_path, checkpoint_every):
     """train_runs(save_models=...) writes each run's trained weights: with checkpoints they wait beside
     the checkpoint until the job ends, then move; either way they equal the run's trained alone."""
-    from rnnbench.batched import train_runs
+    from rnnbench.training.batched import train_runs
 
     base = dict(task="adding", cell="lstm", length=6, hidden=16, batch=4, steps=5, eval_every=5, eval_batch=8)
     cfgs = [RunConfig(**base, seed=s) for s in (0, 1)]

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from rnnbench.cells import GRUCell, LSTMCell, RNNCell
+from rnnbench.core.cells import GRUCell, LSTMCell, RNNCell
 
 I, H, B = 5, 7, 4
 

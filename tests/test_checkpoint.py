@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import torch
 
-import rnnbench.train as train_module
-from rnnbench.checkpoint import load_checkpoint
-from rnnbench.config import RunConfig
-from rnnbench.train import train
+import rnnbench.training.train as train_module
+from rnnbench.training.checkpoint import load_checkpoint
+from rnnbench.training.config import RunConfig
+from rnnbench.training.train import train
 
 TIMING = {"train_seconds", "work_seconds", "wall_seconds", "throughput_seq_per_s", "resumed_from_step", "env"}
 CFG = RunConfig(

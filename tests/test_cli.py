@@ -182,7 +182,7 @@ def test_aggregate_bad_input_is_refused(tmp_path, args, named):
 
 
 def test_version_names_the_package_version_and_the_commit():
-    from rnnbench.provenance import git_commit, rnnbench_version
+    from rnnbench.core.provenance import git_commit, rnnbench_version
 
     script = Path(sys.executable).parent / "rnnbench"
     for cmd in ([str(script)], [sys.executable, "-m", "rnnbench"]):
@@ -260,9 +260,9 @@ def no_work(monkeypatch):
     def would_work(*args, **kwargs):
         raise WouldWork
 
-    monkeypatch.setattr("rnnbench.train.train", would_work)
-    monkeypatch.setattr("rnnbench.probes.gradflow_at_init", would_work)
-    monkeypatch.setattr("rnnbench.throughput.sweep", would_work)
+    monkeypatch.setattr("rnnbench.training.train.train", would_work)
+    monkeypatch.setattr("rnnbench.training.probes.gradflow_at_init", would_work)
+    monkeypatch.setattr("rnnbench.bench.throughput.sweep", would_work)
 
 
 def _refused(argv, capsys) -> str:

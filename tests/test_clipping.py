@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from rnnbench.clipping import clipper, total_norm
+from rnnbench.training.clipping import clipper, total_norm
 
 
 def grads(scale=10.0):

@@ -7,8 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from rnnbench.layers import ExplicitStack
-from rnnbench.throughput import ThroughputConfig, measure
+from rnnbench.bench.throughput import ThroughputConfig, measure
+from rnnbench.core.layers import ExplicitStack
 
 pytestmark = [
     pytest.mark.cuda,
@@ -47,7 +47,7 @@ def test_bptt_on_cuda_matches_torch_nn_float64(cell):
 
 
 def test_cuda_timer_synchronises():
-    from rnnbench.throughput import Timer
+    from rnnbench.bench.throughput import Timer
 
     a = torch.randn(512, 512, device="cuda")
     t = Timer(torch.device("cuda"))(lambda: [a @ a for _ in range(10)])

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import rnnbench.cli as cli
-from rnnbench.config import ConfigError, RunConfig
+from rnnbench.training.config import ConfigError, RunConfig
 
 FIELDS = [f.name for f in dataclasses.fields(RunConfig)]
 values = st.one_of(
@@ -78,7 +78,7 @@ def test_cli_refuses_bad_input_with_status_2_and_writes_nothing(tmp_path_factory
     def would_train(*args, **kwargs):
         raise WouldTrain
 
-    monkeypatch.setattr("rnnbench.train.train", would_train)
+    monkeypatch.setattr("rnnbench.training.train.train", would_train)
     monkeypatch.chdir(tmp)  # relative output paths land in the fresh directory
     chosen = {"--out": "r.json", **chosen}
     if chosen["--out"] == "r.json/x":
@@ -130,7 +130,7 @@ def test_throughput_refuses_bad_input_with_status_2_and_writes_nothing(tmp_path_
     def would_time(*args, **kwargs):
         raise WouldTime
 
-    monkeypatch.setattr("rnnbench.throughput.sweep", would_time)
+    monkeypatch.setattr("rnnbench.bench.throughput.sweep", would_time)
     monkeypatch.chdir(tmp)
     chosen = {"--out": ["t.csv"], **chosen}
     argv = ["throughput"]
@@ -153,7 +153,7 @@ def test_cells_take_what_torch_nn_cells_take(cell, x_shape, state_shape):
     ours may refuse those, with a message.)"""
     import torch
 
-    from rnnbench.cells import GRUCell, LSTMCell, RNNCell
+    from rnnbench.core.cells import GRUCell, LSTMCell, RNNCell
 
     I, H = 3, 4
     ours = {"rnn": RNNCell(I, H), "lstm": LSTMCell(I, H), "gru": GRUCell(I, H, reset_after=True)}[cell]

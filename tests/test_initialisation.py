@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from rnnbench.cli import main
-from rnnbench.config import ConfigError, RunConfig
-from rnnbench.models import build_model
-from rnnbench.stacked import StackedModel
-from rnnbench.tasks import TASKS
+from rnnbench.core.models import build_model
+from rnnbench.core.stacked import StackedModel
+from rnnbench.core.tasks import TASKS
+from rnnbench.training.config import ConfigError, RunConfig
 
 ADD, COPY = TASKS["adding"], TASKS["copy"]
 
@@ -128,7 +128,7 @@ def test_identity_is_gain_times_eye_with_zero_biases(backend):
 def test_identity_rnn_carries_the_gradient_unchanged_where_tanh_is_linear():
     """W_hh = I and zero input weights: h stays 0, tanh'(0) = 1, so ∂h_T/∂h_t = I and every step's
     gradient norm equals the last one's (the IRNN's point, here with tanh at the origin)."""
-    from rnnbench.probes import probe
+    from rnnbench.training.probes import probe
 
     m = build_model(ADD, "rnn", 8, init="identity", seed=0).double()
     with torch.no_grad():
@@ -244,8 +244,8 @@ def test_stacked_training_holds_each_runs_own_initialisation():
 
 
 def test_batched_run_with_new_inits_equals_its_single_run():
-    from rnnbench.batched import train_batched
-    from rnnbench.train import train
+    from rnnbench.training.batched import train_batched
+    from rnnbench.training.train import train
 
     base = dict(task="adding", cell="lstm", length=8, hidden=16, batch=6, steps=4, eval_every=2, eval_batch=20)
     cfgs = [

@@ -1,13 +1,13 @@
-"""Training jobs: the pipeline's packing of runs into stacks and jobs (rnnbench.study)."""
+"""Training jobs: the pipeline's packing of runs into stacks and jobs (rnnbench.study.sweep)."""
 
 from pathlib import Path
 
 import pytest
 import yaml
 
-from rnnbench.batched import PER_RUN_FIELDS, STACKABLE_BACKENDS
-from rnnbench.config import ConfigError
-from rnnbench.study import expand, group_stacks, job_cost, parse_run_id, train_jobs
+from rnnbench.study.sweep import expand, group_stacks, job_cost, parse_run_id, train_jobs
+from rnnbench.training.batched import PER_RUN_FIELDS, STACKABLE_BACKENDS
+from rnnbench.training.config import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -9,13 +9,13 @@ import pytest
 import torch
 import yaml
 
-from rnnbench.config import ConfigError
-from rnnbench.initprobes import probe_configs, run_init_probes, summarise_probes
-from rnnbench.models import build_model
-from rnnbench.probes import probe
-from rnnbench.report import NOT_AT_SCALE, depth_table, paper_scale_claims, training_claims
-from rnnbench.study import depth_runs, parse_run_id
-from rnnbench.tasks import TASKS
+from rnnbench.core.models import build_model
+from rnnbench.core.tasks import TASKS
+from rnnbench.study.initprobes import probe_configs, run_init_probes, summarise_probes
+from rnnbench.study.report import NOT_AT_SCALE, depth_table, paper_scale_claims, training_claims
+from rnnbench.study.sweep import depth_runs, parse_run_id
+from rnnbench.training.config import ConfigError
+from rnnbench.training.probes import probe
 
 REPO = Path(__file__).resolve().parents[1]
 SPEC = dict(
@@ -151,7 +151,7 @@ def test_depth_table_ratio_and_decay_from_exact_profiles():
 def test_state_norms_read_tiny_gradients_instead_of_zero():
     """A plain 2-norm squares its entries: at 1e-170 the squares leave float64's range and the norm reads
     0, which the paper-scale probes would report as an underflow ~450 orders too early."""
-    from rnnbench.probes import state_norms
+    from rnnbench.training.probes import state_norms
 
     tiny = torch.full((2, 3, 8), 1e-170, dtype=torch.float64)
     assert torch.linalg.vector_norm(tiny, dim=-1).max() == 0  # the failure this guards against

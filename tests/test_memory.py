@@ -7,9 +7,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from rnnbench import memory
 from rnnbench.cli import main
-from rnnbench.config import ConfigError, RunConfig
+from rnnbench.training import memory
+from rnnbench.training.config import ConfigError, RunConfig
 
 
 @pytest.mark.skipif(not Path("/proc/meminfo").exists(), reason="Linux only: /proc/meminfo is the reference")

@@ -5,9 +5,9 @@ import math
 import pytest
 import torch
 
-from rnnbench.config import ConfigError, RunConfig
-from rnnbench.models import build_model
-from rnnbench.tasks import TASKS
+from rnnbench.core.models import build_model
+from rnnbench.core.tasks import TASKS
+from rnnbench.training.config import ConfigError, RunConfig
 
 
 def _grads(model, x):
@@ -133,7 +133,7 @@ def _assert_same(a, b):
 def test_weights_round_trip_with_torch_nn_in_float64(cell, layers, bidirectional, backend):
     """Our stack's weights load into torch.nn.RNN/LSTM/GRU and torch.nn's into ours; both then return the
     same (output, h_n) / (output, (h_n, c_n)), from zeros and from a given initial state."""
-    from rnnbench.models import BACKENDS
+    from rnnbench.core.models import BACKENDS
 
     I, H, B, T = 3, 4, 2, 6
     D = 2 if bidirectional else 1
@@ -153,7 +153,7 @@ def test_weights_round_trip_with_torch_nn_in_float64(cell, layers, bidirectional
 
 
 def test_state_dict_names_are_torch_nn_names():
-    from rnnbench.layers import ExplicitStack
+    from rnnbench.core.layers import ExplicitStack
 
     names = set(ExplicitStack("lstm", 3, 4, 2, bidirectional=True).torch_state_dict())
     assert names == set(torch.nn.LSTM(3, 4, 2, bidirectional=True).state_dict())
@@ -161,7 +161,7 @@ def test_state_dict_names_are_torch_nn_names():
 
 
 def test_the_notes_gru_refuses_torch_nn_gru_weights():
-    from rnnbench.layers import ExplicitStack
+    from rnnbench.core.layers import ExplicitStack
 
     notes = ExplicitStack("gru", 3, 4)  # reset_after=False: the notes' GRU
     with pytest.raises(ValueError, match="notes' GRU .* another model"):
@@ -171,7 +171,7 @@ def test_the_notes_gru_refuses_torch_nn_gru_weights():
 
 
 def test_a_state_dict_of_another_shape_is_refused():
-    from rnnbench.layers import ExplicitStack
+    from rnnbench.core.layers import ExplicitStack
 
     with pytest.raises(ValueError, match="missing .*weight_ih_l1"):
         ExplicitStack("rnn", 3, 4, 2).load_torch_state_dict(torch.nn.RNN(3, 4, 1).state_dict())
@@ -182,7 +182,7 @@ def test_a_state_dict_of_another_shape_is_refused():
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 def test_a_saved_model_loads_into_torch_nn_modules(tmp_path, cell):
     """The file --save-model writes: torch.nn module weights under rnn.* and head.*, read with weights_only."""
-    from rnnbench.models import save_model
+    from rnnbench.core.models import save_model
 
     task = TASKS["copy"]
     model = build_model(task, cell, 5, 2, True, "explicit-premul", reset_after=True, seed=4)

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from rnnbench.paper_cpu import CLAIMS, category, claim_rows, verdict
+from rnnbench.study.paper_cpu import CLAIMS, category, claim_rows, verdict
 
 REPO = Path(__file__).resolve().parents[1]
 

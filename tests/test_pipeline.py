@@ -21,10 +21,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from rnnbench.aggregate import run_id_of
-from rnnbench.batched import PER_RUN_FIELDS, STACKABLE_BACKENDS
-from rnnbench.config import RunConfig
-from rnnbench.study import expand, train_jobs
+from rnnbench.study.aggregate import run_id_of
+from rnnbench.study.sweep import expand, train_jobs
+from rnnbench.training.batched import PER_RUN_FIELDS, STACKABLE_BACKENDS
+from rnnbench.training.config import RunConfig
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = sorted(p.name for p in (REPO / "config").glob("*.yaml"))
@@ -36,7 +36,7 @@ FIGURES = [
     "fig4_length_sweep_accuracy",
     "fig5_learning_curves",
 ]
-LITERATURE_FIGURES = ["fig1b_gradflow_paper_scale", "fig7_depth"]  # rnnbench.figures_literature
+LITERATURE_FIGURES = ["fig1b_gradflow_paper_scale", "fig7_depth"]  # rnnbench.study.figures_literature
 
 
 def copy_workflow(dest: Path) -> Path:
@@ -100,7 +100,7 @@ def test_compare_throughput_in_the_pipeline(tmp_path):
     """config compare_throughput adds the comparison job; a table that is not there stops the parse."""
     wd = copy_workflow(tmp_path)
     other = tmp_path / "other_machine.csv"
-    other.write_text("cell\n")  # only its existence is checked while parsing; rnnbench.compare reads it
+    other.write_text("cell\n")  # only its existence is checked while parsing; rnnbench.study.compare reads it
     out = snakemake(wd, "-n", "--configfile", "config/smoke.yaml", "--config", f'compare_throughput=["{other}"]')
     assert job_counts(out.stdout)["compare_throughput"] == 1
     bad = ["-n", "--configfile", "config/smoke.yaml", "--config", 'compare_throughput=["nope.csv"]']
@@ -293,8 +293,8 @@ def test_figures_are_valid_pngs(smoke):
 def test_figures_carry_provenance_and_pdf_is_byte_stable(smoke, tmp_path):
     from PIL import Image
 
-    from rnnbench import figures_literature
-    from rnnbench.figures import render
+    from rnnbench.study import figures_literature
+    from rnnbench.study.figures import render
 
     runs = pd.read_csv(smoke / "results/tables/runs.csv")
     commit = runs["git_commit"].iloc[0]
@@ -459,7 +459,7 @@ def test_rerun_does_nothing_then_only_a_deleted_run_reruns(smoke):
 
 @pytest.mark.slow
 def test_every_table_row_carries_the_config_hash_and_version(smoke):
-    from rnnbench.provenance import rnnbench_version
+    from rnnbench.core.provenance import rnnbench_version
 
     runs = pd.read_csv(smoke / "results/tables/runs.csv")
     cfg = yaml.safe_load(open(smoke / "config/smoke.yaml"))
@@ -574,7 +574,7 @@ def run_jsons(wd: Path) -> dict[str, tuple[int, int]]:
 def test_sigkill_then_the_same_command_resumes(tmp_path):
     """kill -9 Snakemake and its running job mid-study; every result left is whole, the same command
     then finishes without redoing a finished run, and the tables equal an uninterrupted run's."""
-    from rnnbench.aggregate import load_result
+    from rnnbench.study.aggregate import load_result
 
     command = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "tiny.yaml"]
     ref, wd = tmp_path / "ref", tmp_path / "killed"
@@ -662,7 +662,7 @@ def test_save_models_writes_torch_nn_weights_of_the_trained_runs(tmp_path):
     staged path of the smoke config); loaded into torch.nn modules they give the run's final loss."""
     import torch
 
-    from rnnbench.tasks import TASKS
+    from rnnbench.core.tasks import TASKS
 
     torch.set_default_dtype(torch.float32)  # as in the training job: the held-out batch is drawn in float32
     wd = copy_workflow(tmp_path)

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from rnnbench.cells import RNNCell
-from rnnbench.layers import RecurrentLayer, StateRecorder
-from rnnbench.models import build_model
-from rnnbench.probes import decay_rate, pascanu_bounds, probe, state_gradient_records, summarise
-from rnnbench.tasks import TASKS
+from rnnbench.core.cells import RNNCell
+from rnnbench.core.layers import RecurrentLayer, StateRecorder
+from rnnbench.core.models import build_model
+from rnnbench.core.tasks import TASKS
+from rnnbench.training.probes import decay_rate, pascanu_bounds, probe, state_gradient_records, summarise
 
 
 class LinearRNNCell(RNNCell):

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from rnnbench.checkpoint import save_checkpoint
-from rnnbench.config import RunConfig
-from rnnbench.storage import atomic_write, current_umask, output_problem, write_json
+from rnnbench.core.storage import atomic_write, current_umask, output_problem, write_json
+from rnnbench.training.checkpoint import save_checkpoint
+from rnnbench.training.config import RunConfig
 
 
 def _mode(path: Path) -> int:

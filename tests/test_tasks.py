@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from rnnbench.tasks import BLANK, DELIMITER, TASKS, adding, adding_baseline, copy_baseline, copy_memory
+from rnnbench.core.tasks import BLANK, DELIMITER, TASKS, adding, adding_baseline, copy_baseline, copy_memory
 
 
 def gen(seed=0):

@@ -14,10 +14,8 @@ import pytest
 import torch
 from torch import nn
 
-from rnnbench import flops
-from rnnbench.cli import main
-from rnnbench.config import ConfigError
-from rnnbench.throughput import (
+from rnnbench.bench import flops
+from rnnbench.bench.throughput import (
     PRESETS,
     ThroughputConfig,
     expand,
@@ -29,6 +27,8 @@ from rnnbench.throughput import (
     write_figure,
     write_sweep,
 )
+from rnnbench.cli import main
+from rnnbench.training.config import ConfigError
 
 TINY = {"length": 8, "batch": 4, "hidden": 16, "repeats": 3, "warmup": 1}
 

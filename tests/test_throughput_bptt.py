@@ -1,4 +1,4 @@
-"""The hand-written BPTT path (rnnbench.bptt) against autograd through our cells and against
+"""The hand-written BPTT path (rnnbench.core.bptt) against autograd through our cells and against
 torch.nn, in float64: outputs, every parameter gradient, input and initial-state gradients."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ import pytest
 import torch
 from torch import nn
 
-from rnnbench.bptt import GRUSequence, LSTMSequence, RNNSequence, sequence_runner
-from rnnbench.cells import GRUCell, LSTMCell
-from rnnbench.layers import ExplicitStack, RecurrentLayer, StateRecorder
+from rnnbench.core.bptt import GRUSequence, LSTMSequence, RNNSequence, sequence_runner
+from rnnbench.core.cells import GRUCell, LSTMCell
+from rnnbench.core.layers import ExplicitStack, RecurrentLayer, StateRecorder
 
 F64 = torch.float64
 

@@ -6,8 +6,8 @@ import math
 import pytest
 import torch
 
-from rnnbench.config import ConfigError, RunConfig
-from rnnbench.train import train
+from rnnbench.training.config import ConfigError, RunConfig
+from rnnbench.training.train import train
 
 # The measured configuration: vanilla RNN, gaussian init gain 1.5, H=64, adding T=50, SGD lr 0.05.
 EXPLODING = dict(

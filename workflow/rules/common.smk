@@ -5,8 +5,8 @@ import sys
 
 from snakemake.utils import validate
 
-from rnnbench.config import RunConfig
-from rnnbench.study import config_hash, expand, job_cost, report_settings, study_device, train_jobs
+from rnnbench.training.config import RunConfig
+from rnnbench.study.sweep import config_hash, expand, job_cost, report_settings, study_device, train_jobs
 
 # Validation runs while the workflow is parsed, so a bad config stops before any job starts;
 # jsonschema's message names the key and the value.
@@ -26,13 +26,13 @@ if len(RUNS) > config.get("max_runs", 2000):
 # `device: cuda` on a machine without CUDA is refused now, before any job starts. A cluster driver
 # on a login node without a GPU (profiles/slurm-gpu) turns the check off: its jobs run elsewhere.
 if str(config.get("local_cuda_check", True)).lower() == "true":
-    from rnnbench.config import resolve_device
+    from rnnbench.training.config import resolve_device
 
     for device in sorted({run["device"] for run in RUNS.values()}):
         resolve_device(device)
 # Training jobs: {job id: [run id, ...]}. Runs that differ only in per-run fields (seed, init gain,
 # clipping threshold) train as one stacked model; a job trains a few such stacks in one process.
-from rnnbench.batched import PER_RUN_FIELDS, STACKABLE_BACKENDS
+from rnnbench.training.batched import PER_RUN_FIELDS, STACKABLE_BACKENDS
 
 RUNS_PER_JOB, RUNS_PER_STACK = config.get("runs_per_job", 24), config.get("runs_per_stack", 8)
 JOBS = train_jobs(RUNS, RUNS_PER_JOB, RUNS_PER_STACK, PER_RUN_FIELDS, STACKABLE_BACKENDS)
@@ -47,10 +47,10 @@ EXPECTED_HASHES = {rid: RunConfig.from_dict(run).config_hash() for rid, run in R
 # After a kill (SIGKILL, a lost node) the same command resumes: when no other Snakemake of this
 # workflow is alive here, the directory lock the killed one left is removed, and a run JSON it had
 # written whole (atomic writes) just before the kill is kept rather than trained again
-# (rnnbench.resume). Only in the top-level process: job subprocesses parse this file too.
+# (rnnbench.study.resume). Only in the top-level process: job subprocesses parse this file too.
 if workflow.is_main_process:
-    from rnnbench.aggregate import ResultError, load_result
-    from rnnbench.resume import resume_after_kill
+    from rnnbench.study.aggregate import ResultError, load_result
+    from rnnbench.study.resume import resume_after_kill
 
     def _whole_result(path):
         rid = path.removeprefix("results/runs/").removesuffix(".json")
@@ -84,10 +84,10 @@ CONFIG_HASH = config_hash(config)
 SKIP_BAD = str(config.get("skip_bad", False)).lower() == "true"
 REPORT_SETTINGS = report_settings(config)
 
-# The throughput grid (rnnbench.throughput.expand checks its keys and values now, before any job).
+# The throughput grid (rnnbench.bench.throughput.expand checks its keys and values now, before any job).
 THROUGHPUT = config.get("throughput")
 if THROUGHPUT:
-    from rnnbench.throughput import expand as expand_throughput
+    from rnnbench.bench.throughput import expand as expand_throughput
 
     expand_throughput(THROUGHPUT)
 
@@ -121,11 +121,11 @@ FIGURE_NAMES = [
 if THROUGHPUT:
     TABLES.append("results/tables/throughput.csv")
     FIGURE_NAMES.append("fig6_throughput")
-# The literature studies (rnnbench.initprobes, the depth study): their tables and figures, when the
+# The literature studies (rnnbench.study.initprobes, the depth study): their tables and figures, when the
 # config has them. The probes are checked now, before any job, like every training run.
 INIT_PROBES = config.get("init_probes")
 if INIT_PROBES:
-    from rnnbench.initprobes import probe_configs
+    from rnnbench.study.initprobes import probe_configs
 
     probe_configs(INIT_PROBES, study_device(config))
     TABLES.append("results/tables/init_probes.csv")

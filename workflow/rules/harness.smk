@@ -1,4 +1,4 @@
-# Where the training phase's time went: one row per training job (rnnbench.harness).
+# Where the training phase's time went: one row per training job (rnnbench.study.harness).
 
 
 rule jobs_table:

@@ -1,4 +1,4 @@
-# Hardware throughput of RNN/LSTM/GRU training per backend (rnnbench.throughput): present only when
+# Hardware throughput of RNN/LSTM/GRU training per backend (rnnbench.bench.throughput): present only when
 # the config has a `throughput` grid. It takes every core, so that nothing else runs beside the
 # timings (a busy machine makes them noise; each row records how busy the machine was anyway).
 
@@ -34,7 +34,7 @@ rule fig6_throughput:
 
 
 # This machine's throughput beside other machines' (config `compare_throughput`: their throughput.csv
-# files): one table and one figure, shapes matched (rnnbench.compare; the same as `rnnbench compare`).
+# files): one table and one figure, shapes matched (rnnbench.study.compare; the same as `rnnbench compare`).
 rule compare_throughput:
     input:
         ["results/tables/throughput.csv", *COMPARE_WITH],

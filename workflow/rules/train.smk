@@ -1,7 +1,7 @@
 # Training: the runs of one sweep cell (its seeds and clipping thresholds, which only change per-run
 # fields) train together as one stacked model, and a job trains a few such stacks one after another,
 # so that a job's start-up -- interpreter, torch import, Snakemake's own -- is paid once per job, not
-# once per run (rnnbench.batched.train_runs). Each run still gets its own JSON result, the unit
+# once per run (rnnbench.training.batched.train_runs). Each run still gets its own JSON result, the unit
 # everything downstream is built from; a job's outputs are its runs' files, so a missing or changed
 # run re-runs exactly its job.
 #

@@ -1,10 +1,10 @@
-"""Snakemake job: draw one figure from the tables (logic lives in rnnbench.figures)."""
+"""Snakemake job: draw one figure from the tables (logic lives in rnnbench.study.figures)."""
 
 import sys
 
 sys.stderr = open(snakemake.log[0], "w")  # noqa: F821 (snakemake is injected)
 
-from rnnbench import figures, figures_literature  # noqa: E402
+from rnnbench.study import figures, figures_literature  # noqa: E402
 
 # figures 1b and 7 (the literature studies) live in their own module
 module = figures_literature if snakemake.params.name in figures_literature.BUILDERS else figures  # noqa: F821

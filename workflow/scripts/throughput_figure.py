@@ -1,4 +1,4 @@
-"""Snakemake job: figure 6, throughput per cell and backend (logic lives in rnnbench.figures)."""
+"""Snakemake job: figure 6, throughput per cell and backend (logic lives in rnnbench.study.figures)."""
 
 import sys
 
@@ -6,7 +6,7 @@ sys.stderr = open(snakemake.log[0], "w")  # noqa: F821 (snakemake is injected)
 
 import pandas as pd  # noqa: E402
 
-from rnnbench.figures import fig6_throughput, save, setup  # noqa: E402
+from rnnbench.study.figures import fig6_throughput, save, setup  # noqa: E402
 
 setup()
 df = pd.read_csv(snakemake.input[0])  # noqa: F821

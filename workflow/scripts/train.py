@@ -1,5 +1,5 @@
 """Snakemake job: train the runs of one job together and write each run's JSON result (logic lives
-in rnnbench.batched.train_runs)."""
+in rnnbench.training.batched.train_runs)."""
 
 import sys
 import time
@@ -11,9 +11,9 @@ import torch
 sys.stderr = open(snakemake.log[0], "w")  # noqa: F821 (snakemake is injected)
 torch.set_num_threads(snakemake.threads)  # noqa: F821
 
-from rnnbench.batched import train_runs  # noqa: E402
-from rnnbench.config import RunConfig  # noqa: E402
-from rnnbench.storage import write_json  # noqa: E402
+from rnnbench.core.storage import write_json  # noqa: E402
+from rnnbench.training.batched import train_runs  # noqa: E402
+from rnnbench.training.config import RunConfig  # noqa: E402
 
 cfgs = [RunConfig.from_dict(c) for c in snakemake.params.configs]  # noqa: F821
 # The checkpoint is not a declared output, so Snakemake keeps it when a job is killed or requeued;

@@ -26,7 +26,7 @@ What a figure should do (issue 13):
 
 A new figure function takes DataFrames and returns a Figure::
 
-    from rnnbench import style
+    from rnnbench.study import style
 
     style.setup()
     fig, axes = style.figure(cols=2, rows=1, sharey=True)  # constrained layout: room for title, legend
@@ -40,7 +40,7 @@ A new figure function takes DataFrames and returns a Figure::
     style.legend_below(fig, style.cell_handles(style.cells_in(df["cell"])))
     style.save(fig, "x.png", "x.pdf", "rnnbench x", provenance)
 
-``rnnbench.figures.run_details(runs)`` writes the details part from a runs table.
+``rnnbench.study.figures.run_details(runs)`` writes the details part from a runs table.
 """
 
 from __future__ import annotations

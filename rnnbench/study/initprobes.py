@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rnnbench.config import ConfigError, RunConfig
-from rnnbench.probes import decay_rate, gradflow_at_init
+from rnnbench.training.config import ConfigError, RunConfig
+from rnnbench.training.probes import decay_rate, gradflow_at_init
 
 INIT_FIELDS = ("init", "init_gain", "forget_bias", "chrono_tmax")
 

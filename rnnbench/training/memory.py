@@ -10,8 +10,8 @@ from __future__ import annotations
 import psutil
 import torch
 
-from rnnbench.config import DTYPES, ConfigError, RunConfig
-from rnnbench.tasks import TASKS
+from rnnbench.core.tasks import TASKS
+from rnnbench.training.config import DTYPES, ConfigError, RunConfig
 
 # numbers saved per hidden unit per step: gates (pre and post activation) plus states
 SAVED_PER_UNIT = {"rnn": 4, "lstm": 14, "gru": 12}

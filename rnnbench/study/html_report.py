@@ -18,7 +18,7 @@ from pathlib import Path
 import markdown
 import pandas as pd
 
-from rnnbench.storage import atomic_write
+from rnnbench.core.storage import atomic_write
 
 # Enough for reading on a screen; the 300-dpi originals stay in results/figures/ and in the report.
 EMBED_WIDTH = 1400

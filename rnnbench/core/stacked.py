@@ -18,8 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnbench.layers import StateRecorder
-from rnnbench.models import SequenceModel
+from rnnbench.core.layers import StateRecorder
+from rnnbench.core.models import SequenceModel
 
 PARAM_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from rnnbench.bptt import sequence_runner
-from rnnbench.cells import CELLS
+from rnnbench.core.bptt import sequence_runner
+from rnnbench.core.cells import CELLS
 
 
 class StateRecorder:

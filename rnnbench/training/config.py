@@ -15,18 +15,18 @@ from typing import Any
 
 import torch
 
-from rnnbench.autobackend import AUTO
-from rnnbench.cells import CELLS
-from rnnbench.clipping import CLIPPERS
-from rnnbench.initialisation import INITS, check_applies
-from rnnbench.models import BACKENDS
-from rnnbench.optimizers import OPTIMIZERS
-from rnnbench.tasks import TASKS
+from rnnbench.core.cells import CELLS
+from rnnbench.core.initialisation import INITS, check_applies
+from rnnbench.core.models import BACKENDS
+from rnnbench.core.tasks import TASKS
+from rnnbench.training.autobackend import AUTO
+from rnnbench.training.clipping import CLIPPERS
+from rnnbench.training.optimizers import OPTIMIZERS
 
 DEVICES = ("cpu", "cuda", "auto")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 PROBE_DTYPES = ("same", "float64")
-# every backend, and auto: the fastest one that trains the same model, chosen per run (rnnbench.autobackend)
+# every backend, and auto: the fastest one that trains the same model, chosen per run (rnnbench.training.autobackend)
 BACKEND_CHOICES = (*BACKENDS, AUTO)
 # fields added after results were first published, with their defaults: ``to_dict`` (and so the
 # config hash, the run JSON and the pipeline's job params) leaves them out while they are at their

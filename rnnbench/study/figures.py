@@ -1,7 +1,7 @@
 """The study's figures, from its tables: each ``figN_*`` function takes DataFrames and returns a
 matplotlib Figure; :func:`save` writes it as a 300-dpi PNG and a byte-stable PDF (TrueType fonts)
 with provenance in the metadata. Colours, names, line styles and fonts come from
-:mod:`rnnbench.style`, the one place that defines how an rnnbench figure looks.
+:mod:`rnnbench.study.style`, the one place that defines how an rnnbench figure looks.
 
 Diverged runs are drawn as red crosses where they stopped (never dropped, never drawn as zeros);
 gradient norms always go on a log scale; other axes are log only where the data span a decade.
@@ -21,8 +21,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from rnnbench import style  # noqa: E402
-from rnnbench.style import CELL_COLORS, CELL_NAMES, CELL_ORDER, DIVERGED, clip_label, save, setup  # noqa: E402,F401
+from rnnbench.study import style  # noqa: E402
+from rnnbench.study.style import CELL_COLORS, CELL_NAMES, CELL_ORDER, DIVERGED, clip_label, save, setup  # noqa: E402,F401
 
 TOP = 0.93  # where diverged markers sit, as a fraction of the axis height
 

@@ -24,9 +24,9 @@ from collections.abc import Callable
 from itertools import product
 from typing import Any
 
-from rnnbench.autobackend import AUTO, choose
-from rnnbench.config import ConfigError, RunConfig, not_applicable, resolve_device
-from rnnbench.tasks import TASKS
+from rnnbench.core.tasks import TASKS
+from rnnbench.training.autobackend import AUTO, choose
+from rnnbench.training.config import ConfigError, RunConfig, not_applicable, resolve_device
 
 STUDIES = ("sweep", "gains", "clipping", "depth")
 SEP = "~"
@@ -64,7 +64,7 @@ def _devices(config: dict) -> list[str]:
 
 
 # Settings the pipeline uses where a config leaves them out (RunConfig's own defaults otherwise):
-# backend auto, the fastest backend that trains the same model (rnnbench.autobackend); the command
+# backend auto, the fastest backend that trains the same model (rnnbench.training.autobackend); the command
 # line keeps explicit-premul as its default, the backend every probe is defined on.
 PIPELINE_DEFAULTS: dict[str, Any] = {"backend": AUTO}
 
@@ -164,7 +164,7 @@ def expand(config: dict) -> dict[str, dict]:
 
 
 # run-id segments that may differ between the runs of one training job (they name fields that
-# ``rnnbench.batched.PER_RUN_FIELDS`` lets differ within a stack)
+# ``rnnbench.training.batched.PER_RUN_FIELDS`` lets differ within a stack)
 PER_RUN_SEGMENTS = ("clip", "gain", "seed")
 
 

@@ -2,7 +2,7 @@
 
 A diverged run stays in every table with ``status = diverged`` and its non-finite values empty
 (NaN): it is never dropped and never turned into a zero. A result file that does not look like
-``rnnbench.train.train``'s record, or that was made by another configuration than the one expected
+``rnnbench.training.train.train``'s record, or that was made by another configuration than the one expected
 for its run id, is refused with an error naming the file; with ``skip_bad`` it is left out instead
 and listed, with the reason, in the ``skipped`` table.
 
@@ -20,9 +20,9 @@ from typing import Any
 
 import pandas as pd
 
-from rnnbench.provenance import rnnbench_version
-from rnnbench.storage import atomic_write
-from rnnbench.study import parse_run_id
+from rnnbench.core.provenance import rnnbench_version
+from rnnbench.core.storage import atomic_write
+from rnnbench.study.sweep import parse_run_id
 
 STATUSES = ("ok", "diverged")
 # What a result record must hold, and the type each value must have (None allowed where non-finite).

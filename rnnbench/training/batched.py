@@ -41,24 +41,24 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from rnnbench.autobackend import AUTO
-from rnnbench.checkpoint import load_checkpoint, save_checkpoint
-from rnnbench.config import DTYPES, ConfigError, RunConfig, resolve_device
-from rnnbench.layers import StateRecorder
-from rnnbench.memory import check_fits
-from rnnbench.models import build_model, save_model
-from rnnbench.optimizers import OPTIMIZERS
-from rnnbench.probes import pascanu_bounds, probe, state_norms, summarise
-from rnnbench.stacked import StackedModel
-from rnnbench.storage import atomic_write, write_json
-from rnnbench.study import can_stack, group_stacks
-from rnnbench.tasks import TASKS, Task
-from rnnbench.train import evaluate, make_batch, result_record, show_progress, train
+from rnnbench.core.layers import StateRecorder
+from rnnbench.core.models import build_model, save_model
+from rnnbench.core.stacked import StackedModel
+from rnnbench.core.storage import atomic_write, write_json
+from rnnbench.core.tasks import TASKS, Task
+from rnnbench.study.sweep import can_stack, group_stacks
+from rnnbench.training.autobackend import AUTO
+from rnnbench.training.checkpoint import load_checkpoint, save_checkpoint
+from rnnbench.training.config import DTYPES, ConfigError, RunConfig, resolve_device
+from rnnbench.training.memory import check_fits
+from rnnbench.training.optimizers import OPTIMIZERS
+from rnnbench.training.probes import pascanu_bounds, probe, state_norms, summarise
+from rnnbench.training.train import evaluate, make_batch, result_record, show_progress, train
 
 # fields that may differ between the runs of one stack; every other field must be equal
 PER_RUN_FIELDS = ("seed", "init", "init_gain", "forget_bias", "chrono_tmax", "clip", "eval_seed")
 # the stack runs our cells (premul time loop); the fused kernels have no model dimension. ``auto``
-# stacks where its table says a stack wins (rnnbench.autobackend; see study.can_stack)
+# stacks where its table says a stack wins (rnnbench.training.autobackend; see study.can_stack)
 STACKABLE_BACKENDS = ("explicit", "explicit-premul")
 
 
@@ -76,7 +76,7 @@ def check_stackable(cfgs: list[RunConfig]) -> None:
     if not can_stack(cfgs[0].to_dict(), STACKABLE_BACKENDS):
         raise ConfigError(
             f"backend {cfgs[0].backend!r} cannot be trained batched for the {cfgs[0].cell} cell on this device; choose "
-            f"one of: {', '.join(STACKABLE_BACKENDS)} (or auto where rnnbench.autobackend stacks that cell)"
+            f"one of: {', '.join(STACKABLE_BACKENDS)} (or auto where rnnbench.training.autobackend stacks that cell)"
         )
 
 

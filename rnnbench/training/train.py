@@ -16,18 +16,18 @@ from typing import Any
 
 import torch
 
-from rnnbench.autobackend import concrete_backend
-from rnnbench.checkpoint import load_checkpoint, save_checkpoint
-from rnnbench.clipping import clipper
-from rnnbench.config import DTYPES, RunConfig, resolve_device
-from rnnbench.layers import StateRecorder
-from rnnbench.memory import check_fits
-from rnnbench.models import PROBEABLE_BACKENDS, SequenceModel, build_model
-from rnnbench.models import save_model as write_model
-from rnnbench.optimizers import OPTIMIZERS
-from rnnbench.probes import pascanu_bounds, probe, state_gradient_records, summarise
-from rnnbench.provenance import environment
-from rnnbench.tasks import TASKS, Task
+from rnnbench.core.layers import StateRecorder
+from rnnbench.core.models import PROBEABLE_BACKENDS, SequenceModel, build_model
+from rnnbench.core.models import save_model as write_model
+from rnnbench.core.provenance import environment
+from rnnbench.core.tasks import TASKS, Task
+from rnnbench.training.autobackend import concrete_backend
+from rnnbench.training.checkpoint import load_checkpoint, save_checkpoint
+from rnnbench.training.clipping import clipper
+from rnnbench.training.config import DTYPES, RunConfig, resolve_device
+from rnnbench.training.memory import check_fits
+from rnnbench.training.optimizers import OPTIMIZERS
+from rnnbench.training.probes import pascanu_bounds, probe, state_gradient_records, summarise
 
 
 def make_batch(task: Task, batch: int, length: int, generator: torch.Generator, device: str, dtype: torch.dtype):

@@ -19,7 +19,7 @@ import os
 
 import pandas as pd
 
-from rnnbench.storage import atomic_write
+from rnnbench.core.storage import atomic_write
 
 JOB_COLUMNS = ("job", "runs", "process_start", "finished", "job_wall_seconds", "work_seconds", "train_seconds")
 

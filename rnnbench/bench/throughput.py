@@ -30,11 +30,12 @@ from functools import lru_cache
 import torch
 from torch import Tensor, nn
 
-from rnnbench import bptt, flops
-from rnnbench.cells import CELLS
-from rnnbench.config import DTYPES, ConfigError, _int_at_least, _one_of, resolve_device
-from rnnbench.layers import FUSED, ExplicitStack, FusedStack
-from rnnbench.provenance import cpu_model, git_commit
+from rnnbench.bench import flops
+from rnnbench.core import bptt
+from rnnbench.core.cells import CELLS
+from rnnbench.core.layers import FUSED, ExplicitStack, FusedStack
+from rnnbench.core.provenance import cpu_model, git_commit
+from rnnbench.training.config import DTYPES, ConfigError, _int_at_least, _one_of, resolve_device
 
 
 # --- configuration ---------------------------------------------------------------------------
@@ -113,7 +114,7 @@ def _fused_kernel(cell: str, device: str, dtype: str) -> str:
 
 def _bptt_kernel(cell: str, device: str, dtype: str) -> str:
     gemm = "oneDNN" if device == "cpu" and dtype == "float32" and bptt._ONEDNN else "torch"
-    return f"Python loop, hand-written BPTT, {gemm} GEMMs (rnnbench.bptt)"
+    return f"Python loop, hand-written BPTT, {gemm} GEMMs (rnnbench.core.bptt)"
 
 
 BACKENDS: dict[str, tuple[Callable[[ThroughputConfig], nn.Module], Callable[[str, str, str], str]]] = {
@@ -417,7 +418,7 @@ def preset(name: str, **overrides) -> list[dict]:
 
 def write_sweep(grid, out) -> None:
     """``sweep`` and write its table to the CSV ``out`` atomically (the pipeline's entry point)."""
-    from rnnbench.storage import atomic_write
+    from rnnbench.core.storage import atomic_write
 
     df = sweep(grid)
     atomic_write(out, lambda f: df.to_csv(f, index=False))
@@ -451,9 +452,9 @@ def fastest(df):
 
 
 def figure(df):
-    """Figure 6 (``rnnbench.figures.fig6_throughput``): per measured shape, training tokens/s per
+    """Figure 6 (``rnnbench.study.figures.fig6_throughput``): per measured shape, training tokens/s per
     cell and backend with the fastest marked, and each one's fraction of the measured GEMM ceiling."""
-    from rnnbench.figures import fig6_throughput
+    from rnnbench.study.figures import fig6_throughput
 
     return fig6_throughput(df)
 
@@ -462,7 +463,7 @@ def write_figure(table, out) -> None:
     """``figure`` of a throughput CSV, saved to ``out`` (PNG/PDF/SVG by suffix)."""
     import pandas as pd
 
-    from rnnbench import style
+    from rnnbench.study import style
 
     style.setup()
     fig = figure(pd.read_csv(table))

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from rnnbench.config import ConfigError
+from rnnbench.training.config import ConfigError
 
 # A shape: the cases two machines ran alike. device is not in it: CPU against GPU is a comparison.
 SHAPE = ("length", "batch", "hidden", "input_size", "layers", "dtype", "flop_convention")
 CASE = ("cell", "backend", *SHAPE)
-# What a table must have to be compared (rnnbench.throughput.ThroughputRow's fields)
+# What a table must have to be compared (rnnbench.bench.throughput.ThroughputRow's fields)
 REQUIRED = (*CASE, "status", "device", "tokens_per_s", "gflops", "ceiling_gflops", "fraction_of_ceiling")
 OUT_COLUMNS = (
     "machine", "device", *CASE, "kernel", "tokens_per_s", "tokens_per_s_vs_first", "gflops", "ceiling_gflops",
@@ -165,7 +165,7 @@ def figure(cmp: Comparison):
     import numpy as np
     from matplotlib.ticker import PercentFormatter
 
-    from rnnbench import style
+    from rnnbench.study import style
 
     style.setup()
     t = cmp.table
@@ -219,8 +219,8 @@ def figure(cmp: Comparison):
 
 def write(cmp: Comparison, out: str | os.PathLike) -> list[Path]:
     """``compare.csv``, ``compare.png`` / ``.pdf`` and ``left_out.csv`` under ``out``."""
-    from rnnbench import style
-    from rnnbench.storage import atomic_write
+    from rnnbench.core.storage import atomic_write
+    from rnnbench.study import style
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

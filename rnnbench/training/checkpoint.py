@@ -16,8 +16,8 @@ from typing import Any
 
 import torch
 
-from rnnbench.config import RunConfig
-from rnnbench.storage import atomic_write
+from rnnbench.core.storage import atomic_write
+from rnnbench.training.config import RunConfig
 
 FORMAT = 1
 

@@ -13,10 +13,10 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from rnnbench.initialisation import initialise
-from rnnbench.layers import ExplicitStack, FusedStack, StateRecorder
-from rnnbench.storage import atomic_write
-from rnnbench.tasks import Task
+from rnnbench.core.initialisation import initialise
+from rnnbench.core.layers import ExplicitStack, FusedStack, StateRecorder
+from rnnbench.core.storage import atomic_write
+from rnnbench.core.tasks import Task
 
 
 def _explicit(premul: bool, bptt: bool = False) -> Callable[..., nn.Module]:
@@ -40,7 +40,7 @@ def _fused(cell, input_size, hidden_size, num_layers, bidirectional, reset_after
 BACKENDS: dict[str, Callable[..., nn.Module]] = {
     "explicit": _explicit(premul=False),  # our cells in a Python loop: each step calls cell(x_t, state)
     "explicit-premul": _explicit(premul=True),  # our cells; the input GEMM of all steps first (fastest explicit)
-    # our cells' equations with a hand-written backward through time (rnnbench.bptt); a probed
+    # our cells' equations with a hand-written backward through time (rnnbench.core.bptt); a probed
     # step (a StateRecorder given) takes the autograd path of explicit-premul, so probes stay exact
     "explicit-bptt": _explicit(premul=True, bptt=True),
     "fused": _fused,  # torch.nn.RNN/LSTM/GRU: oneDNN LSTM on CPU, cuDNN on CUDA

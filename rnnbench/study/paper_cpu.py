@@ -1,6 +1,6 @@
 """The paper-cpu study's report: each paper's claim beside ours, at the settings of each.
 
-    python -m rnnbench.paper_cpu RESULTS_DIR --out docs/paper-cpu --wall-seconds S [--config config/paper-cpu.yaml]
+    python -m rnnbench.study.paper_cpu RESULTS_DIR --out docs/paper-cpu --wall-seconds S [--config config/paper-cpu.yaml]
 
 Reads the pipeline's tables (``RESULTS_DIR/tables/runs.csv``, ``curves.csv``, ``gradflow.csv``,
 ``timings.csv``, ``jobs.csv``) of a finished ``config/paper-cpu.yaml`` study and writes
@@ -326,7 +326,7 @@ def report(tables: Path, out: Path, wall_seconds: float | None, started: str, no
 
 What Arjovsky, Shah & Bengio (2016) and Hochreiter & Schmidhuber (1997) report at their shortest
 lengths, beside what this project measures at the same settings, claim by claim. Made by
-`python -m rnnbench.paper_cpu results --out docs/paper-cpu --wall-seconds ... --started ... --note ... --steps-why ...` from one complete run
+`python -m rnnbench.study.paper_cpu results --out docs/paper-cpu --wall-seconds ... --started ... --note ... --steps-why ...` from one complete run
 of `snakemake --cores all --configfile config/paper-cpu.yaml` ({len(runs)} runs; commit
 {", ".join(f"`{c[:10]}`" for c in commit)}; torch {", ".join(sorted(set(runs["torch"].astype(str))))}).
 No GPU was at hand in this project, so nothing here ran on one; `config/paper.yaml` keeps the papers'

@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from rnnbench.layers import ExplicitStack, StateRecorder
-from rnnbench.models import PROBEABLE_BACKENDS, SequenceModel, build_model
+from rnnbench.core.layers import ExplicitStack, StateRecorder
+from rnnbench.core.models import PROBEABLE_BACKENDS, SequenceModel, build_model
 
 # below this a norm is recomputed on scaled entries: a plain 2-norm squares its entries, and squares
 # of entries under ~1.5e-154 fall into float64's subnormal range (lost precision, then 0)
@@ -183,9 +183,9 @@ def gradflow_at_init(cfg, dtype: torch.dtype) -> tuple[list[dict], dict]:
     Returns one row per (direction, t) of the top layer -- ``grad_norm`` = mean over the batch of
     ‖∂L/∂h_t‖, plus ``c_grad_norm`` for the LSTM -- and the decay fit of direction 0.
     """
-    from rnnbench.autobackend import concrete_backend
-    from rnnbench.config import resolve_device
-    from rnnbench.tasks import TASKS
+    from rnnbench.core.tasks import TASKS
+    from rnnbench.training.autobackend import concrete_backend
+    from rnnbench.training.config import resolve_device
 
     task = TASKS[cfg.task]
     device = resolve_device(cfg.device)

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rnnbench.figures import CELL_ORDER, clip_label
-from rnnbench.harness import harness_section
-from rnnbench.storage import atomic_write
+from rnnbench.core.storage import atomic_write
+from rnnbench.study.figures import CELL_ORDER, clip_label
+from rnnbench.study.harness import harness_section
 
 SOLVED_RULES = {
     "adding": "held-out MSE < 0.1 × the 1/6 baseline",
@@ -321,7 +321,7 @@ def training_claims(r: pd.DataFrame, majority: float) -> list[list[str]]:
 
 def paper_scale_claims(init_probes: pd.DataFrame | None) -> list[list[str]]:
     """Arjovsky et al. 2016's gradient figure, checked by the probes at its own T, H and initialisation."""
-    from rnnbench.initprobes import decades_range, summarise_probes
+    from rnnbench.study.initprobes import decades_range, summarise_probes
 
     if init_probes is None or init_probes.empty:
         return []
@@ -374,7 +374,7 @@ def paper_scale_claims(init_probes: pd.DataFrame | None) -> list[list[str]]:
 
 def paper_scale_section(init_probes: pd.DataFrame | None) -> str:
     """Per init and cell: the per-step factor and the decades lost over the sequence, over seeds."""
-    from rnnbench.initprobes import summarise_probes
+    from rnnbench.study.initprobes import summarise_probes
 
     if init_probes is None or init_probes.empty:
         return "_No paper-scale probes in this config._"
@@ -414,7 +414,7 @@ def paper_scale_section(init_probes: pd.DataFrame | None) -> str:
 def depth_table(gradflow: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
     """Per depth-study configuration, phase and layer (forward direction): the fitted decay per step and
     the median over t of ‖∂L/∂h_t‖ at that layer over the top layer's, geometric mean over seeds."""
-    from rnnbench.figures_literature import depth_profiles
+    from rnnbench.study.figures_literature import depth_profiles
 
     g = depth_profiles(gradflow, runs)
     if g.empty:
@@ -480,7 +480,7 @@ def depth_section(gradflow: pd.DataFrame, runs: pd.DataFrame) -> str:
 
 def reverse_finding(gradflow: pd.DataFrame, runs: pd.DataFrame) -> str:
     """How many time steps of the top layer's reverse direction get any gradient (counted, not assumed)."""
-    from rnnbench.figures_literature import depth_profiles
+    from rnnbench.study.figures_literature import depth_profiles
 
     g = depth_profiles(gradflow, runs)
     top_rev = g[g["bidirectional"] & (g["direction"] == 1) & (g["layer"] == g["layers"] - 1)]
@@ -557,7 +557,7 @@ def throughput_section(table: str | None) -> str:
     """The fastest backend per cell and shape on this hardware, with every backend's time ratio to it."""
     if table is None:
         return ""
-    from rnnbench.throughput import fastest
+    from rnnbench.bench.throughput import fastest
 
     df = pd.read_csv(table)
     ranked = fastest(df)
