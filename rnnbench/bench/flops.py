@@ -8,7 +8,9 @@ A training step (forward + backward) is counted as 3× the forward pass.
 
 from __future__ import annotations
 
-GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+from rnnbench.core.cells import SPECS
+
+GATES = {name: s.gates for name, s in SPECS.items()}
 
 
 def _total(G: int, input_size: int, hidden: int) -> int:

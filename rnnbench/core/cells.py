@@ -17,6 +17,7 @@ takes one unbatched example, ``x`` of shape (I,) with a state of shape (H,).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -172,4 +173,30 @@ class GRUCell(_Cell):
         return f"{super().extra_repr()}, reset_after={self.reset_after}"
 
 
-CELLS: dict[str, type[_Cell]] = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell}
+@dataclass(frozen=True)
+class CellSpec:
+    """Everything the package knows about one cell, in one place: every per-cell table derives
+    from ``SPECS`` (the FLOP count, the memory estimate, the job cost, the figures' names)."""
+
+    name: str  # config value: rnn | lstm | gru
+    display: str  # the name figures and reports print
+    cls: type[_Cell]  # our step-by-step cell, the seed's equations
+    fused: type[nn.RNNBase]  # torch.nn's fused twin (for the GRU: the reset-after form only)
+    saved_per_unit: int  # numbers autograd keeps per hidden unit and step: gates (pre and post activation), states
+    cost: int  # relative cost of one time step (its gates' products and nonlinearities); orders jobs only
+
+    @property
+    def gates(self) -> int:
+        """Stacked gate blocks in ``weight_ih``/``weight_hh``: 1, 4 (i, f, g, o), 3 (r, z, n)."""
+        return self.cls.gates
+
+
+SPECS: dict[str, CellSpec] = {
+    s.name: s
+    for s in (
+        CellSpec("rnn", "vanilla RNN (tanh)", RNNCell, nn.RNN, saved_per_unit=4, cost=1),
+        CellSpec("lstm", "LSTM", LSTMCell, nn.LSTM, saved_per_unit=14, cost=3),
+        CellSpec("gru", "GRU", GRUCell, nn.GRU, saved_per_unit=12, cost=3),
+    )
+}
+CELLS: dict[str, type[_Cell]] = {name: s.cls for name, s in SPECS.items()}

@@ -12,7 +12,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnbench.core.bptt import sequence_runner
-from rnnbench.core.cells import CELLS
+from rnnbench.core.cells import CELLS, SPECS
 
 
 class StateRecorder:
@@ -197,7 +197,7 @@ PARAMETER_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 _SUFFIX = ("", "_reverse")  # torch.nn's name suffix per direction
 
 
-FUSED = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+FUSED = {name: s.fused for name, s in SPECS.items()}
 
 
 class FusedStack(nn.Module):

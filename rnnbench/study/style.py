@@ -57,6 +57,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
+from rnnbench.core.cells import SPECS  # noqa: E402
+
 # --- colours and names ---------------------------------------------------------------------------
 # Okabe & Ito (2008): distinguishable under deuteranopia, protanopia and tritanopia.
 OKABE_ITO = {
@@ -71,7 +73,7 @@ OKABE_ITO = {
 }
 CELL_ORDER = ["rnn", "lstm", "gru"]
 CELL_COLORS = {"rnn": OKABE_ITO["blue"], "lstm": OKABE_ITO["orange"], "gru": OKABE_ITO["green"]}
-CELL_NAMES = {"rnn": "vanilla RNN (tanh)", "lstm": "LSTM", "gru": "GRU"}
+CELL_NAMES = {name: s.display for name, s in SPECS.items()}
 REFERENCE_COLOR = "0.45"  # grey: baselines, thresholds, bounds
 DIVERGED_COLOR = "crimson"  # diverged runs only; no cell is red
 DIVERGED = {"marker": "X", "color": DIVERGED_COLOR, "s": 70, "zorder": 5, "linewidths": 0.5, "edgecolors": "black"}

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from itertools import product
 from typing import Any
 
+from rnnbench.core.cells import SPECS
 from rnnbench.core.tasks import TASKS
 from rnnbench.training.autobackend import AUTO, choose
 from rnnbench.training.config import ConfigError, RunConfig, not_applicable, resolve_device
@@ -253,7 +254,7 @@ def train_jobs(
 
 # Relative cost of one time step of a cell (its gates' products and nonlinearities, about 3 for the
 # LSTM and GRU against the vanilla RNN's 1): only used to order jobs, never reported.
-CELL_COST = {"rnn": 1, "lstm": 3, "gru": 3}
+CELL_COST = {name: s.cost for name, s in SPECS.items()}
 # A task that reads out and scores every time step (copy: a softmax over its classes per step, and a
 # 10-symbol input) costs more per step than one scored at the end (adding): in a default study on a
 # 2-core CPU a copy job took 22-25 s per million cost units against 17-18 s for adding jobs.

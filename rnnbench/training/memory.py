@@ -10,11 +10,12 @@ from __future__ import annotations
 import psutil
 import torch
 
+from rnnbench.core.cells import SPECS
 from rnnbench.core.tasks import TASKS
 from rnnbench.training.config import DTYPES, ConfigError, RunConfig
 
 # numbers saved per hidden unit per step: gates (pre and post activation) plus states
-SAVED_PER_UNIT = {"rnn": 4, "lstm": 14, "gru": 12}
+SAVED_PER_UNIT = {name: s.saved_per_unit for name, s in SPECS.items()}
 
 
 def estimate_bytes(cfg: RunConfig) -> int:
