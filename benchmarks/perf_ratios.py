@@ -11,13 +11,14 @@ LSTM within 1.25× of nn.LSTM, the explicit reset-after GRU at least as fast as 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import statistics
 import time
 
 import torch
 
-from rnnbench.bench.throughput import BACKENDS, ThroughputConfig, machine
+from rnnbench.bench.throughput import ThroughputConfig, build, machine
 
 VARIANTS = ("fused", "explicit", "explicit-premul", "explicit-bptt")
 
@@ -34,7 +35,7 @@ def ratios(
     """variant -> (median seconds, median ratio to fused, lowest ratio, highest ratio)."""
     torch.manual_seed(0)
     cfg = ThroughputConfig(cell=cell, length=length, batch=batch, hidden=hidden)
-    models = {v: BACKENDS[v][0](cfg) for v in VARIANTS}
+    models = {v: build(dataclasses.replace(cfg, backend=v)) for v in VARIANTS}
     x = torch.randn(batch, length, hidden, requires_grad=True)
     grad = torch.randn(batch, length, hidden)
     for m in models.values():

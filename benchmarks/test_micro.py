@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from rnnbench.bench.throughput import BACKENDS, ThroughputConfig
+from rnnbench.bench.throughput import ThroughputConfig, build
 from rnnbench.core.cells import CELLS
 
 B, H, T = 64, 128, 50
@@ -45,7 +45,7 @@ def test_cell_step_forward_backward(benchmark, cell):
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 def test_layer_forward_backward(benchmark, cell, backend):
     torch.manual_seed(0)
-    model = BACKENDS[backend][0](ThroughputConfig(cell=cell, backend=backend, length=T, batch=B, hidden=H))
+    model = build(ThroughputConfig(cell=cell, backend=backend, length=T, batch=B, hidden=H))
     x = torch.randn(B, T, H, requires_grad=True)
     grad = torch.randn(B, T, H)
     benchmark.group = f"{cell} layer T={T}, forward+backward"

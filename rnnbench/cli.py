@@ -265,8 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _throughput_args(sub) -> None:
     from rnnbench.bench.flops import CONVENTIONS
-    from rnnbench.bench.throughput import BACKENDS as TP_BACKENDS
     from rnnbench.bench.throughput import PRESETS, ThroughputConfig
+    from rnnbench.core.backends import BACKENDS  # every backend: the benchmark times 'compiled' too
 
     d = ThroughputConfig()
     p = sub.add_parser(
@@ -276,7 +276,7 @@ def _throughput_args(sub) -> None:
         "--length --batch --hidden takes several), against the measured matmul ceiling.",
     )
     p.add_argument("--cell", choices=CELLS, nargs="+", help="recurrent cell(s)")
-    p.add_argument("--backend", choices=TP_BACKENDS, nargs="+", default=[d.backend], help="backend(s)")
+    p.add_argument("--backend", choices=BACKENDS, nargs="+", default=[d.backend], help="backend(s)")
     p.add_argument("--length", type=int, nargs="+", help="sequence length(s) T")
     p.add_argument("--batch", type=int, nargs="+", help="batch size(s) B")
     p.add_argument("--hidden", type=int, nargs="+", help="hidden size(s) H")
@@ -417,11 +417,11 @@ def cmd_gradflow(args: argparse.Namespace) -> None:
 
 def cmd_throughput(args: argparse.Namespace) -> None:
     from rnnbench.bench.throughput import expand, preset, sweep
-    from rnnbench.training.config import _int_at_least
+    from rnnbench.core.checks import int_at_least
 
     for name in ("length", "batch", "hidden"):  # each given value named first, before what is missing
         for value in getattr(args, name) or []:
-            _int_at_least(f"--{name}", value, 1)
+            int_at_least(f"--{name}", value, 1)
     cells = args.cell or ([c["cell"] for c in preset(args.preset)] if args.preset else [])
     if not args.reset_after and cells and "gru" not in cells:
         raise ConfigError(

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 import yaml
 
+from rnnbench.core.backends import TRAINING_BACKENDS as BACKENDS
 from rnnbench.core.cells import CELLS
 from rnnbench.core.initialisation import INITS
-from rnnbench.core.models import BACKENDS
 from rnnbench.core.storage import write_json
 from rnnbench.core.tasks import TASKS
 from rnnbench.study.aggregate import ResultError, build_tables, load_result, write_tables

@@ -11,7 +11,7 @@ import pytest
 import torch
 import yaml
 
-from rnnbench.core.models import BACKENDS
+from rnnbench.core.backends import TRAINING_BACKENDS
 from rnnbench.study.sweep import can_stack, expand, train_jobs
 from rnnbench.training.autobackend import AUTO, CPU, CUDA, choose, concrete_backend
 from rnnbench.training.batched import PER_RUN_FIELDS, STACKABLE_BACKENDS, train_runs
@@ -74,7 +74,7 @@ def test_every_choice_is_a_backend_that_builds_that_model():
     for table in (CPU, CUDA):
         assert set(table) == {"rnn", "lstm", "gru", "gru-reset-after"}
         for choice in table.values():
-            assert choice.single in BACKENDS and choice.measured
+            assert choice.single in TRAINING_BACKENDS and choice.measured
 
 
 def test_auto_picks_cudnn_on_cuda():

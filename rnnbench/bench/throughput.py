@@ -32,10 +32,11 @@ from torch import Tensor, nn
 
 from rnnbench.bench import flops
 from rnnbench.core import bptt
+from rnnbench.core.backends import BACKENDS, Unsupported
 from rnnbench.core.cells import CELLS
-from rnnbench.core.layers import FUSED, ExplicitStack, FusedStack
+from rnnbench.core.checks import DTYPES, ConfigError, int_at_least, one_of, resolve_device
+from rnnbench.core.onednn import uses_onednn
 from rnnbench.core.provenance import cpu_model, git_commit
-from rnnbench.training.config import DTYPES, ConfigError, _int_at_least, _one_of, resolve_device
 
 
 # --- configuration ---------------------------------------------------------------------------
@@ -60,16 +61,16 @@ class ThroughputConfig:
     threads: int = 0  # torch CPU threads while this case runs; 0 = leave torch's setting
 
     def __post_init__(self) -> None:
-        _one_of("cell", self.cell, CELLS)
-        _one_of("backend", self.backend, BACKENDS)
-        _one_of("dtype", self.dtype, DTYPES)
-        _one_of("device", self.device, ("cpu", "cuda", "auto"))
-        _one_of("flop_convention", self.flop_convention, flops.CONVENTIONS)
+        one_of("cell", self.cell, CELLS)
+        one_of("backend", self.backend, BACKENDS)
+        one_of("dtype", self.dtype, DTYPES)
+        one_of("device", self.device, ("cpu", "cuda", "auto"))
+        one_of("flop_convention", self.flop_convention, flops.CONVENTIONS)
         for name in ("length", "batch", "hidden", "layers", "repeats", "compile_max_steps"):
-            _int_at_least(name, getattr(self, name), 1)
-        _int_at_least("input", self.input, 0)
-        _int_at_least("threads", self.threads, 0)
-        _int_at_least("warmup", self.warmup, 0)
+            int_at_least(name, getattr(self, name), 1)
+        int_at_least("input", self.input, 0)
+        int_at_least("threads", self.threads, 0)
+        int_at_least("warmup", self.warmup, 0)
         if not isinstance(self.reset_after, bool):
             raise ConfigError(f"reset_after must be true or false, got {self.reset_after!r}")
 
@@ -78,56 +79,19 @@ class ThroughputConfig:
         return self.input or self.hidden
 
 
-# --- backends: name -> (builder, kernel description) ---------------------------------------------
-def _explicit(premul: bool, bptt_: bool = False) -> Callable[[ThroughputConfig], nn.Module]:
-    def build(cfg: ThroughputConfig) -> nn.Module:
-        return ExplicitStack(
-            cfg.cell, cfg.input_size, cfg.hidden, cfg.layers, reset_after=cfg.reset_after, premul=premul, bptt=bptt_
-        )
-
-    return build
-
-
-def _fused(cfg: ThroughputConfig) -> nn.Module:
-    if cfg.cell == "gru" and not cfg.reset_after:
-        raise Unsupported("torch.nn.GRU implements only the reset-after GRU (reset_after=True)")
-    return FusedStack(cfg.cell, cfg.input_size, cfg.hidden, cfg.layers)
-
-
-def _compiled(cfg: ThroughputConfig) -> nn.Module:
+# --- backends: every backend of the registry (rnnbench.core.backends), ``compiled`` included ----------
+def build(cfg: ThroughputConfig) -> nn.Module:
+    """The case's one-directional recurrent stack, built by its backend's registry entry; raises
+    ``Unsupported`` (the row says why) for a form the backend cannot compute, or a compiled case
+    too long to unroll."""
+    backend = BACKENDS[cfg.backend]
     steps = cfg.length * cfg.layers
-    if steps > cfg.compile_max_steps:
+    if backend.unrolls and steps > cfg.compile_max_steps:
         raise Unsupported(
             f"torch.compile unrolls the Python time loop: {steps} steps (T·layers) > compile_max_steps "
             f"{cfg.compile_max_steps}; minutes of compile time"
         )
-    return torch.compile(_explicit(premul=True)(cfg), dynamic=False)
-
-
-def _fused_kernel(cell: str, device: str, dtype: str) -> str:
-    if device == "cuda":
-        return f"cuDNN fused {cell.upper()} (torch.nn.{FUSED[cell].__name__})"
-    if cell == "lstm":
-        return "oneDNN fused LSTM (torch.nn.LSTM)"
-    return f"ATen C++ loop of ordinary ops, not fused (torch.nn.{FUSED[cell].__name__})"
-
-
-def _bptt_kernel(cell: str, device: str, dtype: str) -> str:
-    gemm = "oneDNN" if device == "cpu" and dtype == "float32" and bptt._ONEDNN else "torch"
-    return f"Python loop, hand-written BPTT, {gemm} GEMMs (rnnbench.core.bptt)"
-
-
-BACKENDS: dict[str, tuple[Callable[[ThroughputConfig], nn.Module], Callable[[str, str, str], str]]] = {
-    "fused": (_fused, _fused_kernel),
-    "explicit": (_explicit(premul=False), lambda *_: "Python loop of cell steps, autograd"),
-    "explicit-premul": (_explicit(premul=True), lambda *_: "Python loop, input GEMM for all steps first, autograd"),
-    "explicit-bptt": (_explicit(premul=True, bptt_=True), _bptt_kernel),
-    "compiled": (_compiled, lambda *_: "torch.compile (inductor) of the explicit-premul layer, unrolled"),
-}
-
-
-class Unsupported(Exception):
-    """A backend cannot run this case; the message says why (it goes into the row)."""
+    return backend.build(cfg.cell, cfg.input_size, cfg.hidden, cfg.layers, False, cfg.reset_after)
 
 
 # --- presets -------------------------------------------------------------------------------------
@@ -249,7 +213,7 @@ def gemm_ceiling(m: int, k: int, n: int, device: str, dtype: str, threads: int, 
     a = torch.randn(m, k, device=dev, dtype=dt)
     w = torch.randn(n, k, device=dev, dtype=dt)  # (n, k): x @ wᵀ as the layers compute it
     kernels = {"torch.mm": lambda: torch.mm(a, w.t())}
-    if device == "cpu" and dtype == "float32" and bptt._ONEDNN:
+    if uses_onednn(device, dtype):
         kernels["oneDNN"] = lambda: bptt.linear(a, w)
     timer, flop = Timer(dev), 2 * m * k * n
     inner = max(1, min(200, int(2e8 // flop)))  # enough calls per sample to time well
@@ -304,8 +268,8 @@ def _timed(fn: Callable[[], object], timer: Timer, warmup: int, repeats: int) ->
 def measure(cfg: ThroughputConfig) -> ThroughputRow:
     """Time one case; never raises for a backend that cannot run it (the row says why)."""
     device = torch.device(resolve_device(cfg.device))
-    build, kernel = BACKENDS[cfg.backend]
-    row = ThroughputRow(cfg, kernel=kernel(cfg.cell, device.type, cfg.dtype), machine=dict(machine(device.type)))
+    kernel = BACKENDS[cfg.backend].kernel(cfg.cell, device.type, cfg.dtype)
+    row = ThroughputRow(cfg, kernel=kernel, machine=dict(machine(device.type)))
     threads_before = torch.get_num_threads()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -412,7 +376,7 @@ def expand(grid: Mapping[str, object] | Iterable[Mapping[str, object]]) -> list[
 
 def preset(name: str, **overrides) -> list[dict]:
     """A preset's cases with ``overrides`` (a value or a list of values per key) applied to each."""
-    _one_of("preset", name, PRESETS)
+    one_of("preset", name, PRESETS)
     return [{**case, **overrides} for case in PRESETS[name]()]
 
 
@@ -449,24 +413,3 @@ def fastest(df):
     ok["fastest"] = ok["ratio_to_fastest"] == 1.0
     cols = [*keys, "backend", "kernel", "fwd_bwd_s", "ratio_to_fastest", "fastest"]
     return ok[cols].sort_values([*keys, "ratio_to_fastest"]).reset_index(drop=True)
-
-
-def figure(df):
-    """Figure 6 (``rnnbench.study.figures.fig6_throughput``): per measured shape, training tokens/s per
-    cell and backend with the fastest marked, and each one's fraction of the measured GEMM ceiling."""
-    from rnnbench.study.figures import fig6_throughput
-
-    return fig6_throughput(df)
-
-
-def write_figure(table, out) -> None:
-    """``figure`` of a throughput CSV, saved to ``out`` (PNG/PDF/SVG by suffix)."""
-    import pandas as pd
-
-    from rnnbench.study import style
-
-    style.setup()
-    fig = figure(pd.read_csv(table))
-    fig.savefig(
-        out, dpi=style.RC["savefig.dpi"], metadata={"CreationDate": None} if str(out).endswith(".pdf") else None
-    )

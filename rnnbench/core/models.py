@@ -1,51 +1,24 @@
 """The model: a recurrent stack (explicit or fused backend) and a task head.
 
-Backends are a registry: name -> how to build the stack. Explicit backends run our cells and
-can be probed; ``fused`` runs torch.nn's kernels and cannot.
+The stack comes from the backend registry (``rnnbench.core.backends``): explicit backends run our
+cells and can be probed; ``fused`` runs torch.nn's kernels and cannot. The model keeps its
+backend's name (``SequenceModel.backend``), so probes and training ask it rather than guess.
 """
 
 from __future__ import annotations
 
 import io
 import os
-from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn
 
+from rnnbench.core.backends import PROBEABLE_BACKENDS as PROBEABLE_BACKENDS  # re-exported: train.py imports it here
+from rnnbench.core.backends import build_stack
 from rnnbench.core.initialisation import initialise
-from rnnbench.core.layers import ExplicitStack, FusedStack, StateRecorder
+from rnnbench.core.layers import StateRecorder
 from rnnbench.core.storage import atomic_write
 from rnnbench.core.tasks import Task
-
-
-def _explicit(premul: bool, bptt: bool = False) -> Callable[..., nn.Module]:
-    def build(cell, input_size, hidden_size, num_layers, bidirectional, reset_after):
-        return ExplicitStack(
-            cell, input_size, hidden_size, num_layers, bidirectional, reset_after, premul=premul, bptt=bptt
-        )
-
-    return build
-
-
-def _fused(cell, input_size, hidden_size, num_layers, bidirectional, reset_after):
-    if cell == "gru" and not reset_after:
-        raise ValueError(
-            "backend 'fused' runs torch.nn.GRU, which only implements the reset-after GRU; "
-            "the notes' GRU (reset_after=False) needs an explicit backend (or pass reset_after=True)"
-        )
-    return FusedStack(cell, input_size, hidden_size, num_layers, bidirectional)
-
-
-BACKENDS: dict[str, Callable[..., nn.Module]] = {
-    "explicit": _explicit(premul=False),  # our cells in a Python loop: each step calls cell(x_t, state)
-    "explicit-premul": _explicit(premul=True),  # our cells; the input GEMM of all steps first (fastest explicit)
-    # our cells' equations with a hand-written backward through time (rnnbench.core.bptt); a probed
-    # step (a StateRecorder given) takes the autograd path of explicit-premul, so probes stay exact
-    "explicit-bptt": _explicit(premul=True, bptt=True),
-    "fused": _fused,  # torch.nn.RNN/LSTM/GRU: oneDNN LSTM on CPU, cuDNN on CUDA
-}
-PROBEABLE_BACKENDS = ("explicit", "explicit-premul", "explicit-bptt")
 
 
 class SequenceModel(nn.Module):
@@ -65,7 +38,8 @@ class SequenceModel(nn.Module):
         super().__init__()
         self.task = task
         self.cell = cell
-        self.rnn = BACKENDS[backend](cell, task.input_size, hidden_size, num_layers, bidirectional, reset_after)
+        self.backend = backend  # a name in rnnbench.core.backends.BACKENDS
+        self.rnn = build_stack(backend, cell, task.input_size, hidden_size, num_layers, bidirectional, reset_after)
         self.head = nn.Linear(hidden_size * self.rnn.num_directions, task.output_size)
 
     def forward(self, x: Tensor, recorder: StateRecorder | None = None) -> Tensor:

@@ -4,8 +4,10 @@ be probed, looked up in a table measured on this project's machine.
 "Same model" is strict: ``fused`` (torch.nn.RNN/LSTM/GRU) computes our vanilla RNN and LSTM
 equations and torch's reset-after GRU exactly (weights copied across, float rounding aside), but
 no fused kernel implements the notes' GRU (reset before the product), so that one always stays on
-an explicit backend. "Can still be probed": a fused run's probes take the explicit twin of its
-weights (``probes.explicit_twin``), so every choice below reports the explicit backend's probes.
+an explicit backend (the registry, ``rnnbench.core.backends``, says which forms each backend
+trains; the tables are checked against it when this module loads). "Can still be probed": a fused
+run's probes take the explicit twin of its weights (``probes.explicit_twin``), so every choice
+below reports the explicit backend's probes.
 
 A choice is one record per cell form and device (``Choice``): the backend a run trained alone
 uses, and whether runs of one sweep cell (seeds, clipping thresholds) train faster together as
@@ -24,6 +26,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rnnbench.core.backends import BACKENDS, TRAINING_BACKENDS
+from rnnbench.core.cells import SPECS
+
 AUTO = "auto"
 
 
@@ -31,9 +36,13 @@ AUTO = "auto"
 class Choice:
     """What ``auto`` runs for one cell form on one device."""
 
-    single: str  # backend of a run trained alone
+    single: str  # backend of a run trained alone: a training backend of rnnbench.core.backends
     stack: bool  # runs of one sweep cell train together as one stacked (explicit) model
     measured: str  # the steps/s it was chosen on (benchmarks/auto_table.py), or why unmeasured
+
+    def __post_init__(self) -> None:
+        if self.single not in TRAINING_BACKENDS:
+            raise ValueError(f"auto's choice {self.single!r} is not one of the training backends {TRAINING_BACKENDS}")
 
 
 # Cell forms: the notes' GRU and torch's reset-after GRU are different models, hence two rows.
@@ -80,6 +89,31 @@ TABLES: dict[str, dict[str, Choice]] = {"cpu": CPU, "cuda": CUDA}
 def cell_form(cell: str, reset_after: bool) -> str:
     """The table's row: the GRU's two forms are two models."""
     return "gru-reset-after" if cell == "gru" and reset_after else cell
+
+
+def _forms() -> dict[str, tuple[str, bool]]:
+    """Each row's (cell, reset_after); reset_after False where it makes no other model."""
+    forms: dict[str, tuple[str, bool]] = {}
+    for cell in SPECS:
+        for reset_after in (False, True):
+            forms.setdefault(cell_form(cell, reset_after), (cell, reset_after))
+    return forms
+
+
+FORMS = _forms()
+
+
+def _check_tables() -> None:
+    """Every row's backend computes that row's model (the registry says which forms a backend trains)."""
+    for device, table in TABLES.items():
+        if set(table) != set(FORMS):
+            raise ValueError(f"auto's {device} table has rows {sorted(table)}, not one per cell form {sorted(FORMS)}")
+        for form, choice in table.items():
+            if not BACKENDS[choice.single].trains(*FORMS[form]):
+                raise ValueError(f"auto's {device} choice {choice.single!r} cannot train the {form} cell form")
+
+
+_check_tables()
 
 
 def choose(cell: str, reset_after: bool, device: str) -> Choice:

@@ -13,29 +13,23 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import torch
-
+from rnnbench.core.backends import TRAINING_BACKENDS, Unsupported, check_trains
 from rnnbench.core.cells import CELLS
+from rnnbench.core.checks import DEVICES, DTYPES, ConfigError, int_at_least, one_of, positive_number
+from rnnbench.core.checks import resolve_device as resolve_device  # the training layer's, re-exported
 from rnnbench.core.initialisation import INITS, check_applies
-from rnnbench.core.models import BACKENDS
 from rnnbench.core.tasks import TASKS
 from rnnbench.training.autobackend import AUTO
 from rnnbench.training.clipping import CLIPPERS
 from rnnbench.training.optimizers import OPTIMIZERS
 
-DEVICES = ("cpu", "cuda", "auto")
-DTYPES = {"float32": torch.float32, "float64": torch.float64}
 PROBE_DTYPES = ("same", "float64")
 # every backend, and auto: the fastest one that trains the same model, chosen per run (rnnbench.training.autobackend)
-BACKEND_CHOICES = (*BACKENDS, AUTO)
+BACKEND_CHOICES = (*TRAINING_BACKENDS, AUTO)
 # fields added after results were first published, with their defaults: ``to_dict`` (and so the
 # config hash, the run JSON and the pipeline's job params) leaves them out while they are at their
 # default, so that every run made before they existed keeps its hash and is not trained again
 LATER_FIELDS: dict[str, Any] = {"chrono_tmax": None}
-
-
-class ConfigError(ValueError):
-    """A configuration value that is not allowed; the message names it and what is allowed."""
 
 
 @dataclass(frozen=True)
@@ -64,35 +58,6 @@ def not_applicable(values: dict[str, Any]) -> list[str]:
         for name, rule in ONLY_FOR.items()
         if values.get(name, rule.off) != rule.off and values.get(rule.owner, defaults[rule.owner]) != rule.value
     ]
-
-
-def _one_of(name: str, value: Any, allowed) -> None:
-    if not isinstance(value, str) or value not in allowed:
-        raise ConfigError(f"{name} {value!r} is not allowed; choose one of: {', '.join(map(str, allowed))}")
-
-
-def _int_at_least(name: str, value: Any, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}")
-    if value < low:
-        raise ConfigError(f"{name} must be an integer >= {low}, got {value}")
-
-
-def _positive_number(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        raise ConfigError(f"{name} must be a finite number > 0, got {value!r}")
-
-
-def resolve_device(device: str) -> str:
-    """``auto`` is CUDA when present, else CPU; ``cuda`` without CUDA is refused."""
-    _one_of("device", device, DEVICES)
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(
-            "device 'cuda' was asked for, but torch finds no CUDA device here; use device 'cpu' or 'auto'"
-        )
-    return device
 
 
 @dataclass(frozen=True)
@@ -129,21 +94,21 @@ class RunConfig:
     probe_batch: int = 0  # 0 = the training batch size
 
     def __post_init__(self) -> None:
-        _one_of("task", self.task, TASKS)
-        _one_of("cell", self.cell, CELLS)
-        _one_of("backend", self.backend, BACKEND_CHOICES)
-        _one_of("optimizer", self.optimizer, OPTIMIZERS)
-        _one_of("clip_mode", self.clip_mode, CLIPPERS)
-        _one_of("init", self.init, INITS)
-        _one_of("dtype", self.dtype, DTYPES)
-        _one_of("probe_dtype", self.probe_dtype, PROBE_DTYPES)
-        _one_of("device", self.device, DEVICES)
-        _int_at_least("length", self.length, TASKS[self.task].min_length)
+        one_of("task", self.task, TASKS)
+        one_of("cell", self.cell, CELLS)
+        one_of("backend", self.backend, BACKEND_CHOICES)
+        one_of("optimizer", self.optimizer, OPTIMIZERS)
+        one_of("clip_mode", self.clip_mode, CLIPPERS)
+        one_of("init", self.init, INITS)
+        one_of("dtype", self.dtype, DTYPES)
+        one_of("probe_dtype", self.probe_dtype, PROBE_DTYPES)
+        one_of("device", self.device, DEVICES)
+        int_at_least("length", self.length, TASKS[self.task].min_length)
         for name in ("steps", "hidden", "batch", "layers", "eval_every", "eval_batch"):
-            _int_at_least(name, getattr(self, name), 1)
-        _int_at_least("seed", self.seed, 0)
-        _int_at_least("eval_seed", self.eval_seed, 0)
-        _int_at_least("probe_batch", self.probe_batch, 0)
+            int_at_least(name, getattr(self, name), 1)
+        int_at_least("seed", self.seed, 0)
+        int_at_least("eval_seed", self.eval_seed, 0)
+        int_at_least("probe_batch", self.probe_batch, 0)
         for name in ("bidirectional", "reset_after"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
@@ -151,10 +116,10 @@ class RunConfig:
             object.__setattr__(self, "probe_at", tuple(self.probe_at))
         if not isinstance(self.probe_at, tuple):
             raise ConfigError(f"probe_at must be a list of steps, got {self.probe_at!r}")
-        _positive_number("lr", self.lr)
-        _positive_number("init_gain", self.init_gain)
+        positive_number("lr", self.lr)
+        positive_number("init_gain", self.init_gain)
         if self.clip is not None:
-            _positive_number("clip", self.clip)
+            positive_number("clip", self.clip)
         if isinstance(self.momentum, bool) or not isinstance(self.momentum, (int, float)) or not 0 <= self.momentum < 1:
             raise ConfigError(f"momentum must be a number in [0, 1), got {self.momentum!r}")
         if self.forget_bias is not None and (
@@ -175,11 +140,11 @@ class RunConfig:
                 f"{name} {getattr(self, name)!r} does not apply to {rule.owner} {getattr(self, rule.owner)!r}: it "
                 f"{rule.what}; leave it out, or use {rule.owner} {rule.value!r}"
             )
-        if self.backend == "fused" and self.cell == "gru" and not self.reset_after:
-            raise ConfigError(
-                "backend 'fused' with the notes' GRU (reset_after=False) is not allowed: torch.nn.GRU implements only "
-                "the reset-after form; use an explicit backend, or reset_after=True"
-            )
+        if self.backend != AUTO:  # auto never picks a backend that cannot compute the cell
+            try:
+                check_trains(self.backend, self.cell, self.reset_after)
+            except Unsupported as e:
+                raise ConfigError(str(e)) from None
 
     def _check_init(self) -> None:
         try:
@@ -196,7 +161,7 @@ class RunConfig:
                 raise ConfigError(
                     f"chrono_tmax {self.chrono_tmax!r} applies only to init 'chrono', not {self.init!r}; leave it unset"
                 )
-            _int_at_least("chrono_tmax", self.chrono_tmax, 3)
+            int_at_least("chrono_tmax", self.chrono_tmax, 3)
 
     def chrono_range(self) -> int | None:
         """Chrono's T_max: ``chrono_tmax``, else the number of steps the network sees (the copy task's

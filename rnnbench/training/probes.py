@@ -16,8 +16,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from rnnbench.core.layers import ExplicitStack, StateRecorder
-from rnnbench.core.models import PROBEABLE_BACKENDS, SequenceModel, build_model
+from rnnbench.core.backends import BACKENDS
+from rnnbench.core.layers import StateRecorder
+from rnnbench.core.models import SequenceModel, build_model
 
 # below this a norm is recomputed on scaled entries: a plain 2-norm squares its entries, and squares
 # of entries under ~1.5e-154 fall into float64's subnormal range (lost precision, then 0)
@@ -70,7 +71,7 @@ def state_gradient_records(recorder: StateRecorder, step: int) -> list[dict]:
 def explicit_twin(model: SequenceModel, dtype: torch.dtype) -> SequenceModel:
     """A probeable copy of ``model`` in ``dtype``: a deep copy for explicit backends, or an
     explicit model with the fused model's weights copied across."""
-    if _backend_of(model) in PROBEABLE_BACKENDS:
+    if BACKENDS[model.backend].probeable:
         return copy.deepcopy(model).to(dtype)
     reset_after = model.cell == "gru"  # a fused GRU is always reset-after
     twin = build_model(
@@ -90,13 +91,6 @@ def explicit_twin(model: SequenceModel, dtype: torch.dtype) -> SequenceModel:
     return twin.to(device=next(model.parameters()).device, dtype=dtype)
 
 
-def _backend_of(model: SequenceModel) -> str:
-    if isinstance(model.rnn, ExplicitStack):
-        layer = model.rnn.layers[0][0]
-        return "explicit-bptt" if layer.bptt else "explicit-premul" if layer.premul else "explicit"
-    return "fused"
-
-
 def probe(
     model: SequenceModel, x: Tensor, y: Tensor, step: int = 0, dtype: torch.dtype | None = None
 ) -> tuple[float, list[dict]]:
@@ -105,9 +99,7 @@ def probe(
     Returns the loss and the per-time-step gradient records. The model's own gradients are
     left untouched when a copy is probed.
     """
-    target = (
-        model if dtype is None and _backend_of(model) in PROBEABLE_BACKENDS else explicit_twin(model, dtype or x.dtype)
-    )
+    target = model if dtype is None and BACKENDS[model.backend].probeable else explicit_twin(model, dtype or x.dtype)
     p_dtype = next(target.parameters()).dtype
     recorder = StateRecorder()
     out = target(x.to(p_dtype), recorder=recorder)

@@ -1,0 +1,161 @@
+"""The backends: one record per way of running a recurrent stack, the one registry that the model
+(``models.build_model``), training (the config's choices, probes, ``auto``) and the throughput
+benchmark all read.
+
+Explicit backends run our cells (``rnnbench.core.cells``) in a Python loop and can be probed (a
+``StateRecorder`` sees every step's state); ``fused`` runs torch.nn's kernels (oneDNN's LSTM on CPU,
+cuDNN on CUDA), which implement every cell but the notes' GRU; ``compiled`` is the benchmark's
+torch.compile of ``explicit-premul``, never offered for training (``Backend.training``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from rnnbench.core.cells import SPECS
+from rnnbench.core.layers import ExplicitStack, FusedStack
+from rnnbench.core.onednn import uses_onednn
+
+# (cell, input_size, hidden_size, num_layers, bidirectional, reset_after) -> the recurrent stack
+StackBuilder = Callable[[str, int, int, int, bool, bool], nn.Module]
+# (cell, device, dtype) -> what runs, in words (the throughput table's ``kernel`` column)
+KernelName = Callable[[str, str, str], str]
+
+
+class Unsupported(ValueError):
+    """A backend cannot build this model (the notes' GRU on a fused kernel); the message says why."""
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Everything the package knows about one backend."""
+
+    name: str  # config value
+    build: StackBuilder  # the recurrent stack
+    kernel: KernelName  # what runs, for the throughput table
+    probeable: bool  # runs our cells step by step: probes read its own states (no explicit twin needed)
+    stackable: bool  # a sweep cell's runs may train together as one stacked model (rnnbench.core.stacked)
+    fused: bool  # torch.nn's kernels: trains only the cell forms torch.nn implements (``check_trains``)
+    training: bool = True  # offered to training runs; False: the throughput benchmark times it only
+    unrolls: bool = False  # built by unrolling the T·layers time steps (compile time grows with them)
+
+    def trains(self, cell: str, reset_after: bool) -> bool:
+        """Whether this backend computes ``cell`` in this form (see ``check_trains``)."""
+        return not (self.fused and notes_gru(cell, reset_after))
+
+
+def notes_gru(cell: str, reset_after: bool) -> bool:
+    """The notes' GRU (reset applied before the recurrent product): no torch.nn/fused kernel computes it."""
+    return cell == "gru" and not reset_after
+
+
+def check_trains(backend: str, cell: str, reset_after: bool) -> None:
+    """Raise ``Unsupported`` if ``backend`` cannot compute ``cell`` in this form: the one place the
+    fused notes' GRU is refused (the model, the run config and the benchmark all call it)."""
+    if not BACKENDS[backend].trains(cell, reset_after):
+        raise Unsupported(
+            f"backend {backend!r} runs torch.nn.GRU, which only implements the reset-after GRU; "
+            "the notes' GRU (reset_after=False) needs an explicit backend (or pass reset_after=True)"
+        )
+
+
+def _explicit(premul: bool, bptt: bool = False) -> StackBuilder:
+    def build(cell, input_size, hidden_size, num_layers, bidirectional, reset_after):
+        return ExplicitStack(
+            cell, input_size, hidden_size, num_layers, bidirectional, reset_after, premul=premul, bptt=bptt
+        )
+
+    return build
+
+
+def _fused(cell, input_size, hidden_size, num_layers, bidirectional, reset_after):
+    check_trains("fused", cell, reset_after)
+    return FusedStack(cell, input_size, hidden_size, num_layers, bidirectional)
+
+
+def _compiled(cell, input_size, hidden_size, num_layers, bidirectional, reset_after):
+    return torch.compile(
+        _explicit(premul=True)(cell, input_size, hidden_size, num_layers, bidirectional, reset_after), dynamic=False
+    )
+
+
+def _fused_kernel(cell: str, device: str, dtype: str) -> str:
+    twin = SPECS[cell].fused.__name__
+    if device == "cuda":
+        return f"cuDNN fused {cell.upper()} (torch.nn.{twin})"
+    if cell == "lstm":
+        return "oneDNN fused LSTM (torch.nn.LSTM)"
+    return f"ATen C++ loop of ordinary ops, not fused (torch.nn.{twin})"
+
+
+def _bptt_kernel(cell: str, device: str, dtype: str) -> str:
+    gemm = "oneDNN" if uses_onednn(device, dtype) else "torch"
+    return f"Python loop, hand-written BPTT, {gemm} GEMMs (rnnbench.core.bptt)"
+
+
+BACKENDS: dict[str, Backend] = {
+    b.name: b
+    for b in (
+        # our cells in a Python loop: each step calls cell(x_t, state)
+        Backend(
+            "explicit",
+            _explicit(premul=False),
+            lambda *_: "Python loop of cell steps, autograd",
+            probeable=True,
+            stackable=True,
+            fused=False,
+        ),
+        # our cells; the input GEMM of all steps first (fastest explicit)
+        Backend(
+            "explicit-premul",
+            _explicit(premul=True),
+            lambda *_: "Python loop, input GEMM for all steps first, autograd",
+            probeable=True,
+            stackable=True,
+            fused=False,
+        ),
+        # our cells' equations with a hand-written backward through time (rnnbench.core.bptt); a probed
+        # step (a StateRecorder given) takes the autograd path of explicit-premul, so probes stay exact
+        Backend(
+            "explicit-bptt",
+            _explicit(premul=True, bptt=True),
+            _bptt_kernel,
+            probeable=True,
+            stackable=False,
+            fused=False,
+        ),
+        # torch.nn.RNN/LSTM/GRU: oneDNN LSTM on CPU, cuDNN on CUDA
+        Backend("fused", _fused, _fused_kernel, probeable=False, stackable=False, fused=True),
+        # torch.compile (inductor) of explicit-premul: the benchmark's, compile time grows with T·layers
+        Backend(
+            "compiled",
+            _compiled,
+            lambda *_: "torch.compile (inductor) of the explicit-premul layer, unrolled",
+            probeable=False,
+            stackable=False,
+            fused=False,
+            training=False,
+            unrolls=True,
+        ),
+    )
+}
+TRAINING_BACKENDS = tuple(name for name, b in BACKENDS.items() if b.training)  # RunConfig.backend's choices, less auto
+PROBEABLE_BACKENDS = tuple(name for name, b in BACKENDS.items() if b.probeable)
+STACKABLE_BACKENDS = tuple(name for name, b in BACKENDS.items() if b.stackable)
+
+
+def build_stack(
+    backend: str,
+    cell: str,
+    input_size: int,
+    hidden_size: int,
+    num_layers: int = 1,
+    bidirectional: bool = False,
+    reset_after: bool = False,
+) -> nn.Module:
+    """The recurrent stack of ``backend`` (raises ``Unsupported`` for a form it cannot compute)."""
+    return BACKENDS[backend].build(cell, input_size, hidden_size, num_layers, bidirectional, reset_after)
