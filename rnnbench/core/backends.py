@@ -58,8 +58,8 @@ def check_trains(backend: str, cell: str, reset_after: bool) -> None:
     fused notes' GRU is refused (the model, the run config and the benchmark all call it)."""
     if not BACKENDS[backend].trains(cell, reset_after):
         raise Unsupported(
-            f"backend {backend!r} runs torch.nn.GRU, which only implements the reset-after GRU; "
-            "the notes' GRU (reset_after=False) needs an explicit backend (or pass reset_after=True)"
+            f"backend {backend!r} with the notes' GRU (reset_after=False) is not allowed: torch.nn.GRU implements "
+            "only the reset-after form; use an explicit backend, or reset_after=True"
         )
 
 

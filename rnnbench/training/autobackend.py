@@ -103,9 +103,10 @@ def _forms() -> dict[str, tuple[str, bool]]:
 FORMS = _forms()
 
 
-def _check_tables() -> None:
-    """Every row's backend computes that row's model (the registry says which forms a backend trains)."""
-    for device, table in TABLES.items():
+def check_tables(tables: dict[str, dict[str, Choice]]) -> None:
+    """One row per cell form, and every row's backend computes that row's model (the registry says
+    which forms a backend trains); raises ValueError naming the first row that does not."""
+    for device, table in tables.items():
         if set(table) != set(FORMS):
             raise ValueError(f"auto's {device} table has rows {sorted(table)}, not one per cell form {sorted(FORMS)}")
         for form, choice in table.items():
@@ -113,7 +114,7 @@ def _check_tables() -> None:
                 raise ValueError(f"auto's {device} choice {choice.single!r} cannot train the {form} cell form")
 
 
-_check_tables()
+check_tables(TABLES)
 
 
 def choose(cell: str, reset_after: bool, device: str) -> Choice:
