@@ -19,7 +19,6 @@ from rnnbench.core.backends import (
     STACKABLE_BACKENDS,
     TRAINING_BACKENDS,
     Unsupported,
-    build_stack,
     check_trains,
 )
 from rnnbench.core.cells import SPECS
@@ -88,7 +87,7 @@ def test_the_model_knows_its_backend(backend):
 @pytest.mark.parametrize("backend", ["explicit", "explicit-premul", "explicit-bptt", "fused"])
 def test_the_benchmark_builds_what_the_model_builds(backend):
     cfg = ThroughputConfig(cell="gru", backend=backend, reset_after=True, **TINY)
-    ours, theirs = build(cfg), build_stack(backend, "gru", 4, 4, 1, False, True)
+    ours, theirs = build(cfg), BACKENDS[backend].build("gru", 4, 4, 1, False, True)
     assert type(ours) is type(theirs)
     assert [tuple(p.shape) for p in ours.parameters()] == [tuple(p.shape) for p in theirs.parameters()]
     assert measure(cfg).kernel == BACKENDS[backend].kernel("gru", "cpu", "float32")

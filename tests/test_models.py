@@ -133,11 +133,11 @@ def _assert_same(a, b):
 def test_weights_round_trip_with_torch_nn_in_float64(cell, layers, bidirectional, backend):
     """Our stack's weights load into torch.nn.RNN/LSTM/GRU and torch.nn's into ours; both then return the
     same (output, h_n) / (output, (h_n, c_n)), from zeros and from a given initial state."""
-    from rnnbench.core.backends import build_stack
+    from rnnbench.core.backends import BACKENDS
 
     I, H, B, T = 3, 4, 2, 6
     D = 2 if bidirectional else 1
-    ours = build_stack(backend, cell, I, H, layers, bidirectional, True)  # reset_after=True: torch.nn's GRU
+    ours = BACKENDS[backend].build(cell, I, H, layers, bidirectional, True)  # reset_after=True: torch.nn's GRU
     theirs = TORCH_NN[cell](I, H, layers, batch_first=True, bidirectional=bidirectional)
     x = torch.randn(B, T, I, generator=torch.Generator().manual_seed(2))
     hx = _initial_state(cell, layers * D, B, H)

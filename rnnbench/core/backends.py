@@ -37,9 +37,9 @@ class Backend:
     name: str  # config value
     build: StackBuilder  # the recurrent stack
     kernel: KernelName  # what runs, for the throughput table
-    probeable: bool  # runs our cells step by step: probes read its own states (no explicit twin needed)
-    stackable: bool  # a sweep cell's runs may train together as one stacked model (rnnbench.core.stacked)
-    fused: bool  # torch.nn's kernels: trains only the cell forms torch.nn implements (``check_trains``)
+    probeable: bool = False  # runs our cells step by step: probes read its own states (no explicit twin needed)
+    stackable: bool = False  # a sweep cell's runs may train together as one stacked model (rnnbench.core.stacked)
+    fused: bool = False  # torch.nn's kernels: trains only the cell forms torch.nn implements (``check_trains``)
     training: bool = True  # offered to training runs; False: the throughput benchmark times it only
     unrolls: bool = False  # built by unrolling the T·layers time steps (compile time grows with them)
 
@@ -97,47 +97,33 @@ def _bptt_kernel(cell: str, device: str, dtype: str) -> str:
     return f"Python loop, hand-written BPTT, {gemm} GEMMs (rnnbench.core.bptt)"
 
 
+def _says(text: str) -> KernelName:
+    """A kernel description that is the same on every device and dtype."""
+    return lambda cell, device, dtype: text
+
+
+def _autograd(name: str, premul: bool, kernel: str) -> Backend:
+    """Our cells, differentiated by autograd: probeable, and stackable (rnnbench.core.stacked runs their equations)."""
+    return Backend(name, _explicit(premul), _says(kernel), probeable=True, stackable=True)
+
+
 BACKENDS: dict[str, Backend] = {
     b.name: b
     for b in (
         # our cells in a Python loop: each step calls cell(x_t, state)
-        Backend(
-            "explicit",
-            _explicit(premul=False),
-            lambda *_: "Python loop of cell steps, autograd",
-            probeable=True,
-            stackable=True,
-            fused=False,
-        ),
+        _autograd("explicit", False, "Python loop of cell steps, autograd"),
         # our cells; the input GEMM of all steps first (fastest explicit)
-        Backend(
-            "explicit-premul",
-            _explicit(premul=True),
-            lambda *_: "Python loop, input GEMM for all steps first, autograd",
-            probeable=True,
-            stackable=True,
-            fused=False,
-        ),
+        _autograd("explicit-premul", True, "Python loop, input GEMM for all steps first, autograd"),
         # our cells' equations with a hand-written backward through time (rnnbench.core.bptt); a probed
         # step (a StateRecorder given) takes the autograd path of explicit-premul, so probes stay exact
-        Backend(
-            "explicit-bptt",
-            _explicit(premul=True, bptt=True),
-            _bptt_kernel,
-            probeable=True,
-            stackable=False,
-            fused=False,
-        ),
+        Backend("explicit-bptt", _explicit(premul=True, bptt=True), _bptt_kernel, probeable=True),
         # torch.nn.RNN/LSTM/GRU: oneDNN LSTM on CPU, cuDNN on CUDA
-        Backend("fused", _fused, _fused_kernel, probeable=False, stackable=False, fused=True),
+        Backend("fused", _fused, _fused_kernel, fused=True),
         # torch.compile (inductor) of explicit-premul: the benchmark's, compile time grows with T·layers
         Backend(
             "compiled",
             _compiled,
-            lambda *_: "torch.compile (inductor) of the explicit-premul layer, unrolled",
-            probeable=False,
-            stackable=False,
-            fused=False,
+            _says("torch.compile (inductor) of the explicit-premul layer, unrolled"),
             training=False,
             unrolls=True,
         ),
@@ -146,16 +132,3 @@ BACKENDS: dict[str, Backend] = {
 TRAINING_BACKENDS = tuple(name for name, b in BACKENDS.items() if b.training)  # RunConfig.backend's choices, less auto
 PROBEABLE_BACKENDS = tuple(name for name, b in BACKENDS.items() if b.probeable)
 STACKABLE_BACKENDS = tuple(name for name, b in BACKENDS.items() if b.stackable)
-
-
-def build_stack(
-    backend: str,
-    cell: str,
-    input_size: int,
-    hidden_size: int,
-    num_layers: int = 1,
-    bidirectional: bool = False,
-    reset_after: bool = False,
-) -> nn.Module:
-    """The recurrent stack of ``backend`` (raises ``Unsupported`` for a form it cannot compute)."""
-    return BACKENDS[backend].build(cell, input_size, hidden_size, num_layers, bidirectional, reset_after)

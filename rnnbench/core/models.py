@@ -13,8 +13,8 @@ import os
 import torch
 from torch import Tensor, nn
 
+from rnnbench.core.backends import BACKENDS
 from rnnbench.core.backends import PROBEABLE_BACKENDS as PROBEABLE_BACKENDS  # re-exported: train.py imports it here
-from rnnbench.core.backends import build_stack
 from rnnbench.core.initialisation import initialise
 from rnnbench.core.layers import StateRecorder
 from rnnbench.core.storage import atomic_write
@@ -39,7 +39,7 @@ class SequenceModel(nn.Module):
         self.task = task
         self.cell = cell
         self.backend = backend  # a name in rnnbench.core.backends.BACKENDS
-        self.rnn = build_stack(backend, cell, task.input_size, hidden_size, num_layers, bidirectional, reset_after)
+        self.rnn = BACKENDS[backend].build(cell, task.input_size, hidden_size, num_layers, bidirectional, reset_after)
         self.head = nn.Linear(hidden_size * self.rnn.num_directions, task.output_size)
 
     def forward(self, x: Tensor, recorder: StateRecorder | None = None) -> Tensor:
