@@ -18,11 +18,12 @@ import dataclasses
 import torch
 
 from rnnbench.bench.throughput import machine
+from rnnbench.core.backends import BACKENDS
+from rnnbench.training.autobackend import FORMS, cell_form
 from rnnbench.training.batched import train_batched
 from rnnbench.training.config import RunConfig
 from rnnbench.training.train import train
 
-FORMS = (("rnn", False), ("lstm", False), ("gru", False), ("gru", True))
 SIZES = ((32, 32), (128, 20))
 SINGLE = ("explicit-premul", "explicit-bptt", "fused")
 
@@ -36,14 +37,14 @@ def stack_rate(base: RunConfig, runs: int) -> float:
 def cases(steps: int, stack: int):
     """(cell form, H, B, variant, steps/s) for every case, measured one after the other."""
     for hidden, batch in SIZES:
-        for cell, reset_after in FORMS:
+        for cell, reset_after in FORMS.values():
             base = RunConfig(
                 task="adding", cell=cell, reset_after=reset_after, length=100, hidden=hidden, batch=batch,
                 steps=steps, clip=1.0, optimizer="adam", probe_at=(), eval_every=10**6,
             )  # fmt: skip
-            form = "gru-reset-after" if reset_after else cell
+            form = cell_form(cell, reset_after)
             for backend in SINGLE:
-                if backend == "fused" and cell == "gru" and not reset_after:
+                if not BACKENDS[backend].trains(cell, reset_after):
                     continue  # no fused kernel implements the notes' GRU
                 r = train(dataclasses.replace(base, backend=backend))
                 yield form, hidden, batch, backend, steps / r["train_seconds"]
