@@ -1,7 +1,11 @@
 """Many runs trained together as one stacked model, each with the result ``train`` would give it.
 
+``RunStack`` is the training loop's runs (``training.loop.train_loop``) with R = M:
+
     per-run batches → zero_grad → stacked forward → Σ per-run losses → backward → (probe)
     → per-run norm & clip → per-run divergence check → step (diverged runs frozen)
+
+``train_batched`` trains one stack, ``train_runs`` the stacks of a job (``stacking.group_stacks``).
 
 Runs of one sweep cell differ only in a few per-run fields (``PER_RUN_FIELDS``: the seed, the
 initialisation and the clipping threshold); everything else -- task, cell, sizes, optimizer, lr,
@@ -23,6 +27,11 @@ otherwise (vectorised elementwise kernels treat a tensor's tail apart):
 * clipping and divergence are decided per run from per-run norms; a diverged run's slice is put
   back after every later optimizer step (Adam moves parameters even with a zero gradient).
 
+The loop ends at the step where the last live run diverges, as a single run's does (no checkpoint
+of a stack with no live run is written), and the probe after training draws a batch from every
+run's generator, the stopped runs' too: each run's draws are its own, so the live runs' data are
+those they would get alone, and no generator is read after it.
+
 Timing fields: the batch's training time is split evenly, step by step, among the runs still live
 at that step (so per-run ``train_seconds`` add up to the batch's); ``wall_seconds`` is the batch's
 wall time over M. ``env["batched"]`` keeps the batch's own totals.
@@ -42,7 +51,7 @@ import torch
 from torch import Tensor
 
 from rnnbench.core.layers import StateRecorder
-from rnnbench.core.models import SequenceModel, build_model
+from rnnbench.core.models import SequenceModel
 from rnnbench.core.stacked import StackedModel
 from rnnbench.core.storage import atomic_write, write_json
 from rnnbench.core.tasks import TASKS, Task
@@ -54,7 +63,7 @@ from rnnbench.training.optimizers import OPTIMIZERS
 from rnnbench.training.probes import probe, run_state_gradient_records
 from rnnbench.training.runlog import RunBook
 from rnnbench.training.stacking import PER_RUN_FIELDS, STACKABLE_BACKENDS, can_stack, group_stacks
-from rnnbench.training.train import evaluate, make_batch, train
+from rnnbench.training.train import build_run, evaluate, make_batch, train
 
 
 def check_stackable(cfgs: list[RunConfig]) -> None:
@@ -173,7 +182,9 @@ class RunStack:
         check_fits(dataclasses.replace(cfg, batch=cfg.batch * M, eval_batch=cfg.eval_batch * M), device)
         self.dtype = dtype = DTYPES[cfg.dtype]
         self.task = task = TASKS[cfg.task]
-        self.model = StackedModel([build_run(task, c) for c in cfgs]).to(device=device, dtype=dtype)
+        # the stack copies each run's weights from our cells' model of it (auto: the premul time loop)
+        models = [build_run(c, "explicit-premul" if c.backend == AUTO else c.backend) for c in cfgs]
+        self.model = StackedModel(models).to(device=device, dtype=dtype)
         self.params = list(self.model.parameters())
         self.optimizer = OPTIMIZERS[cfg.optimizer](self.params, cfg.lr, cfg.momentum)
         self.clip_on = torch.tensor([c.clip is not None for c in cfgs], device=device)  # (M,)
@@ -257,24 +268,6 @@ class RunStack:
     def load_generators(self, saved: list[Tensor]) -> None:
         for g, state in zip(self.generators, saved, strict=True):
             g.set_state(state)
-
-
-def build_run(task: Task, c: RunConfig) -> SequenceModel:
-    """Run ``c``'s model, as ``train`` builds it, on our cells: the stack copies their weights."""
-    return build_model(
-        task,
-        c.cell,
-        c.hidden,
-        c.layers,
-        c.bidirectional,
-        "explicit-premul" if c.backend == AUTO else c.backend,
-        c.reset_after,
-        c.init,
-        c.init_gain,
-        c.forget_bias,
-        c.seed,
-        c.chrono_range(),
-    )
 
 
 def train_batched(

@@ -22,7 +22,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 from torch import Tensor
@@ -43,6 +43,7 @@ from rnnbench.training.runlog import (
 )
 
 
+@runtime_checkable
 class Runs(Protocol):
     """R runs trained together; lists indexed by run, batches with the runs' layout."""
 
@@ -103,7 +104,7 @@ def resume(runs: Runs, checkpoint: str | Path | None, every: int) -> tuple[RunBo
     return runs.unpack(state["log"], state["next_step"]), state["next_step"]
 
 
-def probe(runs: Runs, book: RunBook, members: list[int], step: int, records: list[list[dict]]) -> None:
+def log_probes(runs: Runs, book: RunBook, members: list[int], step: int, records: list[list[dict]]) -> None:
     """Log each of ``members``' records (``records`` in ``members``' order)."""
     for m, r in zip(members, records, strict=True):
         log_probe(book, m, step, r, runs.run_model(m))
@@ -137,7 +138,7 @@ def train_loop(
         live = book.live()
         x, y = runs.batch(cfg.batch)  # (B, T, I), (B[, T]); a stack: (M, B, T, I), (M, B[, T])
         if step in probe_steps and not runs.probe_in_step:  # on a copy, before the step
-            probe(runs, book, live, step, runs.probe_apart(live, x, y, step))
+            log_probes(runs, book, live, step, runs.probe_apart(live, x, y, step))
         t0 = time.perf_counter()
         recorder = StateRecorder() if step in probe_steps and runs.probe_in_step else None
         runs.optimizer.zero_grad(set_to_none=False)
@@ -145,7 +146,7 @@ def train_loop(
         runs.objective(losses).backward()
         if recorder is not None:
             records = run_state_gradient_records(recorder, step, runs.count)
-            probe(runs, book, live, step, [records[m] for m in live])
+            log_probes(runs, book, live, step, [records[m] for m in live])
         norms, clipped = runs.clip()
         loss_values = losses.reshape(-1).tolist()
         for m in live:
@@ -171,7 +172,7 @@ def train_loop(
     if ok and cfg.steps in probe_steps:
         x, y = runs.batch(runs.probe_batch)
         by = runs.probe_in_place if runs.probe_in_step else runs.probe_apart
-        probe(runs, book, ok, cfg.steps, by(ok, x, y, cfg.steps))
+        log_probes(runs, book, ok, cfg.steps, by(ok, x, y, cfg.steps))
     final = runs.evaluate()  # a stopped run holds the parameters of its last finite step
     for m, path in enumerate(save_models or []):
         save_model(path, runs.run_model(m))

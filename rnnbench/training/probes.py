@@ -193,23 +193,12 @@ def gradflow_at_init(cfg, dtype: torch.dtype) -> tuple[list[dict], dict]:
     from rnnbench.core.tasks import TASKS
     from rnnbench.training.autobackend import concrete_backend
     from rnnbench.training.config import resolve_device
+    from rnnbench.training.train import build_run  # train builds on the probes
 
     task = TASKS[cfg.task]
     device = resolve_device(cfg.device)
-    model = build_model(
-        task,
-        cfg.cell,
-        cfg.hidden,
-        cfg.layers,
-        cfg.bidirectional,
-        concrete_backend(cfg.backend, cfg.cell, cfg.reset_after, device),
-        cfg.reset_after,
-        cfg.init,
-        cfg.init_gain,
-        cfg.forget_bias,
-        cfg.seed,
-        cfg.chrono_range(),
-    ).to(device=device, dtype=dtype)
+    backend = concrete_backend(cfg.backend, cfg.cell, cfg.reset_after, device)
+    model = build_run(cfg, backend).to(device=device, dtype=dtype)
     x, y = task.generate(cfg.batch, cfg.length, torch.Generator().manual_seed(cfg.seed), device)
     _, records = probe(model, x.to(dtype), y.to(dtype) if y.is_floating_point() else y, step=0, dtype=dtype)
     top = cfg.layers - 1

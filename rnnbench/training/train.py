@@ -38,6 +38,24 @@ def evaluate(model: SequenceModel, x: torch.Tensor, y: torch.Tensor) -> tuple[fl
     return model.task.loss(out, y).item(), model.task.accuracy(out, y)
 
 
+def build_run(cfg: RunConfig, backend: str) -> SequenceModel:
+    """Run ``cfg``'s model on ``backend`` (a concrete one, not ``auto``), on the CPU in float32."""
+    return build_model(
+        TASKS[cfg.task],
+        cfg.cell,
+        cfg.hidden,
+        cfg.layers,
+        cfg.bidirectional,
+        backend,
+        cfg.reset_after,
+        cfg.init,
+        cfg.init_gain,
+        cfg.forget_bias,
+        cfg.seed,
+        cfg.chrono_range(),
+    )
+
+
 class SingleRun:
     """One run for ``train_loop`` (R = 1): the model as ``cfg`` says, on the backend it resolves to."""
 
@@ -51,20 +69,7 @@ class SingleRun:
         self.dtype = dtype = DTYPES[cfg.dtype]
         self.task = task = TASKS[cfg.task]
         self.backend_used = concrete_backend(cfg.backend, cfg.cell, cfg.reset_after, device)  # auto -> what runs
-        self.model = build_model(
-            task,
-            cfg.cell,
-            cfg.hidden,
-            cfg.layers,
-            cfg.bidirectional,
-            self.backend_used,
-            cfg.reset_after,
-            cfg.init,
-            cfg.init_gain,
-            cfg.forget_bias,
-            cfg.seed,
-            cfg.chrono_range(),
-        ).to(device=device, dtype=dtype)
+        self.model = build_run(cfg, self.backend_used).to(device=device, dtype=dtype)
         self.params = list(self.model.parameters())
         self.optimizer = OPTIMIZERS[cfg.optimizer](self.params, cfg.lr, cfg.momentum)
         self.clipper = clipper(cfg.clip_mode, cfg.clip)
