@@ -12,10 +12,11 @@ import torch
 import yaml
 
 from rnnbench.core.backends import TRAINING_BACKENDS
-from rnnbench.study.sweep import can_stack, expand, train_jobs
+from rnnbench.study.sweep import expand, train_jobs
 from rnnbench.training.autobackend import AUTO, CPU, CUDA, choose, concrete_backend
 from rnnbench.training.batched import PER_RUN_FIELDS, STACKABLE_BACKENDS, train_runs
 from rnnbench.training.config import ConfigError, RunConfig
+from rnnbench.training.stacking import can_stack
 from rnnbench.training.train import train
 
 FORMS = [("rnn", False), ("lstm", False), ("gru", False), ("gru", True)]

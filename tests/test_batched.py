@@ -186,13 +186,13 @@ class Crash(Exception):
 def test_batch_killed_after_a_checkpoint_resumes_with_identical_results(tmp_path, monkeypatch):
     """A checkpoint of the whole stack (a run already diverged in it) and a restart give the
     uninterrupted batch's records; a checkpoint of other runs is refused and the batch starts over."""
-    import rnnbench.training.batched as batched_module
+    import rnnbench.training.loop as loop_module
 
     runs = [(1, None), (0, 1.0), (2, None)]  # the first diverges at step 17, before the second checkpoint
     cfgs = [RunConfig(**SMALL_EXPLODING, momentum=0.5, seed=s, clip=c) for s, c in runs]
     reference = train_batched(cfgs)
     ckpt = tmp_path / "job.ckpt"
-    real_save, saves = batched_module.save_checkpoint, []
+    real_save, saves = loop_module.save_checkpoint, []
 
     def save_then_crash(*args, **kwargs):
         real_save(*args, **kwargs)
@@ -200,10 +200,10 @@ def test_batch_killed_after_a_checkpoint_resumes_with_identical_results(tmp_path
         if len(saves) == 2:
             raise Crash  # as if killed right after the second checkpoint
 
-    monkeypatch.setattr(batched_module, "save_checkpoint", save_then_crash)
+    monkeypatch.setattr(loop_module, "save_checkpoint", save_then_crash)
     with pytest.raises(Crash):
         train_batched(cfgs, checkpoint=ckpt, checkpoint_every=10)
-    monkeypatch.setattr(batched_module, "save_checkpoint", real_save)
+    monkeypatch.setattr(loop_module, "save_checkpoint", real_save)
     assert saves == [10, 20] and torch.load(ckpt, weights_only=True)["log"]["status"][0] == "diverged"
     resumed = train_batched(cfgs, checkpoint=ckpt, checkpoint_every=10)
     assert [r["resumed_from_step"] for r in resumed] == [20] * 3

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-import rnnbench.training.train as train_module
+import rnnbench.training.loop as loop_module
 from rnnbench.training.checkpoint import load_checkpoint
 from rnnbench.training.config import RunConfig
 from rnnbench.training.train import train
@@ -39,7 +39,7 @@ class Crash(Exception):
 def test_crash_after_a_checkpoint_then_resume_is_identical(tmp_path, monkeypatch):
     reference = train(CFG)
     ckpt = tmp_path / "run.ckpt"
-    real_save = train_module.save_checkpoint
+    real_save = loop_module.save_checkpoint
     saves = []
 
     def save_then_crash(*args, **kwargs):
@@ -48,10 +48,10 @@ def test_crash_after_a_checkpoint_then_resume_is_identical(tmp_path, monkeypatch
         if len(saves) == 2:
             raise Crash  # as if killed right after the second checkpoint
 
-    monkeypatch.setattr(train_module, "save_checkpoint", save_then_crash)
+    monkeypatch.setattr(loop_module, "save_checkpoint", save_then_crash)
     with pytest.raises(Crash):
         train(CFG, checkpoint=ckpt, checkpoint_every=10)
-    monkeypatch.setattr(train_module, "save_checkpoint", real_save)
+    monkeypatch.setattr(loop_module, "save_checkpoint", real_save)
     assert saves == [10, 20] and ckpt.exists()
     resumed = train(CFG, checkpoint=ckpt, checkpoint_every=10)
     assert resumed["resumed_from_step"] == 20

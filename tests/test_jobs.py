@@ -1,13 +1,14 @@
-"""Training jobs: the pipeline's packing of runs into stacks and jobs (rnnbench.study.sweep)."""
+"""Training jobs: the pipeline's packing of runs into stacks (rnnbench.training.stacking) and jobs
+(rnnbench.study.sweep)."""
 
 from pathlib import Path
 
 import pytest
 import yaml
 
-from rnnbench.study.sweep import expand, group_stacks, job_cost, parse_run_id, train_jobs
-from rnnbench.training.batched import PER_RUN_FIELDS, STACKABLE_BACKENDS
+from rnnbench.study.sweep import expand, job_cost, parse_run_id, train_jobs
 from rnnbench.training.config import ConfigError
+from rnnbench.training.stacking import PER_RUN_FIELDS, STACKABLE_BACKENDS, group_stacks
 
 ROOT = Path(__file__).resolve().parents[1]
 

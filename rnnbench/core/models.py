@@ -14,7 +14,6 @@ import torch
 from torch import Tensor, nn
 
 from rnnbench.core.backends import BACKENDS
-from rnnbench.core.backends import PROBEABLE_BACKENDS as PROBEABLE_BACKENDS  # re-exported: train.py imports it here
 from rnnbench.core.initialisation import initialise
 from rnnbench.core.layers import StateRecorder
 from rnnbench.core.storage import atomic_write

@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 from itertools import product
 from typing import Any
 
 from rnnbench.core.cells import SPECS
 from rnnbench.core.tasks import TASKS
-from rnnbench.training.autobackend import AUTO, choose
-from rnnbench.training.config import ConfigError, RunConfig, not_applicable, resolve_device
+from rnnbench.training.autobackend import AUTO
+from rnnbench.training.config import ConfigError, RunConfig, not_applicable
+from rnnbench.training.stacking import PER_RUN_SEGMENTS, group_stacks
 
 STUDIES = ("sweep", "gains", "clipping", "depth")
 SEP = "~"
@@ -164,50 +164,11 @@ def expand(config: dict) -> dict[str, dict]:
     return runs
 
 
-# run-id segments that may differ between the runs of one training job (they name fields that
-# ``rnnbench.training.batched.PER_RUN_FIELDS`` lets differ within a stack)
-PER_RUN_SEGMENTS = ("clip", "gain", "seed")
-
-
 def job_id(rid: str) -> str:
     """The training job of run ``rid``: its id without the per-run segments, e.g.
     ``task~adding/cell~lstm/length~100/clip~1.0/seed~0`` -> ``task~adding/cell~lstm/length~100``."""
     study, params = parse_run_id(rid)
     return run_id(study, {k: v for k, v in params.items() if k not in PER_RUN_SEGMENTS})
-
-
-def can_stack(cfg: dict, stackable_backends: tuple[str, ...]) -> bool:
-    """Whether a run (a RunConfig dict) may train in a stack: its backend is one of
-    ``stackable_backends``, or ``auto`` and the autobackend table stacks its cell on its device."""
-    if cfg["backend"] == AUTO:
-        # 'cuda' is looked up as asked: a cluster's login node plans CUDA jobs it cannot run itself
-        device = resolve_device("auto") if cfg["device"] == "auto" else cfg["device"]
-        return choose(cfg["cell"], cfg["reset_after"], device).stack
-    return cfg["backend"] in stackable_backends
-
-
-def group_stacks(
-    runs: dict[str, dict],
-    runs_per_stack: int,
-    per_run_fields: tuple[str, ...],
-    stackable_backends: tuple[str, ...],
-    apart: Callable[[str], str] = lambda rid: "",
-) -> list[list[str]]:
-    """Runs that can train as one stacked model, in the runs' order: those whose configs are equal in
-    every field but ``per_run_fields`` (and whose ``apart(run id)`` is equal), at most
-    ``runs_per_stack`` each; a run whose backend cannot be stacked stands alone."""
-    if isinstance(runs_per_stack, bool) or not isinstance(runs_per_stack, int) or runs_per_stack < 1:
-        raise ConfigError(f"runs_per_stack must be an integer >= 1, got {runs_per_stack!r}")
-    groups: dict[str, list[str]] = {}
-    for rid, cfg in runs.items():
-        if not can_stack(cfg, stackable_backends):
-            groups[f"alone:{rid}"] = [rid]
-            continue
-        shared = json.dumps({k: v for k, v in cfg.items() if k not in per_run_fields}, sort_keys=True)
-        groups.setdefault(f"{apart(rid)}:{shared}", []).append(rid)
-    return [
-        members[i : i + runs_per_stack] for members in groups.values() for i in range(0, len(members), runs_per_stack)
-    ]
 
 
 def train_jobs(

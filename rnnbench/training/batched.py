@@ -1,7 +1,11 @@
 """Many runs trained together as one stacked model, each with the result ``train`` would give it.
 
+``RunStack`` is the training loop's runs (``training.loop.train_loop``) with R = M:
+
     per-run batches → zero_grad → stacked forward → Σ per-run losses → backward → (probe)
     → per-run norm & clip → per-run divergence check → step (diverged runs frozen)
+
+``train_batched`` trains one stack, ``train_runs`` the stacks of a job (``stacking.group_stacks``).
 
 Runs of one sweep cell differ only in a few per-run fields (``PER_RUN_FIELDS``: the seed, the
 initialisation and the clipping threshold); everything else -- task, cell, sizes, optimizer, lr,
@@ -23,6 +27,11 @@ otherwise (vectorised elementwise kernels treat a tensor's tail apart):
 * clipping and divergence are decided per run from per-run norms; a diverged run's slice is put
   back after every later optimizer step (Adam moves parameters even with a zero gradient).
 
+The loop ends at the step where the last live run diverges, as a single run's does (no checkpoint
+of a stack with no live run is written), and the probe after training draws a batch from every
+run's generator, the stopped runs' too: each run's draws are its own, so the live runs' data are
+those they would get alone, and no generator is read after it.
+
 Timing fields: the batch's training time is split evenly, step by step, among the runs still live
 at that step (so per-run ``train_seconds`` add up to the batch's); ``wall_seconds`` is the batch's
 wall time over M. ``env["batched"]`` keeps the batch's own totals.
@@ -42,24 +51,19 @@ import torch
 from torch import Tensor
 
 from rnnbench.core.layers import StateRecorder
-from rnnbench.core.models import build_model, save_model
+from rnnbench.core.models import SequenceModel
 from rnnbench.core.stacked import StackedModel
 from rnnbench.core.storage import atomic_write, write_json
 from rnnbench.core.tasks import TASKS, Task
-from rnnbench.study.sweep import can_stack, group_stacks
 from rnnbench.training.autobackend import AUTO
-from rnnbench.training.checkpoint import load_checkpoint, save_checkpoint
 from rnnbench.training.config import DTYPES, ConfigError, RunConfig, resolve_device
+from rnnbench.training.loop import train_loop
 from rnnbench.training.memory import check_fits
 from rnnbench.training.optimizers import OPTIMIZERS
-from rnnbench.training.probes import pascanu_bounds, probe, state_norms, summarise
-from rnnbench.training.train import evaluate, make_batch, result_record, show_progress, train
-
-# fields that may differ between the runs of one stack; every other field must be equal
-PER_RUN_FIELDS = ("seed", "init", "init_gain", "forget_bias", "chrono_tmax", "clip", "eval_seed")
-# the stack runs our cells (premul time loop); the fused kernels have no model dimension. ``auto``
-# stacks where its table says a stack wins (rnnbench.training.autobackend; see study.can_stack)
-STACKABLE_BACKENDS = ("explicit", "explicit-premul")
+from rnnbench.training.probes import probe, run_state_gradient_records
+from rnnbench.training.runlog import RunBook
+from rnnbench.training.stacking import PER_RUN_FIELDS, STACKABLE_BACKENDS, can_stack, group_stacks
+from rnnbench.training.train import build_run, evaluate, make_batch, train
 
 
 def check_stackable(cfgs: list[RunConfig]) -> None:
@@ -119,33 +123,7 @@ def clip_value_runs(grads: list[Tensor], threshold: Tensor, on: Tensor) -> tuple
 RUN_CLIPPERS = {"norm": clip_norm_runs, "value": clip_value_runs}
 
 
-# ---- probes: per-run records from one stacked backward ----
-
-
-def stacked_state_gradient_records(recorder: StateRecorder, step: int) -> list[list[dict]]:
-    """``probes.state_gradient_records`` for each run of a stack: one list of records per run."""
-    per_run: list[list[dict]] | None = None
-    for kind, states in (("h", recorder.h), ("c", recorder.c)):
-        for (layer, direction), seq in states.items():
-            grads = torch.stack([s.grad if s.grad is not None else torch.zeros_like(s) for s in seq])  # (T, M, B, H)
-            norms = state_norms(grads).mean(dim=2).t().tolist()  # (M, T)
-            per_run = per_run or [[] for _ in norms]
-            T = len(norms[0])
-            for records, run in zip(per_run, norms, strict=True):
-                records.extend(
-                    {
-                        "step": step,
-                        "layer": layer,
-                        "direction": direction,
-                        "state": kind,
-                        "t": t,
-                        "distance": T - 1 - t,
-                        "grad_norm": g,
-                        "underflow": g == 0.0,
-                    }
-                    for t, g in enumerate(run)
-                )
-    return per_run or []
+# ---- probes: each run alone, or a copy of the stack ----
 
 
 def probe_alone(stack: StackedModel, runs: list[int], x: Tensor, y: Tensor, step: int, dtype) -> list[list[dict]]:
@@ -162,7 +140,7 @@ def probe_copy(stack: StackedModel, runs: list[int], x: Tensor, y: Tensor, step:
     out = twin(x.to(dtype), recorder=recorder)
     y = y.to(dtype) if y.is_floating_point() else y
     run_losses(twin.task, out, y).sum().backward()
-    return stacked_state_gradient_records(recorder, step)
+    return run_state_gradient_records(recorder, step, len(runs))
 
 
 # ---- data, loss, evaluation ----
@@ -188,6 +166,110 @@ def evaluate_runs(stack: StackedModel, x: Tensor, y: Tensor) -> list[tuple[float
     return [evaluate(stack.unstack(m), x[m], y[m]) for m in range(stack.num_models)]
 
 
+class RunStack:
+    """The runs of ``cfgs`` for ``train_loop`` (R = M): one ``StackedModel``, per-run losses, norms,
+    clipping and divergence; a diverged run's parameters are frozen while the others train on."""
+
+    backend_used = "stacked"
+    reports_batch = True
+
+    def __init__(self, cfgs: list[RunConfig]) -> None:
+        check_stackable(cfgs)
+        cfg, M = cfgs[0], len(cfgs)  # cfg: the shared fields
+        self.cfgs, self.key, self.count = cfgs, cfgs, M
+        self.device = device = resolve_device(cfg.device)
+        # the stack holds M runs' activations at once: check M times the batch (and held-out batch)
+        check_fits(dataclasses.replace(cfg, batch=cfg.batch * M, eval_batch=cfg.eval_batch * M), device)
+        self.dtype = dtype = DTYPES[cfg.dtype]
+        self.task = task = TASKS[cfg.task]
+        # the stack copies each run's weights from our cells' model of it (auto: the premul time loop)
+        models = [build_run(c, "explicit-premul" if c.backend == AUTO else c.backend) for c in cfgs]
+        self.model = StackedModel(models).to(device=device, dtype=dtype)
+        self.params = list(self.model.parameters())
+        self.optimizer = OPTIMIZERS[cfg.optimizer](self.params, cfg.lr, cfg.momentum)
+        self.clip_on = torch.tensor([c.clip is not None for c in cfgs], device=device)  # (M,)
+        self.threshold = torch.tensor(
+            [math.inf if c.clip is None else c.clip for c in cfgs], device=device, dtype=dtype
+        )  # (M,)
+        self.clipper = RUN_CLIPPERS[cfg.clip_mode] if self.clip_on.any() else None
+        self.generators = [torch.Generator().manual_seed(c.seed) for c in cfgs]
+        eval_gens = [torch.Generator().manual_seed(c.eval_seed) for c in cfgs]
+        self.x_eval, self.y_eval = stacked_batch(task, cfg.eval_batch, cfg.length, eval_gens, device, dtype)
+        self.probe_dtype = torch.float64 if cfg.probe_dtype == "float64" else dtype
+        self.probe_in_step = self.probe_dtype == dtype  # as in train; the stack is always an explicit backend
+        self.probe_batch = cfg.probe_batch or cfg.batch
+        self.frozen: dict[int, list[Tensor]] = {}  # diverged run -> its parameter slices when it stopped
+        self.label = f"{cfg.task}/{cfg.cell}/T={cfg.length}/{M} runs"
+
+    def batch(self, size: int) -> tuple[Tensor, Tensor]:
+        cfg = self.cfgs[0]
+        return stacked_batch(self.task, size, cfg.length, self.generators, self.device, self.dtype)
+
+    def forward(self, x: Tensor, recorder: StateRecorder | None) -> Tensor:
+        return self.model(x, recorder=recorder)
+
+    def losses(self, out: Tensor, y: Tensor) -> Tensor:
+        return run_losses(self.task, out, y)
+
+    def objective(self, losses: Tensor) -> Tensor:
+        return losses.sum()  # the runs share no parameter: each gets its own loss's gradient
+
+    def clip(self) -> tuple[list[float], list[bool]]:
+        grads = [p.grad for p in self.params]
+        if self.clipper is None:
+            norms, clipped = run_norms(grads), torch.zeros_like(self.clip_on)
+        else:
+            norms, clipped = self.clipper(grads, self.threshold, self.clip_on)
+        return norms.tolist(), clipped.tolist()
+
+    def stop(self, m: int) -> None:
+        self.frozen[m] = [p.detach()[m].clone() for p in self.params]
+
+    def step(self, any_live: bool) -> None:
+        """The optimizer's step for the live runs; the stopped ones' slices are put back after it (Adam
+        moves parameters even with a zero gradient)."""
+        if self.frozen:
+            with torch.no_grad():
+                for p in self.params:  # keep non-finite gradients of stopped runs out of the optimizer state
+                    p.grad[list(self.frozen)] = 0.0
+        if any_live:
+            self.optimizer.step()
+        if self.frozen:
+            with torch.no_grad():
+                for m, saved in self.frozen.items():
+                    for p, s in zip(self.params, saved, strict=True):
+                        p[m] = s
+
+    def evaluate(self) -> list[tuple[float, float]]:
+        return evaluate_runs(self.model, self.x_eval, self.y_eval)
+
+    def probe_apart(self, runs: list[int], x: Tensor, y: Tensor, step: int) -> list[list[dict]]:
+        idx = torch.tensor(runs, device=self.device)
+        b = self.probe_batch
+        return probe_alone(self.model, runs, x[idx, :b], y[idx, :b], step, self.probe_dtype)
+
+    def probe_in_place(self, runs: list[int], x: Tensor, y: Tensor, step: int) -> list[list[dict]]:
+        idx = torch.tensor(runs, device=self.device)
+        return probe_copy(self.model, runs, x[idx], y[idx], step, self.dtype)
+
+    def run_model(self, m: int) -> SequenceModel:
+        return self.model.unstack(m)  # the run alone: a copy of its weights
+
+    def pack(self, book: RunBook) -> dict[str, Any]:
+        return {
+            "logs": book.logs, "status": book.status, "diverged_step": book.diverged_step,
+            "steps_run": book.steps_run, "frozen": [[m, slices] for m, slices in self.frozen.items()],
+        }  # fmt: skip
+
+    def unpack(self, saved: dict[str, Any], start: int) -> RunBook:
+        self.frozen = {m: [t.to(self.device) for t in slices] for m, slices in saved["frozen"]}
+        return RunBook(saved["logs"], saved["status"], saved["diverged_step"], saved["steps_run"])
+
+    def load_generators(self, saved: list[Tensor]) -> None:
+        for g, state in zip(self.generators, saved, strict=True):
+            g.set_state(state)
+
+
 def train_batched(
     cfgs: list[RunConfig],
     progress: bool | None = None,
@@ -203,189 +285,7 @@ def train_batched(
     (one path per run) writes each run's trained weights as ``train(save_model=...)`` does.
     """
     wall_start = time.perf_counter()
-    check_stackable(cfgs)
-    cfg, M = cfgs[0], len(cfgs)  # cfg: the shared fields
-    device = resolve_device(cfg.device)
-    # the stack holds M runs' activations at once: check M times the batch (and held-out batch)
-    check_fits(dataclasses.replace(cfg, batch=cfg.batch * M, eval_batch=cfg.eval_batch * M), device)
-    dtype = DTYPES[cfg.dtype]
-    task = TASKS[cfg.task]
-    models = [
-        build_model(
-            task,
-            c.cell,
-            c.hidden,
-            c.layers,
-            c.bidirectional,
-            "explicit-premul" if c.backend == AUTO else c.backend,  # the stack copies the cells' weights
-            c.reset_after,
-            c.init,
-            c.init_gain,
-            c.forget_bias,
-            c.seed,
-            c.chrono_range(),
-        )
-        for c in cfgs
-    ]
-    stack = StackedModel(models).to(device=device, dtype=dtype)
-    del models
-    params = list(stack.parameters())
-    optimizer = OPTIMIZERS[cfg.optimizer](params, cfg.lr, cfg.momentum)
-    clip_on = torch.tensor([c.clip is not None for c in cfgs], device=device)  # (M,)
-    threshold = torch.tensor([math.inf if c.clip is None else c.clip for c in cfgs], device=device, dtype=dtype)
-    clip = RUN_CLIPPERS[cfg.clip_mode] if clip_on.any() else None
-
-    gens = [torch.Generator().manual_seed(c.seed) for c in cfgs]
-    eval_gens = [torch.Generator().manual_seed(c.eval_seed) for c in cfgs]
-    x_eval, y_eval = stacked_batch(task, cfg.eval_batch, cfg.length, eval_gens, device, dtype)
-    probe_steps = set(cfg.probe_steps())
-    probe_dtype = torch.float64 if cfg.probe_dtype == "float64" else dtype
-    probe_in_step = probe_dtype == dtype  # as in train; the stack is always an explicit backend
-    probe_batch = cfg.probe_batch or cfg.batch
-
-    logs = [
-        {"curve": [], "eval_curve": [], "gradflow": [], "decay": [], "pascanu": [],
-         "clip_count": 0, "last_finite_grad_norm": None, "train_seconds": 0.0, "work_seconds": 0.0}
-        for _ in cfgs
-    ]  # fmt: skip
-    status: list[str] = ["ok"] * M
-    diverged_step: list[int | None] = [None] * M
-    steps_run = [0] * M
-    frozen: dict[int, list[Tensor]] = {}  # diverged run -> its parameter slices when it stopped
-    start = 0
-    resumed = load_checkpoint(checkpoint, cfgs) if checkpoint and checkpoint_every > 0 else None
-    if resumed is not None:
-        stack.load_state_dict(resumed["model"])
-        optimizer.load_state_dict(resumed["optimizer"])
-        for g, state in zip(gens, resumed["generator"], strict=True):
-            g.set_state(state)
-        saved = resumed["log"]
-        logs, status, diverged_step, steps_run = (
-            saved["logs"],
-            saved["status"],
-            saved["diverged_step"],
-            saved["steps_run"],
-        )
-        frozen = {m: [t.to(device) for t in slices] for m, slices in saved["frozen"]}
-        start = resumed["next_step"]
-
-    def live() -> list[int]:
-        return [m for m in range(M) if status[m] == "ok"]
-
-    def take_probe(m: int, step: int, records: list[dict]) -> None:
-        model = stack.unstack(m)  # the run alone, for the decay fit's Pascanu bound
-        logs[m]["gradflow"].extend(records)
-        logs[m]["decay"].extend(summarise(records, model))
-        logs[m]["pascanu"].extend({"step": step, **b} for b in pascanu_bounds(model))
-
-    def share_time(seconds: float, field: str, runs: list[int]) -> None:
-        """Split a stretch of batch time evenly among ``runs``: the runs' times add up to the batch's."""
-        for m in runs:
-            logs[m][field] += seconds / len(runs)
-
-    work_start = time.perf_counter()  # the training loop, evaluations and probes: the batch's work
-    steps = range(start, cfg.steps)
-    if show_progress(progress):
-        from tqdm import tqdm
-
-        steps = tqdm(steps, desc=f"{cfg.task}/{cfg.cell}/T={cfg.length}/{M} runs", leave=False)
-    for step in steps:
-        runs = live()
-        if not runs:
-            break
-        x, y = stacked_batch(task, cfg.batch, cfg.length, gens, device, dtype)  # (M, B, T, I), (M, B[, T])
-        if step in probe_steps and not probe_in_step:
-            idx = torch.tensor(runs, device=device)
-            records = probe_alone(stack, runs, x[idx, :probe_batch], y[idx, :probe_batch], step, probe_dtype)
-            for m, r in zip(runs, records, strict=True):
-                take_probe(m, step, r)
-        t0 = time.perf_counter()
-        recorder = StateRecorder() if step in probe_steps and probe_in_step else None
-        optimizer.zero_grad(set_to_none=False)
-        losses = run_losses(task, stack(x, recorder=recorder), y)  # (M,)
-        losses.sum().backward()
-        if recorder is not None:
-            for m, r in enumerate(stacked_state_gradient_records(recorder, step)):
-                if m in runs:
-                    take_probe(m, step, r)
-        grads = [p.grad for p in params]
-        norms, clipped = clip(grads, threshold, clip_on) if clip else (run_norms(grads), torch.zeros_like(clip_on))
-        loss_values, norm_values, clipped = losses.tolist(), norms.tolist(), clipped.tolist()
-        for m in runs:
-            log = logs[m]
-            log["curve"].append(
-                {"step": step, "loss": loss_values[m], "grad_norm": norm_values[m], "clipped": clipped[m]}
-            )
-            if not (math.isfinite(loss_values[m]) and math.isfinite(norm_values[m])):
-                status[m], diverged_step[m], steps_run[m] = "diverged", step, step
-                frozen[m] = [p.detach()[m].clone() for p in params]
-                continue
-            log["last_finite_grad_norm"] = norm_values[m]
-            log["clip_count"] += clipped[m]
-            steps_run[m] = step + 1
-        if frozen:
-            with torch.no_grad():
-                for g in grads:  # keep non-finite gradients of stopped runs out of the optimizer state
-                    g[list(frozen)] = 0.0
-        if live():
-            optimizer.step()
-        if frozen:
-            with torch.no_grad():
-                for m, saved in frozen.items():
-                    for p, s in zip(params, saved, strict=True):
-                        p[m] = s
-        if device == "cuda":
-            torch.cuda.synchronize()
-        share_time(time.perf_counter() - t0, "train_seconds", runs)
-        if (step + 1) % cfg.eval_every == 0 and step + 1 < cfg.steps and live():
-            results = evaluate_runs(stack, x_eval, y_eval)
-            for m in live():
-                loss_e, acc_e = results[m]
-                logs[m]["eval_curve"].append({"step": step + 1, "loss": loss_e, "accuracy": acc_e})
-        if checkpoint and checkpoint_every > 0 and (step + 1) % checkpoint_every == 0 and step + 1 < cfg.steps:
-            now = time.perf_counter()
-            share_time(now - work_start, "work_seconds", list(range(M)))
-            work_start = now
-            saved = {
-                "logs": logs, "status": status, "diverged_step": diverged_step, "steps_run": steps_run,
-                "frozen": [[m, slices] for m, slices in frozen.items()],
-            }  # fmt: skip
-            save_checkpoint(checkpoint, cfgs, step + 1, stack, optimizer, gens, saved)
-
-    ok = live()
-    if ok and cfg.steps in probe_steps:
-        x, y = stacked_batch(task, probe_batch, cfg.length, [gens[m] for m in ok], device, dtype)
-        if probe_in_step:
-            records = probe_copy(stack, ok, x, y, cfg.steps, dtype)
-        else:
-            records = probe_alone(stack, ok, x, y, cfg.steps, probe_dtype)
-        for m, r in zip(ok, records, strict=True):
-            take_probe(m, cfg.steps, r)
-
-    final = evaluate_runs(stack, x_eval, y_eval)  # stopped runs hold their frozen parameters
-    for m, path in enumerate(save_models or []):
-        save_model(path, stack.unstack(m))
-    share_time(time.perf_counter() - work_start, "work_seconds", list(range(M)))
-    wall = time.perf_counter() - wall_start
-    batch_info = {
-        "runs": M,
-        "train_seconds": sum(log["train_seconds"] for log in logs),
-        "work_seconds": sum(log["work_seconds"] for log in logs),
-        "wall_seconds": wall,
-        "attribution": "train_seconds: each step's time split evenly among the runs live at it; "
-        "work_seconds: the batch's loop, probes and evaluations split evenly; wall_seconds: batch wall / runs",
-    }
-    results = []
-    for m, c in enumerate(cfgs):
-        final_loss, accuracy = final[m]
-        logs[m]["eval_curve"].append({"step": steps_run[m], "loss": final_loss, "accuracy": accuracy})
-        record = result_record(
-            c, device, logs[m], status[m], diverged_step[m], steps_run[m], final_loss, accuracy, wall / M,
-            start if resumed is not None else None, "stacked",
-        )  # fmt: skip
-        record["env"]["batched"] = batch_info
-        results.append(record)
-    return results
+    return train_loop(RunStack(cfgs), wall_start, progress, checkpoint, checkpoint_every, save_models)
 
 
 def train_runs(
@@ -399,7 +299,7 @@ def train_runs(
     """The runs of one training job, one result record per run in ``cfgs``' order; with
     ``save_models`` (one path per run) each run's trained weights are written there too.
 
-    The runs are split into stacks (``study.group_stacks``: equal but for ``PER_RUN_FIELDS``, at most
+    The runs are split into stacks (``stacking.group_stacks``: equal but for ``PER_RUN_FIELDS``, at most
     ``runs_per_stack`` each) trained one after another: a stack of one with ``train`` (any backend),
     a larger one with ``train_batched``. With ``checkpoint`` and ``checkpoint_every`` > 0 each stack
     checkpoints to ``<checkpoint>.<k>``, and a finished stack's records are kept in
@@ -409,7 +309,7 @@ def train_runs(
     when the job ends, since a killed job's outputs are removed before it runs again.
     """
     ids = {str(i): c.to_dict() for i, c in enumerate(cfgs)}
-    stacks = [[int(i) for i in s] for s in group_stacks(ids, runs_per_stack, PER_RUN_FIELDS, STACKABLE_BACKENDS)]
+    stacks = [[int(i) for i in s] for s in group_stacks(ids, runs_per_stack)]
     keep = checkpoint is not None and checkpoint_every > 0
     records: list[dict[str, Any] | None] = [None] * len(cfgs)
     files: list[Path] = []

@@ -41,19 +41,20 @@ def state_norms(grads: Tensor) -> Tensor:
     return norm
 
 
-def state_gradient_records(recorder: StateRecorder, step: int) -> list[dict]:
-    """Mean over the batch of the per-example ‖∂L/∂state_t‖, one record per (layer, direction, state, t).
+def run_state_gradient_records(recorder: StateRecorder, step: int, runs: int) -> list[list[dict]]:
+    """Mean over the batch of the per-example ‖∂L/∂state_t‖, one record per (layer, direction, state, t),
+    for each of ``runs`` runs: 1 for a single model (states (B, H)), M for a stack (states (M, B, H)).
 
     ``distance`` counts the steps from t to the last time step (where the adding loss sits).
     """
-    records = []
+    per_run: list[list[dict]] = [[] for _ in range(runs)]
     for kind, states in (("h", recorder.h), ("c", recorder.c)):
         for (layer, direction), seq in states.items():
-            grads = torch.stack([s.grad if s.grad is not None else torch.zeros_like(s) for s in seq])  # (T, B, H)
-            norms = state_norms(grads).mean(dim=1).tolist()  # (T,)
-            T = len(norms)
-            for t, g in enumerate(norms):
-                records.append(
+            grads = torch.stack([s.grad if s.grad is not None else torch.zeros_like(s) for s in seq])  # (T, [M,] B, H)
+            T = len(seq)
+            norms = state_norms(grads).mean(dim=-1).reshape(T, runs).t().tolist()  # (runs, T): batch mean
+            for records, run in zip(per_run, norms, strict=True):
+                records.extend(
                     {
                         "step": step,
                         "layer": layer,
@@ -64,8 +65,14 @@ def state_gradient_records(recorder: StateRecorder, step: int) -> list[dict]:
                         "grad_norm": g,
                         "underflow": g == 0.0,
                     }
+                    for t, g in enumerate(run)
                 )
-    return records
+    return per_run
+
+
+def state_gradient_records(recorder: StateRecorder, step: int) -> list[dict]:
+    """``run_state_gradient_records`` of a single model's recorder: its one run's records."""
+    return run_state_gradient_records(recorder, step, 1)[0]
 
 
 def explicit_twin(model: SequenceModel, dtype: torch.dtype) -> SequenceModel:
@@ -178,23 +185,12 @@ def gradflow_at_init(cfg, dtype: torch.dtype) -> tuple[list[dict], dict]:
     from rnnbench.core.tasks import TASKS
     from rnnbench.training.autobackend import concrete_backend
     from rnnbench.training.config import resolve_device
+    from rnnbench.training.train import build_run  # train builds on the probes
 
     task = TASKS[cfg.task]
     device = resolve_device(cfg.device)
-    model = build_model(
-        task,
-        cfg.cell,
-        cfg.hidden,
-        cfg.layers,
-        cfg.bidirectional,
-        concrete_backend(cfg.backend, cfg.cell, cfg.reset_after, device),
-        cfg.reset_after,
-        cfg.init,
-        cfg.init_gain,
-        cfg.forget_bias,
-        cfg.seed,
-        cfg.chrono_range(),
-    ).to(device=device, dtype=dtype)
+    backend = concrete_backend(cfg.backend, cfg.cell, cfg.reset_after, device)
+    model = build_run(cfg, backend).to(device=device, dtype=dtype)
     x, y = task.generate(cfg.batch, cfg.length, torch.Generator().manual_seed(cfg.seed), device)
     _, records = probe(model, x.to(dtype), y.to(dtype) if y.is_floating_point() else y, step=0, dtype=dtype)
     top = cfg.layers - 1

@@ -1,0 +1,145 @@
+"""Per-run bookkeeping of the training loop (``rnnbench.training.loop``): what each run's result
+reports, step by step, and the result record built from it at the end.
+
+A ``RunBook`` holds, for each of the loop's R runs, its log (curves, probes, counts, timings: plain
+data that a checkpoint can carry) and its outcome so far (status, diverged step, steps run).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from rnnbench.core.models import SequenceModel
+from rnnbench.core.provenance import environment
+from rnnbench.core.tasks import TASKS
+from rnnbench.training.config import RunConfig
+from rnnbench.training.probes import pascanu_bounds, summarise
+
+
+def new_log() -> dict[str, Any]:
+    """A run's empty log: everything its result reports, kept in one plain dict."""
+    return {
+        "curve": [], "eval_curve": [], "gradflow": [], "decay": [], "pascanu": [],
+        "clip_count": 0, "last_finite_grad_norm": None, "train_seconds": 0.0, "work_seconds": 0.0,
+    }  # fmt: skip
+
+
+@dataclass
+class RunBook:
+    """Each run's log and outcome; run m is ``live`` while its status is ``ok``."""
+
+    logs: list[dict[str, Any]]
+    status: list[str]
+    diverged_step: list[int | None]
+    steps_run: list[int]
+
+    @classmethod
+    def fresh(cls, runs: int, start: int = 0) -> RunBook:
+        """``runs`` runs with empty logs, every one live, ``start`` steps done."""
+        return cls([new_log() for _ in range(runs)], ["ok"] * runs, [None] * runs, [start] * runs)
+
+    def live(self) -> list[int]:
+        return [m for m, s in enumerate(self.status) if s == "ok"]
+
+
+def log_step(book: RunBook, m: int, step: int, loss: float, grad_norm: float, clipped: bool) -> bool:
+    """Record run m's training step; False when its loss or gradient norm is not finite: the run
+    stops there with status ``diverged`` (recorded, never raised), its ``step`` steps done."""
+    log = book.logs[m]
+    log["curve"].append({"step": step, "loss": loss, "grad_norm": grad_norm, "clipped": clipped})
+    if not (math.isfinite(loss) and math.isfinite(grad_norm)):
+        book.status[m], book.diverged_step[m], book.steps_run[m] = "diverged", step, step
+        return False
+    log["last_finite_grad_norm"] = grad_norm
+    log["clip_count"] += clipped
+    book.steps_run[m] = step + 1
+    return True
+
+
+def log_probe(book: RunBook, m: int, step: int, records: list[dict], model: SequenceModel) -> None:
+    """Run m's gradient-flow records at ``step``, their decay fit and (vanilla RNN) Pascanu bounds;
+    ``model``: the run alone, for the bounds."""
+    log = book.logs[m]
+    log["gradflow"].extend(records)
+    log["decay"].extend(summarise(records, model))
+    log["pascanu"].extend({"step": step, **b} for b in pascanu_bounds(model))
+
+
+def log_evaluation(book: RunBook, runs: list[int], step: int, results: list[tuple[float, float]]) -> None:
+    """Held-out loss and accuracy after ``step`` steps of each of ``runs`` (``results`` indexed by run)."""
+    for m in runs:
+        loss, accuracy = results[m]
+        book.logs[m]["eval_curve"].append({"step": step, "loss": loss, "accuracy": accuracy})
+
+
+def share_time(book: RunBook, seconds: float, field: str, runs: list[int]) -> None:
+    """Split a stretch of time evenly among ``runs``: the runs' times add up to the stretch (all of
+    it to a run trained alone)."""
+    for m in runs:
+        book.logs[m][field] = book.logs[m].get(field, 0.0) + seconds / len(runs)
+
+
+def batch_info(book: RunBook, wall: float) -> dict[str, Any]:
+    """A stack's own totals, kept beside each of its runs' records as ``env["batched"]``."""
+    return {
+        "runs": len(book.logs),
+        "train_seconds": sum(log["train_seconds"] for log in book.logs),
+        "work_seconds": sum(log["work_seconds"] for log in book.logs),
+        "wall_seconds": wall,
+        "attribution": "train_seconds: each step's time split evenly among the runs live at it; "
+        "work_seconds: the batch's loop, probes and evaluations split evenly; wall_seconds: batch wall / runs",
+    }
+
+
+def result_record(
+    cfg: RunConfig,
+    device: str,
+    log: dict[str, Any],
+    status: str,
+    diverged_step: int | None,
+    steps_run: int,
+    final_loss: float,
+    accuracy: float,
+    wall_seconds: float,
+    resumed_from_step: int | None = None,
+    backend_used: str | None = None,
+) -> dict[str, Any]:
+    """A run's result record (JSON-ready), from its log and outcome.
+
+    Timings: ``train_seconds`` is the time inside training steps (forward, backward, clipping,
+    update; probes that ride on the step), ``work_seconds`` the whole training loop with data,
+    probes and evaluations, ``wall_seconds`` everything from the call (model building included).
+    ``backend_used``: the backend that trained the run (``auto`` resolved; ``stacked`` for a run of
+    a stack), the configured one when not given.
+    """
+    task = TASKS[cfg.task]
+    baseline = task.baseline(cfg.length)
+    solved = status == "ok" and math.isfinite(final_loss) and task.solved(final_loss, baseline, accuracy)
+    env = environment(device)
+    if cfg.device == "auto":
+        env["device_note"] = f"device 'auto' resolved to {device!r}" + ("" if device == "cuda" else " (no CUDA found)")
+    train_seconds = log["train_seconds"]
+    return {
+        "config": cfg.to_dict(),
+        "config_hash": cfg.config_hash(),
+        "status": status,
+        "diverged_step": diverged_step,
+        "last_finite_grad_norm": log["last_finite_grad_norm"],
+        "final_loss": final_loss,
+        "baseline_loss": baseline,
+        "loss_ratio": final_loss / baseline,
+        "accuracy": accuracy,
+        "solved": solved,
+        "steps_run": steps_run,
+        "backend_used": backend_used or cfg.backend,
+        "clip_fraction": log["clip_count"] / max(steps_run, 1),
+        "train_seconds": train_seconds,
+        "work_seconds": log.get("work_seconds", math.nan),
+        "wall_seconds": wall_seconds,
+        "throughput_seq_per_s": steps_run * cfg.batch / train_seconds if train_seconds > 0 else math.nan,
+        "resumed_from_step": resumed_from_step,
+        **{k: log[k] for k in ("curve", "eval_curve", "gradflow", "decay", "pascanu")},
+        "env": env,
+    }
