@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from rnnbench.core.cells import CELLS
+from rnnbench.core.cells import CELLS, SPECS
 from rnnbench.core.initialisation import INITS, check_applies
 from rnnbench.core.models import BACKENDS
 from rnnbench.core.tasks import TASKS
@@ -50,8 +50,8 @@ class OnlyFor:
 
 
 ONLY_FOR = {
-    "forget_bias": OnlyFor("cell", "lstm", None, "sets the LSTM forget-gate bias"),
-    "reset_after": OnlyFor("cell", "gru", False, "chooses the GRU's form"),
+    # the cells' own options (the LSTM's forget_bias, the GRU's reset_after), from their records
+    **{name: OnlyFor("cell", s.name, o.off, o.what) for s in SPECS.values() for name, o in s.options.items()},
     "momentum": OnlyFor("optimizer", "sgd", 0, "is SGD's momentum"),
 }
 
