@@ -1,10 +1,12 @@
 """Our cells against torch.nn's, against a transcription of the notes, and against finite differences."""
 
+import dataclasses
+
 import pytest
 import torch
 from torch import nn
 
-from rnnbench.core.cells import GRUCell, LSTMCell, RNNCell
+from rnnbench.core.cells import CELLS, SPECS, Cell, GRUCell, LSTMCell, Option, RNNCell
 
 I, H, B = 5, 7, 4
 
@@ -135,3 +137,82 @@ def test_notes_gru_takes_unbatched_input():
         ValueError, match=r"needs a state of shape \(2, 7\)"
     ):  # torch.nn refuses it; addmm would broadcast
         cell(torch.randn(2, I), torch.randn(1, H))
+
+
+# --- the record per cell (cells.SPECS) and every table derived from it --------------------------------
+
+
+def _cells_of(spec, input_size=3, hidden=4):
+    """One cell per form of ``spec``'s cell: both GRUs, one of each other cell."""
+    if "reset_after" in spec.options:
+        return [spec.cls(input_size, hidden, reset_after=False), spec.cls(input_size, hidden, reset_after=True)]
+    return [spec.cls(input_size, hidden)]
+
+
+def test_every_cell_spec_is_complete():
+    import rnnbench.core.cells as cells_pkg
+    from rnnbench.training.config import RunConfig
+
+    defaults = {f.name: f.default for f in dataclasses.fields(RunConfig)}
+    assert list(SPECS) == ["rnn", "lstm", "gru"]
+    for name, spec in SPECS.items():
+        assert spec.name == name and isinstance(spec.display, str) and spec.display
+        assert issubclass(spec.cls, Cell) and getattr(cells_pkg, spec.cls.__name__) is spec.cls
+        assert issubclass(spec.fused, nn.RNNBase)
+        assert spec.fused(2, 3).weight_hh_l0.shape[0] == spec.gates * 3  # the gate count torch.nn uses
+        assert isinstance(spec.saved_per_unit, int) and spec.saved_per_unit > 0
+        assert isinstance(spec.cost, int) and spec.cost > 0
+        assert callable(spec.step) and spec.step is spec.cls.equations
+        assert callable(spec.bptt) and spec.bptt is spec.cls.sequence
+        for option, rule in spec.options.items():  # a RunConfig field, unused at its default
+            assert isinstance(rule, Option) and rule.what
+            assert defaults[option] == rule.off
+        for cell in _cells_of(spec):
+            assert cell.paired_state == isinstance(cell.zero_state(torch.zeros(2, 3)), tuple)
+    assert CELLS == {name: s.cls for name, s in SPECS.items()}
+
+
+def test_every_derived_table_has_exactly_the_cells_of_specs():
+    from rnnbench.bench.flops import GATES
+    from rnnbench.core.layers import FUSED
+    from rnnbench.core.stacked import StackedCell
+    from rnnbench.study.sweep import CELL_COST
+    from rnnbench.training.config import ONLY_FOR
+    from rnnbench.training.memory import SAVED_PER_UNIT
+
+    for table, field in (
+        (SAVED_PER_UNIT, "saved_per_unit"), (GATES, "gates"), (FUSED, "fused"), (CELL_COST, "cost"), (CELLS, "cls"),
+    ):  # fmt: skip
+        assert table == {name: getattr(s, field) for name, s in SPECS.items()}, field
+    options = {option: name for name, s in SPECS.items() for option in s.options}
+    assert options == {"forget_bias": "lstm", "reset_after": "gru"}
+    assert {k: r.value for k, r in ONLY_FOR.items() if r.owner == "cell"} == options
+    for spec in SPECS.values():
+        for cell in _cells_of(spec):
+            # the stacked cell runs the spec's equations; the BPTT runner is the spec's (none for the notes' GRU)
+            assert StackedCell([cell, cell]).equations is spec.step
+            want = None if getattr(cell, "reset_after", True) is False else spec.bptt
+            assert cell.sequence_runner() is want
+
+
+@pytest.mark.parametrize("name", ["rnn", "lstm", "gru-seed", "gru-reset-after"])
+def test_stacked_cell_is_each_cells_step(name):
+    """Slice m of a stacked step is cell m's own step: the same equations, one product per model."""
+    from rnnbench.core.stacked import StackedCell
+
+    spec = SPECS[name.split("-")[0]]
+    kwargs = {"reset_after": name == "gru-reset-after"} if name.startswith("gru") else {}
+    cells = [spec.cls(I, H, **kwargs).double() for _ in range(3)]
+    stacked = StackedCell(cells)
+    x = torch.randn(3, B, I, dtype=torch.float64)
+    gx = stacked.project_input(x)  # (M, B, G·H): one F.linear per run, on any leading shape
+    state = stacked.zero_state(gx)
+    state = tuple(torch.randn_like(t) for t in state) if spec.cls.paired_state else torch.randn_like(state)
+    got = stacked.step(gx, state)  # (M, B, H) [LSTM: a pair]
+    for m, cell in enumerate(cells):
+        want = cell(x[m], tuple(t[m] for t in state) if isinstance(state, tuple) else state[m])
+        pairs = zip(
+            got if isinstance(got, tuple) else (got,), want if isinstance(want, tuple) else (want,), strict=True
+        )
+        for a, b in pairs:
+            torch.testing.assert_close(a[m], b, atol=1e-12, rtol=0)

@@ -1,4 +1,4 @@
-"""The hand-written BPTT path (rnnbench.core.bptt) against autograd through our cells and against
+"""The hand-written BPTT path (rnnbench.core.bptt, the cells' ``*Sequence``) against autograd through our cells and against
 torch.nn, in float64: outputs, every parameter gradient, input and initial-state gradients."""
 
 from __future__ import annotations
@@ -7,8 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from rnnbench.core.bptt import GRUSequence, LSTMSequence, RNNSequence, sequence_runner
-from rnnbench.core.cells import GRUCell, LSTMCell
+from rnnbench.core.cells import GRUCell, GRUSequence, LSTMCell, LSTMSequence, RNNSequence
 from rnnbench.core.layers import ExplicitStack, RecurrentLayer, StateRecorder
 
 F64 = torch.float64
@@ -112,8 +111,8 @@ def test_recorder_takes_the_autograd_path_and_probes_still_work():
 
 
 def test_notes_gru_has_no_fast_path():
-    assert sequence_runner(GRUCell(3, 4, reset_after=False)) is None
-    assert sequence_runner(GRUCell(3, 4, reset_after=True)) is not None
+    assert GRUCell(3, 4, reset_after=False).sequence_runner() is None
+    assert GRUCell(3, 4, reset_after=True).sequence_runner() is not None
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])

@@ -8,10 +8,11 @@ hidden state (and LSTM cell state) with ``retain_grad`` so ∂L/∂h_t is there 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import Tensor, nn
 
-from rnnbench.core.bptt import sequence_runner
 from rnnbench.core.cells import CELLS, SPECS
 
 
@@ -29,6 +30,31 @@ class StateRecorder:
         if c is not None:
             c.retain_grad()
             self.c.setdefault(key, []).append(c)
+
+    def reverse(self, key: tuple[int, int]) -> None:
+        """Put the states of a reverse direction, recorded last step first, back in time order."""
+        self.h[key].reverse()
+        if key in self.c:
+            self.c[key].reverse()
+
+
+def run_steps(steps: Sequence[Tensor], advance, state, reverse: bool, recorder: StateRecorder | None, key):
+    """The time loop of a layer, single or stacked: ``state = advance(inp, state)`` over ``steps``
+    (last step first when ``reverse``), each state recorded for the probes. Returns the outputs
+    h_t in time order (and the recorded states put back in time order) and the final state."""
+    if reverse:
+        steps = steps[::-1]
+    outputs = []
+    for inp in steps:
+        state = advance(inp, state)
+        if recorder is not None:
+            recorder.record(key, state)
+        outputs.append(state[0] if isinstance(state, tuple) else state)
+    if reverse:
+        outputs.reverse()
+        if recorder is not None:  # keep the recorded states in time order
+            recorder.reverse(key)
+    return outputs, state
 
 
 class RecurrentLayer(nn.Module):
@@ -51,7 +77,7 @@ class RecurrentLayer(nn.Module):
 
     def forward(self, x: Tensor, state=None, recorder: StateRecorder | None = None, key=(0, 0)):
         # x: (B, T, I), state: (B, H) [LSTM: a pair] or None -> (B, T, H), the final state
-        run = sequence_runner(self.cell) if self.bptt and recorder is None else None
+        run = self.cell.sequence_runner() if self.bptt and recorder is None else None
         if run is not None:
             return self._forward_bptt(run, x, state)
         if self.premul:
@@ -60,20 +86,7 @@ class RecurrentLayer(nn.Module):
         else:
             steps = x.unbind(1)  # T × (B, I)
             advance = self.cell
-        if self.reverse:
-            steps = steps[::-1]
-        outputs = []
-        for inp in steps:
-            state = advance(inp, state)
-            if recorder is not None:
-                recorder.record(key, state)
-            outputs.append(state[0] if isinstance(state, tuple) else state)
-        if self.reverse:
-            outputs.reverse()
-            if recorder is not None:  # keep the recorded states in time order
-                recorder.h[key].reverse()
-                if key in recorder.c:
-                    recorder.c[key].reverse()
+        outputs, state = run_steps(steps, advance, state, self.reverse, recorder, key)
         return torch.stack(outputs, 1), state  # (B, T, H)
 
     def _forward_bptt(self, run, x: Tensor, state):
@@ -111,7 +124,7 @@ class ExplicitStack(nn.Module):
             in_size = input_size if layer == 0 else hidden_size * self.num_directions
             directions = []
             for d in range(self.num_directions):
-                kwargs = {"reset_after": reset_after} if cell == "gru" else {}
+                kwargs = {"reset_after": reset_after} if "reset_after" in SPECS[cell].options else {}
                 directions.append(
                     RecurrentLayer(
                         CELLS[cell](in_size, hidden_size, **kwargs), reverse=d == 1, premul=premul, bptt=bptt
@@ -139,7 +152,7 @@ class ExplicitStack(nn.Module):
                 outs.append(out)  # (B, T, H)
                 finals.append(state)
             x = outs[0] if len(outs) == 1 else torch.cat(outs, dim=-1)
-        if self.cell_name == "lstm":
+        if CELLS[self.cell_name].paired_state:  # the LSTM
             return x, (torch.stack([h for h, _ in finals]), torch.stack([c for _, c in finals]))  # (L·D, B, H) each
         return x, torch.stack(finals)  # (B, T, D·H), (L·D, B, H)
 
@@ -149,7 +162,7 @@ class ExplicitStack(nn.Module):
         n = self.num_layers * self.num_directions
         if hx is None:
             return [None] * n
-        if self.cell_name == "lstm":
+        if CELLS[self.cell_name].paired_state:  # the LSTM
             h0, c0 = hx  # (L·D, B, H) each
             return list(zip(h0.unbind(0), c0.unbind(0), strict=True))
         return list(hx.unbind(0))

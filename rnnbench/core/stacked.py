@@ -3,8 +3,13 @@
 A ``StackedModel`` is built from M ``SequenceModel``s of the same shape (their weights copied, so
 each run keeps its own initialisation) and runs all M on an (M, B, T, I) input with batched
 matrix products (``torch.baddbmm``) in place of the cells' ``addmm``. The equations are the
-cells' own, line for line, with one more leading dimension; nothing mixes runs, so the sum of
-the M runs' losses has, for each run, exactly that run's gradient.
+cells' own functions (``CellSpec.step``), run on tensors with one more leading dimension; nothing
+mixes runs, so the sum of the M runs' losses has, for each run, exactly that run's gradient.
+
+A single run is not a stack of one: ``baddbmm`` is another kernel than ``addmm`` and, at some
+sizes, rounds differently even for M = 1 (forward, H = 5 or 7 at batch 1 or 3, float32 on CPU),
+so running single models through this class would change the published results. The two forms
+share the equations and the time loop (``layers.run_steps``), not the products.
 
 Parameter names mirror ``SequenceModel``'s (``rnn.layers.0.0.cell.weight_hh``, ``head.weight``),
 so slice m of the state dict loads into a plain model (``unstack``).
@@ -18,65 +23,35 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnbench.core.layers import StateRecorder
+from rnnbench.core.cells import Cell, Recurrence
+from rnnbench.core.layers import StateRecorder, run_steps
 from rnnbench.core.models import SequenceModel
 
 PARAM_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 
-def _rnn_step(cell: StackedCell, gx: Tensor, h: Tensor) -> Tensor:
-    # gx, h: (M, B, H)
-    return torch.tanh(torch.baddbmm(gx, h, cell.weight_hh.mT))  # tanh(W_hh h_{t-1} + W_xh x_t + b_h)
+class StackedCell(Recurrence):
+    """M cells of one kind: each parameter stacked to (M, G·H, ·). It runs the cell's own equations
+    (``CellSpec.step``, e.g. ``cells.lstm.lstm_step``) with batched products for ``addmm``/``linear``."""
 
-
-def _lstm_step(cell: StackedCell, gx: Tensor, state: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
-    # gx: (M, B, 4H); h, c: (M, B, H)
-    h, c = state
-    gates = torch.baddbmm(gx, h, cell.weight_hh.mT)  # (M, B, 4H), gate blocks i, f, g, o
-    i, f, g, o = gates.chunk(4, -1)
-    f = torch.sigmoid(f)
-    i = torch.sigmoid(i)
-    c_tilde = torch.tanh(g)
-    c = f * c + i * c_tilde  # c_t = f_t ⊙ c_{t-1} + i_t ⊙ c̃_t
-    o = torch.sigmoid(o)
-    h = o * torch.tanh(c)  # h_t = o_t ⊙ tanh(c_t)
-    return h, c
-
-
-def _gru_seed_step(cell: StackedCell, gx: Tensor, h: Tensor) -> Tensor:
-    # gx: (M, B, 3H); h: (M, B, H); the notes' GRU, reset before the product
-    H = cell.hidden_size
-    gx_rz, gx_h = gx.split((2 * H, H), -1)
-    rz = torch.baddbmm(gx_rz, h, cell.weight_hh[:, : 2 * H].mT)  # (M, B, 2H)
-    r, z = torch.sigmoid(rz).chunk(2, -1)
-    h_tilde = torch.tanh(torch.baddbmm(gx_h, r * h, cell.weight_hh[:, 2 * H :].mT))
-    return (1 - z) * h + z * h_tilde  # h_t = (1 − z_t) ⊙ h_{t-1} + z_t ⊙ h̃_t
-
-
-def _gru_reset_after_step(cell: StackedCell, gx: Tensor, h: Tensor) -> Tensor:
-    # gx: (M, B, 3H) without b_hh, which sits inside r ⊙ (W_hn h + b_hn)
-    gh = torch.baddbmm(cell.bias_hh.unsqueeze(1), h, cell.weight_hh.mT)  # (M, B, 3H)
-    gx_r, gx_z, gx_n = gx.chunk(3, -1)
-    gh_r, gh_z, gh_n = gh.chunk(3, -1)
-    r = torch.sigmoid(gx_r + gh_r)
-    z = torch.sigmoid(gx_z + gh_z)
-    n = torch.tanh(gx_n + r * gh_n)
-    return (1 - z) * n + z * h  # torch.nn.GRUCell: z keeps the old state
-
-
-STEPS = {"rnn": _rnn_step, "lstm": _lstm_step, "gru": _gru_seed_step, "gru-reset-after": _gru_reset_after_step}
-
-
-class StackedCell(nn.Module):
-    """M cells of one kind: each parameter stacked to (M, G·H, ·)."""
-
-    def __init__(self, cells: list[nn.Module], kind: str) -> None:
+    def __init__(self, cells: list[Cell]) -> None:
         super().__init__()
+        form = type(cells[0])  # the cell class whose equations, state and input bias this stack uses
         for name in PARAM_NAMES:
             setattr(self, name, nn.Parameter(torch.stack([getattr(c, name).detach() for c in cells])))
         self.hidden_size = cells[0].hidden_size
-        self.kind = kind
-        self.gates = self.weight_hh.shape[1] // self.hidden_size
+        self.gates = form.gates
+        self.paired_state = form.paired_state
+        self.equations = form.equations
+        self.input_bias = form.input_bias
+        if hasattr(cells[0], "reset_after"):  # the GRU's form, which its equations read
+            self.reset_after = cells[0].reset_after
+
+    def addmm(self, add: Tensor, h: Tensor, w: Tensor) -> Tensor:
+        return torch.baddbmm(add, h, w.mT)  # (M, B, ·)
+
+    def linear(self, h: Tensor, w: Tensor, b: Tensor) -> Tensor:
+        return torch.baddbmm(b.unsqueeze(1), h, w.mT)  # (M, B, ·); b: (M, ·)
 
     def project_input(self, x: Tensor) -> Tensor:
         """W_xh x + b for every step at once: (M, B, T, I) -> (M, B, T, G·H).
@@ -85,16 +60,8 @@ class StackedCell(nn.Module):
         product: for some input sizes (the copy task's I = 10) the batched product's backward sums
         ∂L/∂W_xh in another order, and a last-bit difference at step 1 is, a few hundred Adam steps
         later, a different trajectory. M calls per forward, not per time step."""
-        # reset-after GRU keeps b_hh for inside the reset product; the others fold it in here
-        bias = self.bias_ih if self.kind == "gru-reset-after" else self.bias_ih + self.bias_hh  # (M, G·H)
+        bias = self.input_bias(self)  # (M, G·H): b_ih + b_hh, or b_ih alone for the reset-after GRU
         return torch.stack([F.linear(xm, w, b) for xm, w, b in zip(x, self.weight_ih, bias, strict=True)])
-
-    def zero_state(self, gx: Tensor):
-        h = gx.new_zeros(*gx.shape[:-1], self.hidden_size)  # (M, B, H)
-        return (h, h) if self.kind == "lstm" else h
-
-    def step(self, gx: Tensor, state):
-        return STEPS[self.kind](self, gx, state)
 
 
 class StackedLayer(nn.Module):
@@ -108,28 +75,15 @@ class StackedLayer(nn.Module):
     def forward(self, x: Tensor, recorder: StateRecorder | None = None, key=(0, 0)) -> Tensor:
         gx = self.cell.project_input(x)  # (M, B, T, G·H)
         steps = gx.unbind(2)  # T × (M, B, G·H); unbind, not indexing, for an O(T) backward
-        if self.reverse:
-            steps = steps[::-1]
-        state = self.cell.zero_state(gx[:, :, 0])
-        outputs = []
-        for inp in steps:
-            state = self.cell.step(inp, state)
-            if recorder is not None:
-                recorder.record(key, state)
-            outputs.append(state[0] if isinstance(state, tuple) else state)
-        if self.reverse:
-            outputs.reverse()
-            if recorder is not None:
-                recorder.h[key].reverse()
-                if key in recorder.c:
-                    recorder.c[key].reverse()
+        state = self.cell.zero_state(gx[:, :, 0])  # (M, B, H) [LSTM: a pair]
+        outputs, _ = run_steps(steps, self.cell.step, state, self.reverse, recorder, key)
         return torch.stack(outputs, 2)  # (M, B, T, H)
 
 
 class StackedRNN(nn.Module):
     """Layers and directions as ``ExplicitStack`` arranges them, each a ``StackedLayer``."""
 
-    def __init__(self, stacks: list[nn.Module], kind: str) -> None:
+    def __init__(self, stacks: list[nn.Module]) -> None:
         super().__init__()
         first = stacks[0]
         self.hidden_size = first.hidden_size
@@ -137,7 +91,7 @@ class StackedRNN(nn.Module):
         self.num_directions = first.num_directions
         self.layers = nn.ModuleList(
             nn.ModuleList(
-                StackedLayer(StackedCell([s.layers[l][d].cell for s in stacks], kind), reverse=d == 1)
+                StackedLayer(StackedCell([s.layers[l][d].cell for s in stacks]), reverse=d == 1)
                 for d in range(self.num_directions)
             )
             for l in range(self.num_layers)
@@ -177,8 +131,7 @@ class StackedModel(nn.Module):
         self.task = first.task
         self.cell = first.cell
         self.reset_after = first.cell == "gru" and first.rnn.layers[0][0].cell.reset_after
-        kind = "gru-reset-after" if self.reset_after else first.cell
-        self.rnn = StackedRNN([m.rnn for m in models], kind)
+        self.rnn = StackedRNN([m.rnn for m in models])
         self.head = StackedLinear([m.head for m in models])
 
     @property

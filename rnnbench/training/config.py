@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rnnbench.core.backends import TRAINING_BACKENDS, Unsupported, check_trains
-from rnnbench.core.cells import CELLS
+from rnnbench.core.cells import CELLS, SPECS
 from rnnbench.core.checks import DEVICES, DTYPES, ConfigError, int_at_least, one_of, positive_number
 from rnnbench.core.checks import resolve_device as resolve_device  # the training layer's, re-exported
 from rnnbench.core.initialisation import INITS, check_applies
@@ -44,8 +44,8 @@ class OnlyFor:
 
 
 ONLY_FOR = {
-    "forget_bias": OnlyFor("cell", "lstm", None, "sets the LSTM forget-gate bias"),
-    "reset_after": OnlyFor("cell", "gru", False, "chooses the GRU's form"),
+    # the cells' own options (the LSTM's forget_bias, the GRU's reset_after), from their records
+    **{name: OnlyFor("cell", s.name, o.off, o.what) for s in SPECS.values() for name, o in s.options.items()},
     "momentum": OnlyFor("optimizer", "sgd", 0, "is SGD's momentum"),
 }
 

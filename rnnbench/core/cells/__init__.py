@@ -1,0 +1,21 @@
+"""The three recurrent cells of the course notes, one module each (``rnn``, ``lstm``, ``gru``):
+the cell's equations (written once, run by the single cell here and by ``stacked.StackedCell``),
+its ``nn.Module``, its hand-written backward through time, and its record, ``SPEC``.
+
+``SPECS`` collects the records; every per-cell table of the package derives from it. Adding a
+cell is one module here and one entry below.
+"""
+
+from rnnbench.core.cells import gru, lstm, rnn
+from rnnbench.core.cells.base import Cell, CellSpec, LSTMState, Option, Recurrence
+from rnnbench.core.cells.gru import GRUCell, GRUSequence
+from rnnbench.core.cells.lstm import LSTMCell, LSTMSequence
+from rnnbench.core.cells.rnn import RNNCell, RNNSequence
+
+SPECS: dict[str, CellSpec] = {s.name: s for s in (rnn.SPEC, lstm.SPEC, gru.SPEC)}
+CELLS: dict[str, type[Cell]] = {name: s.cls for name, s in SPECS.items()}
+
+__all__ = [
+    "CELLS", "SPECS", "Cell", "CellSpec", "GRUCell", "GRUSequence", "LSTMCell", "LSTMSequence", "LSTMState",
+    "Option", "RNNCell", "RNNSequence", "Recurrence",
+]  # fmt: skip
