@@ -312,3 +312,37 @@ def test_headline_longest_solved_by_majority_and_diverged_shown():
     text = headline(runs, 0.5)
     assert "| rnn | no clipping | 10 | 0.01 (2/3) | 1.1 (0/3) | 1.1 (0/3) |" in text
     assert "| lstm | no clipping | 50 | 0.01 (3/3) | 0.01 (3/3) | 1.1 (0/3), 1 diverged |" in text
+
+
+def test_writing_the_report_imports_no_plotting_library():
+    """REPORT.md is Markdown: importing its writer must not pull in matplotlib or seaborn (the cell and
+    clipping names come from rnnbench.study.labels, the depth profiles from rnnbench.study.aggregate)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, rnnbench.study.report\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'seaborn')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    assert out.stdout.strip() == "[]"
+
+
+def test_solved_levels_in_report_and_figures_are_the_tasks_own():
+    """The "solved" criteria of rnnbench.core.tasks, not copies of their numbers, name the headline's rule
+    and draw figure 4's reference lines."""
+    from rnnbench.core import tasks
+    from rnnbench.study.figures import fig4_length_sweep_accuracy, fig4_length_sweep_loss
+    from rnnbench.study.report import SOLVED_RULES
+
+    assert f"< {tasks.ADDING_SOLVED_RATIO:g} ×" in SOLVED_RULES["adding"]
+    assert f"≥ {tasks.COPY_SOLVED_ACCURACY:g} on the {tasks.COPY_RECALL}" in SOLVED_RULES["copy"]
+    runs = synthetic_runs()
+    runs = pd.concat([runs, runs.assign(task="copy", run=runs["run"] + "/copy")], ignore_index=True)
+    runs = runs.assign(accuracy=0.5, batch=32, optimizer="adam", lr=1e-3, steps=10)
+
+    def levels(fig):
+        return {round(line.get_ydata()[0], 9) for ax in fig.axes for line in ax.get_lines() if len(line.get_ydata()) == 2}
+
+    assert tasks.ADDING_SOLVED_RATIO in levels(fig4_length_sweep_loss(runs))
+    assert {tasks.COPY_SOLVED_ACCURACY, round(1 / tasks.N_SYMBOLS, 9)} <= levels(fig4_length_sweep_accuracy(runs))
