@@ -342,7 +342,52 @@ def test_solved_levels_in_report_and_figures_are_the_tasks_own():
     runs = runs.assign(accuracy=0.5, batch=32, optimizer="adam", lr=1e-3, steps=10)
 
     def levels(fig):
-        return {round(line.get_ydata()[0], 9) for ax in fig.axes for line in ax.get_lines() if len(line.get_ydata()) == 2}
+        return {
+            round(line.get_ydata()[0], 9) for ax in fig.axes for line in ax.get_lines() if len(line.get_ydata()) == 2
+        }
 
     assert tasks.ADDING_SOLVED_RATIO in levels(fig4_length_sweep_loss(runs))
     assert {tasks.COPY_SOLVED_ACCURACY, round(1 / tasks.N_SYMBOLS, 9)} <= levels(fig4_length_sweep_accuracy(runs))
+
+
+def schema_enums(node, path=()) -> dict[str, list]:
+    """Every ``enum`` in the config schema by its path (``$defs/train/properties/backend``)."""
+    found = {}
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found.update({"/".join((*path, "enum")): value} if key == "enum" else schema_enums(value, (*path, key)))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            found.update(schema_enums(value, (*path, str(i))))
+    return found
+
+
+def test_every_schema_enum_is_a_package_registry():
+    """Each enum of the schema, wherever it is, against the registry the package checks the same key
+    with: a new enum without a registry here fails, so none can drift from the code."""
+    from rnnbench.core.cells import SPECS
+    from rnnbench.core.initialisation import SCHEMES
+
+    booleans = [True, False, "true", "false"]  # --config and profiles pass these as strings
+    registries = {
+        "$defs/cell": SPECS,
+        "$defs/task": TASKS,
+        "$defs/device": DEVICES,
+        "$defs/train/properties/optimizer": OPTIMIZERS,
+        "$defs/train/properties/clip_mode": CLIPPERS,
+        "$defs/train/properties/init": SCHEMES,
+        "$defs/train/properties/backend": BACKEND_CHOICES,
+        "$defs/train/properties/dtype": DTYPES,
+        "$defs/train/properties/probe_dtype": PROBE_DTYPES,
+        "properties/gains/properties/init": SCHEMES,
+        "properties/init_probes/properties/inits/additionalProperties/properties/init": SCHEMES,
+        "properties/local_cuda_check": booleans,
+        "properties/skip_bad": booleans,
+        "properties/save_models": booleans,
+    }
+    schema = yaml.safe_load(open(REPO / "workflow" / "schemas" / "config.schema.yaml"))
+    enums = {path.removesuffix("/enum"): values for path, values in schema_enums(schema).items()}
+    assert set(enums) == set(registries), "an enum of the schema has no registry in this test (or one went)"
+    for path, values in enums.items():
+        assert len(values) == len(set(values)), path
+        assert set(values) == set(registries[path]), path
