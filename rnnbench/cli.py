@@ -171,13 +171,24 @@ def _model_args(p: argparse.ArgumentParser, default_task: str) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``rnnbench`` command line: one subcommand each, in the order ``--help`` lists them."""
     parser = OneLineParser(
         prog="rnnbench",
         description="Gradient flow and trainability of RNN, LSTM and GRU on long-term-dependency tasks.",
     )
     parser.add_argument("--version", action=VersionAction, help="print the version and git commit, and exit")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+    _train_args(sub)
+    _gradflow_args(sub)
+    _throughput_args(sub)
+    _aggregate_args(sub)
+    from rnnbench.study import compare  # its arguments and logic live in rnnbench/study/compare.py
 
+    compare.add_subcommand(sub)
+    return parser
+
+
+def _train_args(sub) -> None:
     t = sub.add_parser(
         "train",
         help="train one model; write a JSON result",
@@ -237,13 +248,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="progress bar (default: on a terminal only)",
     )
 
+
+def _gradflow_args(sub) -> None:
     g = sub.add_parser(
         "gradflow",
         help="one backward pass at initialisation; write ‖∂L/∂h_t‖ per t as CSV",
         description="Gradient norm ‖∂L/∂h_t‖ for every time step t at initialisation (mean over the batch of per-example norms, top layer).",
     )
     _model_args(g, default_task="adding")
-    _throughput_args(sub)
+
+
+def _aggregate_args(sub) -> None:
     a = sub.add_parser(
         "aggregate",
         help="read every run JSON under a directory; write the runs, gradflow, curves, timings and skipped tables",
@@ -257,10 +272,6 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="leave bad result files out and list them, with the reason, in skipped.csv",
     )
-    from rnnbench.study import compare  # its arguments and logic live in rnnbench/study/compare.py
-
-    compare.add_subcommand(sub)
-    return parser
 
 
 def _throughput_args(sub) -> None:

@@ -312,3 +312,82 @@ def test_headline_longest_solved_by_majority_and_diverged_shown():
     text = headline(runs, 0.5)
     assert "| rnn | no clipping | 10 | 0.01 (2/3) | 1.1 (0/3) | 1.1 (0/3) |" in text
     assert "| lstm | no clipping | 50 | 0.01 (3/3) | 0.01 (3/3) | 1.1 (0/3), 1 diverged |" in text
+
+
+def test_writing_the_report_imports_no_plotting_library():
+    """REPORT.md is Markdown: importing its writer must not pull in matplotlib or seaborn (the cell and
+    clipping names come from rnnbench.study.labels, the depth profiles from rnnbench.study.aggregate)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, rnnbench.study.report\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'seaborn')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    assert out.stdout.strip() == "[]"
+
+
+def test_solved_levels_in_report_and_figures_are_the_tasks_own():
+    """The "solved" criteria of rnnbench.core.tasks, not copies of their numbers, name the headline's rule
+    and draw figure 4's reference lines."""
+    from rnnbench.core import tasks
+    from rnnbench.study.figures import fig4_length_sweep_accuracy, fig4_length_sweep_loss
+    from rnnbench.study.report import SOLVED_RULES
+
+    assert f"< {tasks.ADDING_SOLVED_RATIO:g} ×" in SOLVED_RULES["adding"]
+    assert f"≥ {tasks.COPY_SOLVED_ACCURACY:g} on the {tasks.COPY_RECALL}" in SOLVED_RULES["copy"]
+    runs = synthetic_runs()
+    runs = pd.concat([runs, runs.assign(task="copy", run=runs["run"] + "/copy")], ignore_index=True)
+    runs = runs.assign(accuracy=0.5, batch=32, optimizer="adam", lr=1e-3, steps=10)
+
+    def levels(fig):
+        return {
+            round(line.get_ydata()[0], 9) for ax in fig.axes for line in ax.get_lines() if len(line.get_ydata()) == 2
+        }
+
+    assert tasks.ADDING_SOLVED_RATIO in levels(fig4_length_sweep_loss(runs))
+    assert {tasks.COPY_SOLVED_ACCURACY, round(1 / tasks.N_SYMBOLS, 9)} <= levels(fig4_length_sweep_accuracy(runs))
+
+
+def schema_enums(node, path=()) -> dict[str, list]:
+    """Every ``enum`` in the config schema by its path (``$defs/train/properties/backend``)."""
+    found = {}
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found.update({"/".join((*path, "enum")): value} if key == "enum" else schema_enums(value, (*path, key)))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            found.update(schema_enums(value, (*path, str(i))))
+    return found
+
+
+def test_every_schema_enum_is_a_package_registry():
+    """Each enum of the schema, wherever it is, against the registry the package checks the same key
+    with: a new enum without a registry here fails, so none can drift from the code."""
+    from rnnbench.core.cells import SPECS
+    from rnnbench.core.initialisation import SCHEMES
+
+    booleans = [True, False, "true", "false"]  # --config and profiles pass these as strings
+    registries = {
+        "$defs/cell": SPECS,
+        "$defs/task": TASKS,
+        "$defs/device": DEVICES,
+        "$defs/train/properties/optimizer": OPTIMIZERS,
+        "$defs/train/properties/clip_mode": CLIPPERS,
+        "$defs/train/properties/init": SCHEMES,
+        "$defs/train/properties/backend": BACKEND_CHOICES,
+        "$defs/train/properties/dtype": DTYPES,
+        "$defs/train/properties/probe_dtype": PROBE_DTYPES,
+        "properties/gains/properties/init": SCHEMES,
+        "properties/init_probes/properties/inits/additionalProperties/properties/init": SCHEMES,
+        "properties/local_cuda_check": booleans,
+        "properties/skip_bad": booleans,
+        "properties/save_models": booleans,
+    }
+    schema = yaml.safe_load(open(REPO / "workflow" / "schemas" / "config.schema.yaml"))
+    enums = {path.removesuffix("/enum"): values for path, values in schema_enums(schema).items()}
+    assert set(enums) == set(registries), "an enum of the schema has no registry in this test (or one went)"
+    for path, values in enums.items():
+        assert len(values) == len(set(values)), path
+        assert set(values) == set(registries[path]), path

@@ -18,6 +18,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from rnnbench.core.provenance import rnnbench_version
@@ -298,3 +299,13 @@ def write_tables(
     for name, path in outputs.items():
         write_csv(tables[name], path)
     return tables
+
+
+# --- views of the tables shared by REPORT.md and the figures (no plotting here) -------------------
+def depth_profiles(gradflow: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
+    """The depth study's probes of h with each run's layers and bidirectional joined on, and the phase."""
+    cols = ["run", "layers", "bidirectional", "steps"]
+    g = gradflow[(gradflow["study"] == "depth") & (gradflow["state"] == "h")]
+    g = g.merge(runs[cols], on="run", how="left")
+    g["phase"] = np.where(g["step"] == 0, "init", "trained")
+    return g

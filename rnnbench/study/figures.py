@@ -21,8 +21,25 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from rnnbench.core.tasks import (  # noqa: E402
+    ADDING_SOLVED_RATIO,
+    ADDING_TOLERANCE,
+    COPY_RECALL,
+    COPY_SOLVED_ACCURACY,
+    N_SYMBOLS,
+)
 from rnnbench.study import style  # noqa: E402
-from rnnbench.study.style import CELL_COLORS, CELL_NAMES, CELL_ORDER, DIVERGED, clip_label, save, setup  # noqa: E402,F401
+from rnnbench.study.style import (  # noqa: E402,F401
+    CELL_COLORS,
+    CELL_NAMES,
+    CELL_ORDER,
+    DIVERGED,
+    clip_label,
+    provenance,
+    run_details,
+    save,
+    setup,
+)
 
 TOP = 0.93  # where diverged markers sit, as a fraction of the axis height
 
@@ -57,40 +74,6 @@ def mark_diverged(ax, x, label: str | None = "diverged") -> None:
         return
     trans = ax.get_xaxis_transform()  # x in data units, y in axis fraction
     ax.scatter(list(x), [TOP] * len(x), transform=trans, label=label, clip_on=False, **DIVERGED)
-
-
-def _sizes(runs: pd.DataFrame) -> str:
-    # one value per setting where the runs share it, the range where they do not
-    def one(col: str, fmt: str) -> str:
-        lo, hi = runs[col].min(), runs[col].max()
-        return fmt.format(lo) if lo == hi else f"{fmt.format(lo)}–{fmt.format(hi)}"
-
-    parts = [f"H = {one('hidden', '{:d}')}", f"B = {one('batch', '{:d}')}"]
-    if runs["optimizer"].nunique() == 1:
-        parts.append(f"{runs['optimizer'].iloc[0]} lr {one('lr', '{:g}')}")
-    parts.append(f"{one('steps', '{:d}')} steps")
-    return ", ".join(parts)
-
-
-def run_details(runs: pd.DataFrame, seeds: bool = True) -> str:
-    """What was run, for a figure's subtitle: sizes, optimizer, steps, seeds, device and threads.
-
-    Where tasks were trained at different settings (the copy task has a budget of its own), each
-    task's settings are named, so a subtitle never states one task's sizes for another's runs."""
-    runs = runs.astype({"hidden": int, "batch": int, "steps": int})
-    settings = ["hidden", "batch", "optimizer", "lr", "steps"]
-    if len(runs.drop_duplicates(settings)) > 1 and runs["task"].nunique() > 1:
-        sizes = "; ".join(f"{task}: {_sizes(r)}" for task, r in runs.groupby("task", sort=True))
-    else:
-        sizes = _sizes(runs)
-    parts = [sizes]
-    if seeds:
-        parts.append(f"{runs['seed'].nunique()} seed{'s' if runs['seed'].nunique() > 1 else ''}")
-    devices = ", ".join(sorted({str(d) for d in runs.get("device_used", pd.Series(dtype=str)).dropna()})) or "?"
-    threads = ", ".join(sorted({f"{int(t)}" for t in runs.get("torch_threads", pd.Series(dtype=float)).dropna()}))
-    if threads:
-        devices += f", {threads} torch thread{'s' if threads != '1' else ''}"
-    return "; ".join([*parts, devices])
 
 
 def _top_state(gf: pd.DataFrame) -> pd.DataFrame:
@@ -288,8 +271,8 @@ def fig4_length_sweep_loss(runs: pd.DataFrame) -> plt.Figure:
 
     def lines(ax, task):
         style.reference_line(ax, 1.0, "baseline")
-        if task == "adding":
-            style.reference_line(ax, 0.1, "solved below", va="top")
+        if task == "adding":  # the task's own criterion: solved below this fraction of the baseline
+            style.reference_line(ax, ADDING_SOLVED_RATIO, "solved below", va="top")
 
     fig = _sweep_grid(runs, "loss_ratio", "held-out loss / baseline", lines, linear=False)
     sweep_runs = runs[runs["study"] == "sweep"]
@@ -302,12 +285,13 @@ def fig4_length_sweep_loss(runs: pd.DataFrame) -> plt.Figure:
 
 
 def fig4_length_sweep_accuracy(runs: pd.DataFrame) -> plt.Figure:
-    """Held-out accuracy against T (copy: recall accuracy, solved at 0.9; adding: |error| < 0.04)."""
+    """Held-out accuracy against T (copy: recall accuracy, solved at ``COPY_SOLVED_ACCURACY``; adding: the
+    fraction with |error| < ``ADDING_TOLERANCE``), the levels taken from :mod:`rnnbench.core.tasks`."""
 
     def lines(ax, task):
         if task == "copy":
-            style.reference_line(ax, 0.9, "solved")
-            style.reference_line(ax, 1 / 8, "chance (1/8)")
+            style.reference_line(ax, COPY_SOLVED_ACCURACY, "solved")
+            style.reference_line(ax, 1 / N_SYMBOLS, f"chance (1/{N_SYMBOLS})")
 
     fig = _sweep_grid(runs, "accuracy", "held-out accuracy", lines, linear=True)
     for ax in fig.axes:
@@ -316,7 +300,7 @@ def fig4_length_sweep_accuracy(runs: pd.DataFrame) -> plt.Figure:
     style.suptitle(
         fig,
         "Held-out accuracy by sequence length",
-        f"copy: recall of the 10 symbols; adding: |error| < 0.04. {run_details(sweep_runs)}; "
+        f"copy: recall of the {COPY_RECALL} symbols; adding: |error| < {ADDING_TOLERANCE:g}. {run_details(sweep_runs)}; "
         "line: mean over seeds, band: range, dots: seeds",
     )
     return fig
@@ -483,11 +467,6 @@ def _throughput_panels(left, right, d: pd.DataFrame) -> None:
     for ax in (left, right):
         ax.grid(axis="y", visible=False)
         ax.tick_params(axis="y", length=0)
-
-
-def provenance(config_hash: str, runs: pd.DataFrame) -> str:
-    commits = ", ".join(sorted({str(c) for c in runs.get("git_commit", pd.Series(dtype=str)).dropna()})) or "unknown"
-    return f"rnnbench study; config hash {config_hash}; git commit {commits}"
 
 
 def render(name: str, tables: dict[str, str], png: str, pdf: str, config_hash: str, settings: dict) -> None:

@@ -1,7 +1,7 @@
 """Figures of the literature studies: 1b (gradient at initialisation at a paper's own settings) and
 7 (gradient through depth and time), in the visual language of :mod:`rnnbench.study.style` (colour is the
 cell, line style or shade the second factor, reference lines grey and labelled on the axes), kept in
-their own module next to ``rnnbench.study.figures``.
+their own module next to ``rnnbench.study.figures`` and, like it, built on ``style`` alone.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from matplotlib.legend_handler import HandlerTuple
 from matplotlib.lines import Line2D
 
 from rnnbench.study import style
-from rnnbench.study.figures import CELL_COLORS, CELL_NAMES, provenance, run_details, save, setup
+from rnnbench.study.aggregate import depth_profiles
 from rnnbench.study.initprobes import summarise_probes
+from rnnbench.study.style import CELL_COLORS, CELL_NAMES, provenance, run_details, save, setup
 
 # The initialisation (the paper's, PyTorch's default, ...) by line style, in the config's order, in
 # the cell's own colour: solid, dashed, dotted. Not a light/dark pair of the cell's colour: one thin
@@ -99,15 +100,6 @@ def _legend(label: str, d: pd.DataFrame, s: pd.DataFrame) -> str:
     if len(under):
         text += f"; exact 0 from d ≈ {int(under.min())} ({len(under)}/{len(s)} seeds)"
     return text
-
-
-def depth_profiles(gradflow: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
-    """The depth study's probes of h with each run's layers and bidirectional joined on, and the phase."""
-    cols = ["run", "layers", "bidirectional", "steps"]
-    g = gradflow[(gradflow["study"] == "depth") & (gradflow["state"] == "h")]
-    g = g.merge(runs[cols], on="run", how="left")
-    g["phase"] = np.where(g["step"] == 0, "init", "trained")
-    return g
 
 
 REVERSE = (0, (4, 1.6))  # the reverse direction of a bidirectional layer

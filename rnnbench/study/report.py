@@ -13,12 +13,15 @@ import numpy as np
 import pandas as pd
 
 from rnnbench.core.storage import atomic_write
-from rnnbench.study.figures import CELL_ORDER, clip_label
+from rnnbench.core.tasks import ADDING_SOLVED_RATIO, COPY_RECALL, COPY_SOLVED_ACCURACY
+from rnnbench.study.aggregate import depth_profiles
 from rnnbench.study.harness import harness_section
+from rnnbench.study.labels import CELL_ORDER, clip_label
 
+# the tasks' own criteria (rnnbench.core.tasks), in words
 SOLVED_RULES = {
-    "adding": "held-out MSE < 0.1 × the 1/6 baseline",
-    "copy": "recall accuracy ≥ 0.9 on the 10 recalled symbols",
+    "adding": f"held-out MSE < {ADDING_SOLVED_RATIO:g} × the 1/6 baseline",
+    "copy": f"recall accuracy ≥ {COPY_SOLVED_ACCURACY:g} on the {COPY_RECALL} recalled symbols",
 }
 
 
@@ -172,81 +175,108 @@ def claims(
     runs: pd.DataFrame, gradflow: pd.DataFrame, task: str, majority: float, init_probes: pd.DataFrame | None = None
 ) -> list[list[str]]:
     """Each published claim we can test: source, claim, the paper's settings, ours, what we measured, verdict."""
-    out = []
     r = sweep(runs)
     d = decay_table(gradflow, runs, task)
-
-    def factor(cell, state, phase):
-        s = d[(d["cell"] == cell) & (d["state"] == state) & (d["phase"] == phase)]
-        return s["decay_factor"].mean() if len(s) else math.nan
-
-    rnn0, lstm_c0 = factor("rnn", "h", "init"), factor("lstm", "c", "init")
     Ts = ", ".join(map(str, sorted(r[r["task"] == task]["length"].unique())))
     scale = f"{task}, T ∈ {{{Ts}}}, H = {int(r['hidden'].iloc[0])}" if len(r) else ""
-    if not math.isnan(rnn0):
-        out.append([
-            "Hochreiter 1991; Pascanu et al. 2013 §2.1",
-            "the tanh RNN's gradient vanishes exponentially with the time lag when |f′·w| < 1",
-            "any (a property of the recurrence)",
-            scale + ", PyTorch default init",
-            f"‖∂L/∂h_t‖ shrinks ×{rnn0:.3g} per step at initialisation",
-            "agrees" if rnn0 < 1 else "disagrees",
-        ])  # fmt: skip
-    out += paper_scale_claims(init_probes)
-    if not math.isnan(lstm_c0):
-        out.append([
-            "PyTorch default init; Gers et al. 2000",
-            "with the default forget bias the LSTM cell path decays like ≈ 0.5 per step at initialisation",
-            "PyTorch's default initialisation",
-            scale + ", PyTorch default init (agreement: within ±0.15 of 0.5)",
-            f"cell state c: ×{lstm_c0:.3g}/step",
-            "agrees" if abs(lstm_c0 - 0.5) < 0.15 else "disagrees",
-        ])  # fmt: skip
+    return [
+        *vanishing_claim(decay_at(d, "rnn", "h", "init"), scale),
+        *paper_scale_claims(init_probes),
+        *forget_gate_claim(decay_at(d, "lstm", "c", "init"), scale),
+        *gains_claims(runs, gradflow),
+        *clipping_claim(runs),
+        *training_claims(r, majority),
+    ]
+
+
+def decay_at(d: pd.DataFrame, cell: str, state: str, phase: str) -> float:
+    """The mean decay factor per step of ``decay_table`` rows of one cell, state and phase (NaN: none)."""
+    s = d[(d["cell"] == cell) & (d["state"] == state) & (d["phase"] == phase)]
+    return s["decay_factor"].mean() if len(s) else math.nan
+
+
+def vanishing_claim(rnn0: float, scale: str) -> list[list[str]]:
+    """Hochreiter; Pascanu: the tanh RNN's gradient vanishes, from its decay per step at initialisation."""
+    if math.isnan(rnn0):
+        return []
+    return [[
+        "Hochreiter 1991; Pascanu et al. 2013 §2.1",
+        "the tanh RNN's gradient vanishes exponentially with the time lag when |f′·w| < 1",
+        "any (a property of the recurrence)",
+        scale + ", PyTorch default init",
+        f"‖∂L/∂h_t‖ shrinks ×{rnn0:.3g} per step at initialisation",
+        "agrees" if rnn0 < 1 else "disagrees",
+    ]]  # fmt: skip
+
+
+def forget_gate_claim(lstm_c0: float, scale: str) -> list[list[str]]:
+    """The LSTM cell path at PyTorch's default init decays like ≈ 0.5 per step."""
+    if math.isnan(lstm_c0):
+        return []
+    return [[
+        "PyTorch default init; Gers et al. 2000",
+        "with the default forget bias the LSTM cell path decays like ≈ 0.5 per step at initialisation",
+        "PyTorch's default initialisation",
+        scale + ", PyTorch default init (agreement: within ±0.15 of 0.5)",
+        f"cell state c: ×{lstm_c0:.3g}/step",
+        "agrees" if abs(lstm_c0 - 0.5) < 0.15 else "disagrees",
+    ]]  # fmt: skip
+
+
+def gains_claims(runs: pd.DataFrame, gradflow: pd.DataFrame) -> list[list[str]]:
+    """Pascanu's bound (η < 1: vanishing) and condition (η > 1: necessary for exploding), from the gains
+    study's probes at initialisation."""
     gr = runs[runs["study"] == "gains"]
-    if len(gr):
-        gf = gradflow[(gradflow["study"] == "gains") & (gradflow["state"] == "h") & (gradflow["step"] == 0)]
-        per = gf.groupby("run")[["decay_factor", "pascanu_eta"]].first()
-        small = per[per["pascanu_eta"] < 1]
-        big = per[per["pascanu_eta"] > 1]
-        ours = f"vanilla RNN, {gr['task'].iloc[0]} T = {int(gr['length'].iloc[0])}, {gr['init'].iloc[0]} init"
-        if len(small):
-            ok = bool((small["decay_factor"] <= small["pascanu_eta"] * 1.05).all())
-            out.append([
-                "Pascanu et al. 2013 §2.1",
-                "σ_max(W_hh) = η < 1/γ is sufficient for vanishing: ‖∂h_t/∂h_k‖ ≤ η^(t−k)",
-                "any (a bound)",
-                ours,
-                f"{len(small)} probes with η < 1: decay/step {g3(small['decay_factor'].max())} at most, η "
-                f"{g3(small['pascanu_eta'].min())}–{g3(small['pascanu_eta'].max())}",
-                "agrees" if ok else "disagrees",
-            ])  # fmt: skip
-        if len(big):
-            grew = int((big["decay_factor"] > 1).sum())
-            out.append([
-                "Pascanu et al. 2013 §2.1",
-                "η > 1 is necessary, not sufficient, for exploding gradients",
-                "any (a condition)",
-                ours,
-                f"{grew} of {len(big)} probes with η > 1 grew going back in time",
-                "agrees",  # any count is consistent with "necessary, not sufficient"
-            ])  # fmt: skip
-    cr = runs[(runs["study"] == "clipping") & (runs["optimizer"] == "sgd")]
-    if len(cr):
-        unclipped, clipped = cr[cr["clip"].isna()], cr[cr["clip"].notna()]
-        du, dc = int((unclipped["status"] == "diverged").sum()), int((clipped["status"] == "diverged").sum())
-        verdict = "agrees" if du > 0 and dc == 0 else ("not shown: nothing exploded" if du == 0 else "disagrees")
+    if not len(gr):
+        return []
+    out = []
+    gf = gradflow[(gradflow["study"] == "gains") & (gradflow["state"] == "h") & (gradflow["step"] == 0)]
+    per = gf.groupby("run")[["decay_factor", "pascanu_eta"]].first()
+    small = per[per["pascanu_eta"] < 1]
+    big = per[per["pascanu_eta"] > 1]
+    ours = f"vanilla RNN, {gr['task'].iloc[0]} T = {int(gr['length'].iloc[0])}, {gr['init'].iloc[0]} init"
+    if len(small):
+        ok = bool((small["decay_factor"] <= small["pascanu_eta"] * 1.05).all())
         out.append([
-            "Pascanu et al. 2013 §3.2 (Algorithm 1)",
-            "norm clipping keeps an exploding SGD run finite",
-            "any exploding SGD run; their code clips at 1",
-            f"vanilla RNN, {cr['init'].iloc[0]} init gain {cr['init_gain'].iloc[0]:g}, "
-            f"{cr['task'].iloc[0]} T = {int(cr['length'].iloc[0])}, SGD lr {cr['lr'].iloc[0]:g}, clip "
-            f"{', '.join(f'{c:g}' for c in sorted(clipped['clip'].unique()))}",
-            f"diverged without clipping {du}/{len(unclipped)}, with clipping {dc}/{len(clipped)}",
-            verdict,
+            "Pascanu et al. 2013 §2.1",
+            "σ_max(W_hh) = η < 1/γ is sufficient for vanishing: ‖∂h_t/∂h_k‖ ≤ η^(t−k)",
+            "any (a bound)",
+            ours,
+            f"{len(small)} probes with η < 1: decay/step {g3(small['decay_factor'].max())} at most, η "
+            f"{g3(small['pascanu_eta'].min())}–{g3(small['pascanu_eta'].max())}",
+            "agrees" if ok else "disagrees",
         ])  # fmt: skip
-    out += training_claims(r, majority)
+    if len(big):
+        grew = int((big["decay_factor"] > 1).sum())
+        out.append([
+            "Pascanu et al. 2013 §2.1",
+            "η > 1 is necessary, not sufficient, for exploding gradients",
+            "any (a condition)",
+            ours,
+            f"{grew} of {len(big)} probes with η > 1 grew going back in time",
+            "agrees",  # any count is consistent with "necessary, not sufficient"
+        ])  # fmt: skip
     return out
+
+
+def clipping_claim(runs: pd.DataFrame) -> list[list[str]]:
+    """Pascanu's Algorithm 1: norm clipping keeps an exploding SGD run finite (the clipping study)."""
+    cr = runs[(runs["study"] == "clipping") & (runs["optimizer"] == "sgd")]
+    if not len(cr):
+        return []
+    unclipped, clipped = cr[cr["clip"].isna()], cr[cr["clip"].notna()]
+    du, dc = int((unclipped["status"] == "diverged").sum()), int((clipped["status"] == "diverged").sum())
+    verdict = "agrees" if du > 0 and dc == 0 else ("not shown: nothing exploded" if du == 0 else "disagrees")
+    return [[
+        "Pascanu et al. 2013 §3.2 (Algorithm 1)",
+        "norm clipping keeps an exploding SGD run finite",
+        "any exploding SGD run; their code clips at 1",
+        f"vanilla RNN, {cr['init'].iloc[0]} init gain {cr['init_gain'].iloc[0]:g}, "
+        f"{cr['task'].iloc[0]} T = {int(cr['length'].iloc[0])}, SGD lr {cr['lr'].iloc[0]:g}, clip "
+        f"{', '.join(f'{c:g}' for c in sorted(clipped['clip'].unique()))}",
+        f"diverged without clipping {du}/{len(unclipped)}, with clipping {dc}/{len(clipped)}",
+        verdict,
+    ]]  # fmt: skip
 
 
 # Arjovsky et al. 2016 trained at these settings (literature.md); a sweep matches them only with the same
@@ -414,8 +444,6 @@ def paper_scale_section(init_probes: pd.DataFrame | None) -> str:
 def depth_table(gradflow: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
     """Per depth-study configuration, phase and layer (forward direction): the fitted decay per step and
     the median over t of ‖∂L/∂h_t‖ at that layer over the top layer's, geometric mean over seeds."""
-    from rnnbench.study.figures_literature import depth_profiles
-
     g = depth_profiles(gradflow, runs)
     if g.empty:
         return g
@@ -480,8 +508,6 @@ def depth_section(gradflow: pd.DataFrame, runs: pd.DataFrame) -> str:
 
 def reverse_finding(gradflow: pd.DataFrame, runs: pd.DataFrame) -> str:
     """How many time steps of the top layer's reverse direction get any gradient (counted, not assumed)."""
-    from rnnbench.study.figures_literature import depth_profiles
-
     g = depth_profiles(gradflow, runs)
     top_rev = g[g["bidirectional"] & (g["direction"] == 1) & (g["layer"] == g["layers"] - 1)]
     if top_rev.empty:
@@ -595,20 +621,19 @@ def figure_links(figures: list[str], out: str | os.PathLike) -> str:
     return "\n\n".join(blocks)
 
 
-def write_report(
-    tables: dict[str, str], figures: list[str], out: str | os.PathLike, config_hash: str, settings: dict
-) -> None:
-    runs = pd.read_csv(tables["runs"])
-    gradflow = pd.read_csv(tables["gradflow"])
-    curves = pd.read_csv(tables["curves"])
-    timings = pd.read_csv(tables["timings"]) if "timings" in tables else None
-    skipped = pd.read_csv(tables["skipped"]) if "skipped" in tables else None
-    init_probes = pd.read_csv(tables["init_probes"]) if "init_probes" in tables else None
-    task, majority = settings["gradflow_task"], float(settings.get("majority", 0.5))
+def read_tables(tables: dict[str, str]) -> dict[str, pd.DataFrame | None]:
+    """The report's tables by name (paths in ``tables``); an optional one not given is None."""
+    data = {name: pd.read_csv(tables[name]) for name in ("runs", "gradflow", "curves")}
+    for name in ("timings", "skipped", "init_probes"):
+        data[name] = pd.read_csv(tables[name]) if name in tables else None
+    return data
+
+
+def study_part(runs: pd.DataFrame, config_hash: str, majority: float) -> str:
+    """The title, what the length sweep trained, and how to read the headline; then the headline."""
     s = sweep(runs)
     trainer = s.iloc[0]
-    figs = figure_links(figures, out)
-    text = f"""# rnnbench study report
+    return f"""# rnnbench study report
 
 Config hash `{config_hash}`. Length sweep: {len(s)} runs, {trainer["optimizer"]} lr {trainer["lr"]:g},
 hidden {int(trainer["hidden"])}, batch {int(trainer["batch"])}, {int(trainer["steps"])} steps per run (per task
@@ -620,7 +645,14 @@ solved / seeds), and diverged seeds, which are never dropped.
 
 {headline(runs, majority)}
 
-## Measured gradient decay per step
+"""
+
+
+def gradient_part(data: dict[str, pd.DataFrame | None], task: str, majority: float) -> str:
+    """Decay per step, the gains and clipping studies, the literature claims, depth and direction."""
+    runs, gradflow, init_probes = data["runs"], data["gradflow"], data["init_probes"]
+    claim_rows = claims(runs, gradflow, task, majority, init_probes)
+    return f"""## Measured gradient decay per step
 
 Fitted per-step factor of ‖∂L/∂state_t‖ against distance to the loss (1 = no decay), top layer, {task}
 sweep, mean over seeds; `init` is before the first update, `trained` after the last.
@@ -633,7 +665,7 @@ sweep, mean over seeds; `init` is before the first update, `trained` after the l
 
 ### Clipping an exploding configuration
 
-{clipping_section(runs, curves)}
+{clipping_section(runs, data["curves"])}
 
 ## Comparison with the literature
 
@@ -641,7 +673,7 @@ Claims from `shared/reference/literature.md`, each beside the paper's settings a
 
 {VERDICTS}
 
-{md_table(["source", "claim", "paper's settings", "our settings", "this run", "verdict"], claims(runs, gradflow, task, majority, init_probes))}
+{md_table(["source", "claim", "paper's settings", "our settings", "this run", "verdict"], claim_rows)}
 
 ### Gradient at initialisation at the paper's scale
 
@@ -651,7 +683,12 @@ Claims from `shared/reference/literature.md`, each beside the paper's settings a
 
 {depth_section(gradflow, runs)}
 
-{throughput_section(tables.get("throughput"))}
+"""
+
+
+def closing_part(data: dict[str, pd.DataFrame | None], tables: dict[str, str], figs: str, config_hash: str) -> str:
+    """Throughput and harness (when measured), the figures, skipped files and provenance."""
+    return f"""{throughput_section(tables.get("throughput"))}
 
 {harness_section(tables.get("jobs"))}
 ## Figures
@@ -663,10 +700,23 @@ with every figure embedded, and the Snakemake report (`snakemake --report`) show
 
 ## Skipped result files
 
-{skipped_section(skipped)}
+{skipped_section(data["skipped"])}
 
 ## Provenance
 
-{provenance_section(runs, config_hash, timings)}
+{provenance_section(data["runs"], config_hash, data["timings"])}
 """
+
+
+def write_report(
+    tables: dict[str, str], figures: list[str], out: str | os.PathLike, config_hash: str, settings: dict
+) -> None:
+    """REPORT.md at ``out`` from the CSV ``tables`` (paths by name) and the ``figures`` (PNG paths)."""
+    data = read_tables(tables)
+    task, majority = settings["gradflow_task"], float(settings.get("majority", 0.5))
+    text = (
+        study_part(data["runs"], config_hash, majority)
+        + gradient_part(data, task, majority)
+        + closing_part(data, tables, figure_links(figures, out), config_hash)
+    )
     atomic_write(out, lambda f: f.write(text))

@@ -40,7 +40,8 @@ A new figure function takes DataFrames and returns a Figure::
     style.legend_below(fig, style.cell_handles(style.cells_in(df["cell"])))
     style.save(fig, "x.png", "x.pdf", "rnnbench x", provenance)
 
-``rnnbench.study.figures.run_details(runs)`` writes the details part from a runs table.
+``run_details(runs)`` writes the details part from a runs table, ``provenance(config_hash, runs)`` the
+metadata.
 """
 
 from __future__ import annotations
@@ -55,9 +56,11 @@ matplotlib.use("Agg")
 import matplotlib.colors  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
+import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from rnnbench.core.cells import SPECS  # noqa: E402
+# names shared with REPORT.md, which must not import matplotlib; re-exported here for the figures
+from rnnbench.study.labels import CELL_NAMES, CELL_ORDER, cell_name, clip_label  # noqa: E402,F401
 
 # --- colours and names ---------------------------------------------------------------------------
 # Okabe & Ito (2008): distinguishable under deuteranopia, protanopia and tritanopia.
@@ -71,9 +74,7 @@ OKABE_ITO = {
     "vermillion": "#D55E00",
     "black": "#000000",
 }
-CELL_ORDER = ["rnn", "lstm", "gru"]
 CELL_COLORS = {"rnn": OKABE_ITO["blue"], "lstm": OKABE_ITO["orange"], "gru": OKABE_ITO["green"]}
-CELL_NAMES = {name: s.display for name, s in SPECS.items()}
 REFERENCE_COLOR = "0.45"  # grey: baselines, thresholds, bounds
 DIVERGED_COLOR = "crimson"  # diverged runs only; no cell is red
 DIVERGED = {"marker": "X", "color": DIVERGED_COLOR, "s": 70, "zorder": 5, "linewidths": 0.5, "edgecolors": "black"}
@@ -142,15 +143,6 @@ def cells_in(values: Iterable[str]) -> list[str]:
     """The cells among ``values`` in ``CELL_ORDER``."""
     present = set(values)
     return [c for c in CELL_ORDER if c in present]
-
-
-def cell_name(cell: str) -> str:
-    return CELL_NAMES.get(cell, cell)
-
-
-def clip_label(clip: float | None) -> str:
-    """'no clipping' or 'clip 1': the name of a clipping setting in every figure and table."""
-    return "no clipping" if clip is None or (isinstance(clip, float) and math.isnan(clip)) else f"clip {clip:g}"
 
 
 def clip_styles(order: Sequence[str]) -> dict[str, object]:
@@ -302,6 +294,46 @@ def figure(cols: int, rows: int, **kwargs) -> tuple[plt.Figure, object]:
     height = kwargs.pop("height", 2.7)
     kwargs.setdefault("squeeze", False)
     return plt.subplots(rows, cols, figsize=size(cols, rows, width, height), layout="constrained", **kwargs)
+
+
+# --- what was run: a figure's subtitle and its files' metadata ---------------------------------------
+def _sizes(runs: pd.DataFrame) -> str:
+    # one value per setting where the runs share it, the range where they do not
+    def one(col: str, fmt: str) -> str:
+        lo, hi = runs[col].min(), runs[col].max()
+        return fmt.format(lo) if lo == hi else f"{fmt.format(lo)}–{fmt.format(hi)}"
+
+    parts = [f"H = {one('hidden', '{:d}')}", f"B = {one('batch', '{:d}')}"]
+    if runs["optimizer"].nunique() == 1:
+        parts.append(f"{runs['optimizer'].iloc[0]} lr {one('lr', '{:g}')}")
+    parts.append(f"{one('steps', '{:d}')} steps")
+    return ", ".join(parts)
+
+
+def run_details(runs: pd.DataFrame, seeds: bool = True) -> str:
+    """What was run, for a figure's subtitle: sizes, optimizer, steps, seeds, device and threads.
+
+    Where tasks were trained at different settings (the copy task has a budget of its own), each
+    task's settings are named, so a subtitle never states one task's sizes for another's runs."""
+    runs = runs.astype({"hidden": int, "batch": int, "steps": int})
+    settings = ["hidden", "batch", "optimizer", "lr", "steps"]
+    if len(runs.drop_duplicates(settings)) > 1 and runs["task"].nunique() > 1:
+        sizes = "; ".join(f"{task}: {_sizes(r)}" for task, r in runs.groupby("task", sort=True))
+    else:
+        sizes = _sizes(runs)
+    parts = [sizes]
+    if seeds:
+        parts.append(f"{runs['seed'].nunique()} seed{'s' if runs['seed'].nunique() > 1 else ''}")
+    devices = ", ".join(sorted({str(d) for d in runs.get("device_used", pd.Series(dtype=str)).dropna()})) or "?"
+    threads = ", ".join(sorted({f"{int(t)}" for t in runs.get("torch_threads", pd.Series(dtype=float)).dropna()}))
+    if threads:
+        devices += f", {threads} torch thread{'s' if threads != '1' else ''}"
+    return "; ".join([*parts, devices])
+
+
+def provenance(config_hash: str, runs: pd.DataFrame) -> str:
+    commits = ", ".join(sorted({str(c) for c in runs.get("git_commit", pd.Series(dtype=str)).dropna()})) or "unknown"
+    return f"rnnbench study; config hash {config_hash}; git commit {commits}"
 
 
 # --- saving ---------------------------------------------------------------------------------------

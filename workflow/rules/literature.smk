@@ -10,10 +10,10 @@ if INIT_PROBES:
             "results/logs/init_probes.log",
         params:
             spec=INIT_PROBES,
-            device=study_device(config),
+            device=STUDY_DEVICE,
         threads: config.get("threads_per_run", 1)
         resources:
-            gpu=int(study_device(config) == "cuda"),
+            gpu=int(STUDY_DEVICE == "cuda"),
         script:
             "../scripts/init_probes.py"
 

@@ -37,7 +37,7 @@ for index, (job, members) in enumerate(JOBS.items()):
         group: workflow.group_settings.overwrite_groups.get("train")
         # costliest jobs first (longest processing time first), so the last to finish is a short one
         # and no core idles long at the end of the training phase
-        priority: 1 + job_cost([RUNS[rid] for rid in members]) // 1000
+        priority: job_priority(members)
         resources:
             gpu=uses_gpu(members[0]),
         script:

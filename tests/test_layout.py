@@ -1,0 +1,136 @@
+"""The package's layers, read from its source with ``ast`` (nothing is imported): dependencies run only
+downward (core <- training <- study; core <- bench), no private name crosses a module boundary, and no
+function is longer than ~80 lines unless its docstring says why."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "rnnbench"
+
+# layer -> the layers it may import from (its own included); None: the top (cli, __main__) may import anything
+ALLOWED: dict[str, set[str] | None] = {
+    "core": {"core"},
+    "training": {"core", "training"},
+    "bench": {"core", "bench"},
+    "study": {"core", "training", "bench", "study"},
+    "top": None,
+}
+MAX_LINES = 80
+LONG_REASON = "long because"  # a docstring with this phrase says why its function may be longer
+
+
+def modules(package: Path) -> list[Path]:
+    return sorted(package.rglob("*.py"))
+
+
+def module_name(path: Path, package: Path) -> str:
+    parts = path.relative_to(package.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def layer_of(module: str) -> str:
+    """``rnnbench.core.cells`` -> ``core``; ``rnnbench.cli``, ``rnnbench`` -> ``top``."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 2 or (len(parts) == 2 and parts[1] in ALLOWED) else "top"
+
+
+def imports(path: Path, package_root: Path) -> list[tuple[int, str, list[str]]]:
+    """Every rnnbench import in ``path``, at any depth (inside functions too): (line, module, names)."""
+    here = module_name(path, package_root)
+    package = here if path.name == "__init__.py" else here.rpartition(".")[0]
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, a.name, []) for a in node.names if a.name.split(".")[0] == "rnnbench"]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: resolve against this module's package
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                target = ".".join([*base, *([node.module] if node.module else [])])
+            else:
+                target = node.module or ""
+            if target.split(".")[0] == "rnnbench":
+                found.append((node.lineno, target, [a.name for a in node.names]))
+    return found
+
+
+def import_violations(package: Path = PACKAGE) -> list[str]:
+    out = []
+    for path in modules(package):
+        here = module_name(path, package)
+        allowed = ALLOWED[layer_of(here)]
+        for line, target, names in imports(path, package):
+            # `from rnnbench.study import style` names a module: its layer is the target's
+            there = layer_of(target)
+            where = f"{path.relative_to(package.parent)}:{line}"
+            if allowed is not None and there not in allowed:
+                out.append(f"{where}: {layer_of(here)} imports {target} ({there}: upward)")
+            private = [n for n in names if n.startswith("_") and not n.startswith("__")]
+            if private and target != here:
+                out.append(f"{where}: private name(s) {', '.join(private)} imported from {target}")
+    return out
+
+
+def long_functions(package: Path = PACKAGE) -> list[str]:
+    out = []
+    for path in modules(package):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+                n = node.end_lineno - first + 1
+                if n > MAX_LINES and LONG_REASON not in (ast.get_docstring(node) or ""):
+                    out.append(f"{path.relative_to(package.parent)}:{node.lineno} {node.name}: {n} lines")
+    return out
+
+
+def test_imports_only_go_down_the_layers_and_never_name_a_private():
+    found = import_violations()
+    assert not found, "\n".join(found)
+
+
+def test_no_function_is_longer_than_80_lines_without_a_reason():
+    found = long_functions()
+    assert not found, "\n".join(found)
+
+
+def test_every_module_is_in_a_layer():
+    # a new folder must be given its place in ALLOWED before it can hold code
+    for path in modules(PACKAGE):
+        layer = layer_of(module_name(path, PACKAGE))
+        assert layer in ALLOWED, path
+
+
+@pytest.mark.parametrize(
+    "source, expect",
+    [
+        ("from rnnbench.study.sweep import expand\n", "upward"),
+        ("def f():\n    import rnnbench.bench.flops\n", "upward"),
+        ("from rnnbench.core.cells import _Cell\n", "private"),
+        ("from ..study import sweep\n", "upward"),
+        ("from rnnbench.core import cells\nfrom . import config\n", None),
+    ],
+)
+def test_the_import_walk_sees_what_it_must(tmp_path, source, expect):
+    """The checker itself: a training module that imports upward (at module level, in a function,
+    relatively) or takes a private name is caught; downward imports pass."""
+    root = tmp_path / "rnnbench"
+    (root / "training").mkdir(parents=True)
+    (root / "training" / "x.py").write_text(source)
+    found = import_violations(root)
+    if expect is None:
+        assert found == []
+    else:
+        assert len(found) == 1 and expect in found[0], found
+
+
+def test_the_length_check_accepts_a_reason(tmp_path):
+    body = "\n".join(f"    x{i} = {i}" for i in range(MAX_LINES))
+    root = tmp_path / "rnnbench" / "core"
+    root.mkdir(parents=True)
+    (root / "a.py").write_text(f"def f():\n{body}\n")
+    (root / "b.py").write_text(f'def g():\n    """long because: a table."""\n{body}\n')
+    found = long_functions(tmp_path / "rnnbench")
+    assert len(found) == 1 and "a.py" in found[0] and " f:" in found[0]
