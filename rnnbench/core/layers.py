@@ -99,7 +99,18 @@ class RecurrentLayer(nn.Module):
         return hs.transpose(0, 1), state  # (B, T, H)
 
 
-class ExplicitStack(nn.Module):
+class _Stack(nn.Module):
+    """What every stack of recurrent layers reports about its shape (both backends, both directions)."""
+
+    def __init__(self, cell: str, hidden_size: int, num_layers: int, bidirectional: bool) -> None:
+        super().__init__()
+        self.cell_name = cell
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.num_directions = 2 if bidirectional else 1
+
+
+class ExplicitStack(_Stack):
     """``num_layers`` layers of our cells, optionally bidirectional; the input of layer l > 0 is
     the concatenation of both directions' outputs of layer l−1, as in torch.nn.RNN."""
 
@@ -114,11 +125,7 @@ class ExplicitStack(nn.Module):
         premul: bool = True,
         bptt: bool = False,
     ) -> None:
-        super().__init__()
-        self.cell_name = cell
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.num_directions = 2 if bidirectional else 1
+        super().__init__(cell, hidden_size, num_layers, bidirectional)
         layers = []
         for layer in range(num_layers):
             in_size = input_size if layer == 0 else hidden_size * self.num_directions
@@ -213,17 +220,13 @@ _SUFFIX = ("", "_reverse")  # torch.nn's name suffix per direction
 FUSED = {name: s.fused for name, s in SPECS.items()}
 
 
-class FusedStack(nn.Module):
+class FusedStack(_Stack):
     """torch.nn.RNN/LSTM/GRU (oneDNN LSTM on CPU, cuDNN on CUDA) with the same parameters."""
 
     def __init__(
         self, cell: str, input_size: int, hidden_size: int, num_layers: int = 1, bidirectional: bool = False
     ) -> None:
-        super().__init__()
-        self.cell_name = cell
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.num_directions = 2 if bidirectional else 1
+        super().__init__(cell, hidden_size, num_layers, bidirectional)
         self.rnn = FUSED[cell](input_size, hidden_size, num_layers, batch_first=True, bidirectional=bidirectional)
 
     def cells(self) -> list[nn.Module]:
