@@ -9,7 +9,7 @@ import math
 
 from rnnbench.core.cells import SPECS
 
-CELL_ORDER = ["rnn", "lstm", "gru"]  # the order cells are listed and drawn in
+CELL_ORDER = list(SPECS)  # the order cells are listed and drawn in: rnn, lstm, gru
 CELL_NAMES = {name: s.display for name, s in SPECS.items()}
 
 
