@@ -140,7 +140,12 @@ def _model_args(p: argparse.ArgumentParser, default_task: str) -> None:
     p.add_argument("--batch", type=int, default=d.batch, help="sequences per batch")
     _option(p, "--layers", default=d.layers)
     p.add_argument("--bidirectional", action="store_true", help="run each layer in both directions")
-    p.add_argument("--init", choices=INITS, default=d.init, help="initialisation: default/orthogonal/gaussian set W_hh (× gain); xavier = Glorot per gate block; identity = IRNN W_hh (rnn); chrono = Tallec & Ollivier (lstm, gru)")
+    p.add_argument(
+        "--init",
+        choices=INITS,
+        default=d.init,
+        help="initialisation: default/orthogonal/gaussian set W_hh (× gain); xavier = Glorot per gate block; identity = IRNN W_hh (rnn); chrono = Tallec & Ollivier (lstm, gru)",
+    )
     p.add_argument(
         "--init-gain", type=float, default=d.init_gain, help="gain g applied to W_hh (gaussian: entries N(0, g²/H))"
     )
