@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from rnnbench.core.cells import CELLS
+from rnnbench.core.cells import CELLS, notes_gru
 from rnnbench.core.initialisation import INITS
 from rnnbench.core.storage import atomic_write, output_problem, write_json
 from rnnbench.core.tasks import TASKS
@@ -389,7 +389,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     )
     if args.checkpoint_every < 0:
         raise ConfigError(f"--checkpoint-every must be >= 0, got {args.checkpoint_every}")
-    if args.save_model and cfg.cell == "gru" and not cfg.reset_after:
+    if args.save_model and notes_gru(cfg.cell, cfg.reset_after):
         raise ConfigError(
             "--save-model writes torch.nn weights, and torch.nn has no notes' GRU (torch.nn.GRU is the reset-after "
             "GRU, another model); add --reset-after, or leave --save-model out"
@@ -421,7 +421,7 @@ def cmd_gradflow(args: argparse.Namespace) -> None:
     cfg = _config(args, steps=1, probe_dtype=args.probe_dtype)
     _check_outputs(out=args.out)
     check_fits(cfg, resolve_device(cfg.device))
-    records, summary = gradflow_at_init(cfg, DTYPES["float64" if cfg.probe_dtype == "float64" else cfg.dtype])
+    records, summary = gradflow_at_init(cfg, cfg.probe_torch_dtype())
     df = pd.DataFrame.from_records(records)
     atomic_write(args.out, lambda f: df.to_csv(f, index=False))
     print(

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from rnnbench.core.cells import SPECS
+from rnnbench.core.cells import SPECS, notes_gru
 from rnnbench.core.layers import ExplicitStack, FusedStack
 from rnnbench.core.onednn import uses_onednn
 
@@ -46,11 +46,6 @@ class Backend:
     def trains(self, cell: str, reset_after: bool) -> bool:
         """Whether this backend computes ``cell`` in this form (see ``check_trains``)."""
         return not (self.fused and notes_gru(cell, reset_after))
-
-
-def notes_gru(cell: str, reset_after: bool) -> bool:
-    """The notes' GRU (reset applied before the recurrent product): no torch.nn/fused kernel computes it."""
-    return cell == "gru" and not reset_after
 
 
 def check_trains(backend: str, cell: str, reset_after: bool) -> None:

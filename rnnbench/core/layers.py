@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from rnnbench.core.cells import CELLS, SPECS
+from rnnbench.core.cells import CELLS, SPECS, notes_gru
 
 
 class StateRecorder:
@@ -206,7 +206,7 @@ class ExplicitStack(_Stack):
         self.load_state_dict({ours: state_dict[theirs] for ours, theirs in mine.items()})
 
     def _refuse_notes_gru(self, verb: str) -> None:
-        if self.cell_name == "gru" and not self.layers[0][0].cell.reset_after:
+        if notes_gru(self.cell_name, getattr(self.layers[0][0].cell, "reset_after", False)):  # only the GRU has it
             raise ValueError(
                 f"the notes' GRU (reset_after=False) cannot be {verb} a torch.nn.GRU state dict: torch.nn.GRU is the "
                 "reset-after GRU, another model with the same parameter shapes; build the stack with reset_after=True"

@@ -24,10 +24,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rnnbench.core.cells import Cell, Recurrence
-from rnnbench.core.layers import StateRecorder, run_steps
+from rnnbench.core.layers import PARAMETER_NAMES, StateRecorder, run_steps
 from rnnbench.core.models import SequenceModel
-
-PARAM_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 
 class StackedCell(Recurrence):
@@ -37,7 +35,7 @@ class StackedCell(Recurrence):
     def __init__(self, cells: list[Cell]) -> None:
         super().__init__()
         form = type(cells[0])  # the cell class whose equations, state and input bias this stack uses
-        for name in PARAM_NAMES:
+        for name in PARAMETER_NAMES:
             setattr(self, name, nn.Parameter(torch.stack([getattr(c, name).detach() for c in cells])))
         self.hidden_size = cells[0].hidden_size
         self.gates = form.gates

@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from rnnbench.core.cells import notes_gru
 from rnnbench.study.sweep import config_hash, expand, job_cost, report_settings, study_device, train_jobs
-from rnnbench.training.batched import PER_RUN_FIELDS, STACKABLE_BACKENDS
 from rnnbench.training.config import RunConfig, resolve_device
 
 DEFAULT_MAX_RUNS = 2000  # the schema's default for max_runs
@@ -152,7 +152,7 @@ def make_plan(config: dict, log: Callable[[str], None] = say) -> Plan:
     # Runs that differ only in per-run fields (seed, init gain, clipping threshold) train as one stacked
     # model; a job trains a few such stacks in one process.
     per_job, per_stack = config.get("runs_per_job", 24), config.get("runs_per_stack", 8)
-    jobs = train_jobs(runs, per_job, per_stack, PER_RUN_FIELDS, STACKABLE_BACKENDS)
+    jobs = train_jobs(runs, per_job, per_stack)
     log(f"in {len(jobs)} training jobs (runs_per_job {per_job}, runs_per_stack {per_stack})")
     save_models = flag(config, "save_models")
     if save_models:
@@ -187,10 +187,10 @@ def make_plan(config: dict, log: Callable[[str], None] = say) -> Plan:
 def refuse_notes_gru(runs: dict[str, dict]) -> None:
     """save_models writes torch.nn state dicts: the notes' GRU has none, so it is refused now, before any
     job, rather than after training."""
-    notes_gru = [rid for rid, run in runs.items() if run["cell"] == "gru" and not run["reset_after"]]
-    if notes_gru:
+    refused = [rid for rid, run in runs.items() if notes_gru(run["cell"], run["reset_after"])]
+    if refused:
         raise ValueError(
-            f"save_models: {len(notes_gru)} run(s) train the notes' GRU (e.g. {notes_gru[0]}), which torch.nn has "
+            f"save_models: {len(refused)} run(s) train the notes' GRU (e.g. {refused[0]}), which torch.nn has "
             "no model for (torch.nn.GRU is the reset-after GRU); set train.reset_after: true, or leave gru out"
         )
 

@@ -27,7 +27,7 @@ from rnnbench.core.cells import SPECS
 from rnnbench.core.tasks import TASKS
 from rnnbench.training.autobackend import AUTO
 from rnnbench.training.config import ConfigError, RunConfig, not_applicable
-from rnnbench.training.stacking import PER_RUN_SEGMENTS, group_stacks
+from rnnbench.training.stacking import PER_RUN_FIELDS, PER_RUN_SEGMENTS, STACKABLE_BACKENDS, group_stacks
 
 STUDIES = ("sweep", "gains", "clipping", "depth")
 SEP = "~"
@@ -175,8 +175,8 @@ def train_jobs(
     runs: dict[str, dict],
     runs_per_job: int,
     runs_per_stack: int,
-    per_run_fields: tuple[str, ...],
-    stackable_backends: tuple[str, ...],
+    per_run_fields: tuple[str, ...] = PER_RUN_FIELDS,
+    stackable_backends: tuple[str, ...] = STACKABLE_BACKENDS,
 ) -> dict[str, list[str]]:
     """Pack runs into training jobs: ``{job id: [run id, ...]}``, in the runs' order.
 

@@ -195,7 +195,7 @@ class RunStack:
         self.generators = [torch.Generator().manual_seed(c.seed) for c in cfgs]
         eval_gens = [torch.Generator().manual_seed(c.eval_seed) for c in cfgs]
         self.x_eval, self.y_eval = stacked_batch(task, cfg.eval_batch, cfg.length, eval_gens, device, dtype)
-        self.probe_dtype = torch.float64 if cfg.probe_dtype == "float64" else dtype
+        self.probe_dtype = cfg.probe_torch_dtype()
         self.probe_in_step = self.probe_dtype == dtype  # as in train; the stack is always an explicit backend
         self.probe_batch = cfg.probe_batch or cfg.batch
         self.frozen: dict[int, list[Tensor]] = {}  # diverged run -> its parameter slices when it stopped

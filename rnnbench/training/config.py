@@ -13,6 +13,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
+
 from rnnbench.core.backends import TRAINING_BACKENDS, Unsupported, check_trains
 from rnnbench.core.cells import CELLS, SPECS
 from rnnbench.core.checks import DEVICES, DTYPES, ConfigError, int_at_least, one_of, positive_number
@@ -169,6 +171,10 @@ class RunConfig:
         if self.init != "chrono":
             return None
         return self.chrono_tmax or TASKS[self.task].sequence_length(self.length)
+
+    def probe_torch_dtype(self) -> torch.dtype:
+        """The dtype the gradient probes compute in: float64 when ``probe_dtype`` asks, else the run's own."""
+        return DTYPES["float64" if self.probe_dtype == "float64" else self.dtype]
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunConfig:

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 
 from rnnbench.core.backends import BACKENDS
-from rnnbench.core.layers import StateRecorder
+from rnnbench.core.layers import PARAMETER_NAMES, StateRecorder
 from rnnbench.core.models import SequenceModel, build_model
 
 # below this a norm is recomputed on scaled entries: a plain 2-norm squares its entries, and squares
@@ -92,7 +92,7 @@ def explicit_twin(model: SequenceModel, dtype: torch.dtype) -> SequenceModel:
     )
     with torch.no_grad():
         for ours, theirs in zip(twin.rnn.cells(), model.rnn.cells(), strict=True):
-            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            for name in PARAMETER_NAMES:
                 getattr(ours, name).copy_(getattr(theirs, name))
         twin.head.load_state_dict(model.head.state_dict())
     return twin.to(device=next(model.parameters()).device, dtype=dtype)
@@ -185,14 +185,14 @@ def gradflow_at_init(cfg, dtype: torch.dtype) -> tuple[list[dict], dict]:
     from rnnbench.core.tasks import TASKS
     from rnnbench.training.autobackend import concrete_backend
     from rnnbench.training.config import resolve_device
-    from rnnbench.training.train import build_run  # train builds on the probes
+    from rnnbench.training.train import build_run, make_batch  # train builds on the probes
 
     task = TASKS[cfg.task]
     device = resolve_device(cfg.device)
     backend = concrete_backend(cfg.backend, cfg.cell, cfg.reset_after, device)
     model = build_run(cfg, backend).to(device=device, dtype=dtype)
-    x, y = task.generate(cfg.batch, cfg.length, torch.Generator().manual_seed(cfg.seed), device)
-    _, records = probe(model, x.to(dtype), y.to(dtype) if y.is_floating_point() else y, step=0, dtype=dtype)
+    x, y = make_batch(task, cfg.batch, cfg.length, torch.Generator().manual_seed(cfg.seed), device, dtype)
+    _, records = probe(model, x, y, step=0, dtype=dtype)
     top = cfg.layers - 1
     c_norms = {(r["direction"], r["t"]): r["grad_norm"] for r in records if r["layer"] == top and r["state"] == "c"}
     rows = []

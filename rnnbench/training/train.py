@@ -78,7 +78,7 @@ class SingleRun:
         eval_gen = torch.Generator().manual_seed(cfg.eval_seed)
         self.x_eval, self.y_eval = make_batch(task, cfg.eval_batch, cfg.length, eval_gen, device, dtype)
         # probes ride on the training step's own backward when they can; otherwise a separate pass on a copy
-        self.probe_dtype = torch.float64 if cfg.probe_dtype == "float64" else dtype
+        self.probe_dtype = cfg.probe_torch_dtype()
         self.probe_in_step = self.probe_dtype == dtype and self.backend_used in PROBEABLE_BACKENDS
         self.probe_batch = cfg.probe_batch or cfg.batch
         self.label = f"{cfg.task}/{cfg.cell}/T={cfg.length}/seed={cfg.seed}"

@@ -8,7 +8,7 @@ cell is one module here and one entry below.
 
 from rnnbench.core.cells import gru, lstm, rnn
 from rnnbench.core.cells.base import Cell, CellSpec, LSTMState, Option, Recurrence
-from rnnbench.core.cells.gru import GRUCell, GRUSequence
+from rnnbench.core.cells.gru import GRUCell, GRUSequence, notes_gru
 from rnnbench.core.cells.lstm import LSTMCell, LSTMSequence
 from rnnbench.core.cells.rnn import RNNCell, RNNSequence
 
@@ -17,5 +17,5 @@ CELLS: dict[str, type[Cell]] = {name: s.cls for name, s in SPECS.items()}
 
 __all__ = [
     "CELLS", "SPECS", "Cell", "CellSpec", "GRUCell", "GRUSequence", "LSTMCell", "LSTMSequence", "LSTMState",
-    "Option", "RNNCell", "RNNSequence", "Recurrence",
+    "Option", "RNNCell", "RNNSequence", "Recurrence", "notes_gru",
 ]  # fmt: skip

@@ -10,6 +10,11 @@ from rnnbench.core.bptt import Linear, linear, sigmoid_backward, tanh_backward, 
 from rnnbench.core.cells.base import Cell, CellSpec, Option, SequenceRunner, fold_biases
 
 
+def notes_gru(cell: str, reset_after: bool) -> bool:
+    """The notes' GRU (reset applied before the recurrent product): no torch.nn/fused kernel computes it."""
+    return cell == "gru" and not reset_after
+
+
 def gru_step(cell: nn.Module, gx: Tensor, h: Tensor) -> Tensor:
     """The GRU of ``cell.reset_after``'s form."""
     return reset_after_step(cell, gx, h) if cell.reset_after else notes_step(cell, gx, h)
@@ -100,7 +105,7 @@ class GRUSequence(torch.autograd.Function):
 def gru_sequence(cell: GRUCell, x: Tensor, state: Tensor | None) -> tuple[Tensor, Tensor]:
     # x: (T, B, I) -> hs (T, B, H), h_T; the reset-after form only
     gx = cell.project_input(x, linear=Linear.apply)  # (T, B, 3H)
-    h0 = x.new_zeros(x.shape[1], cell.hidden_size) if state is None else state
+    h0 = cell.zero_state(x[0]) if state is None else state  # (B, H)
     hs = GRUSequence.apply(gx, h0, cell.weight_hh, cell.bias_hh)
     return hs, hs[-1]
 

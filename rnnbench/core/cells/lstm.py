@@ -90,8 +90,8 @@ class LSTMSequence(torch.autograd.Function):
 
 def lstm_sequence(cell: LSTMCell, x: Tensor, state: LSTMState | None) -> tuple[Tensor, LSTMState]:
     # x: (T, B, I) -> hs (T, B, H), (h_T, c_T)
-    h0, c0 = (x.new_zeros(x.shape[1], cell.hidden_size),) * 2 if state is None else state
-    hs, c = LSTMSequence.apply(x, cell.weight_ih, cell.bias_ih + cell.bias_hh, h0, c0, cell.weight_hh)
+    h0, c0 = cell.zero_state(x[0]) if state is None else state  # (B, H) each
+    hs, c = LSTMSequence.apply(x, cell.weight_ih, cell.input_bias(cell), h0, c0, cell.weight_hh)
     return hs, (hs[-1], c)
 
 
