@@ -11,6 +11,15 @@ def _float64_default():
     torch.set_default_dtype(old)
 
 
+@pytest.fixture
+def one_thread():
+    """One torch thread, as the pipeline's jobs train: a run's last bits depend on the kernels."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 # Debian's packages (apt-get install chromium chromium-driver): a test tool's own browser download
 # does not work on these machines, so the browser test drives the system's Chromium or skips.
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"

@@ -74,6 +74,33 @@ def import_violations(package: Path = PACKAGE) -> list[str]:
     return out
 
 
+def import_cycles(package: Path = PACKAGE) -> list[list[str]]:
+    """Groups of modules that import one another round a circle (at any depth, inside functions too):
+    each group's modules could not be understood, or tested, one without the others. ``from pkg import
+    mod`` counts as importing ``pkg.mod``."""
+    names = {module_name(path, package) for path in modules(package)}
+    graph: dict[str, set[str]] = {}
+    for path in modules(package):
+        here = module_name(path, package)
+        targets = set()
+        for _, target, imported in imports(path, package):
+            targets |= {t for t in [target, *(f"{target}.{n}" for n in imported)] if t in names and t != here}
+        graph[here] = targets
+    reach = {m: reachable(graph, m) for m in graph}
+    circles = {tuple(sorted(n for n in reach[m] if m in reach[n])) for m in graph if m in reach[m]}
+    return sorted(list(c) for c in circles)
+
+
+def reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    """Every module ``start`` imports, directly or through others."""
+    reach, todo = set(), [start]
+    while todo:
+        for t in graph[todo.pop()] - reach:
+            reach.add(t)
+            todo.append(t)
+    return reach
+
+
 def long_functions(package: Path = PACKAGE) -> list[str]:
     out = []
     for path in modules(package):
@@ -89,6 +116,25 @@ def long_functions(package: Path = PACKAGE) -> list[str]:
 def test_imports_only_go_down_the_layers_and_never_name_a_private():
     found = import_violations()
     assert not found, "\n".join(found)
+
+
+def test_no_modules_import_one_another_round_a_circle():
+    """A measuring instrument (``training.probes``) must not import the driver it measures for
+    (``training.train``, ``training.loop``), which imports it: what both need lies below them."""
+    found = import_cycles()
+    assert not found, "\n".join(" -> ".join(c) for c in found)
+
+
+def test_the_circle_check_sees_a_circle_through_a_function_level_import(tmp_path):
+    root = tmp_path / "rnnbench" / "training"
+    root.mkdir(parents=True)
+    (root / "loop.py").write_text("from rnnbench.training.probes import probe\n")
+    (root / "probes.py").write_text("def f():\n    from rnnbench.training import train\n")
+    (root / "train.py").write_text("from . import loop\n")
+    (root / "config.py").write_text("from rnnbench.training import loop\n")  # into the circle, not in it
+    assert import_cycles(tmp_path / "rnnbench") == [
+        ["rnnbench.training.loop", "rnnbench.training.probes", "rnnbench.training.train"]
+    ]
 
 
 def test_no_function_is_longer_than_80_lines_without_a_reason():

@@ -24,8 +24,9 @@ otherwise (vectorised elementwise kernels treat a tensor's tail apart):
   probed hidden states ∂L/∂h_t;
 * optimizer: SGD, Adam and RMSprop are elementwise, so one torch optimizer over stacked tensors
   updates each slice as it would the run alone (the step count is shared; live runs step together);
-* clipping and divergence are decided per run from per-run norms; a diverged run's slice is put
-  back after every later optimizer step (Adam moves parameters even with a zero gradient).
+* clipping and divergence are decided per run from per-run norms, on the device; a diverged run's
+  slice is put back after every later optimizer step (Adam moves parameters even with a zero
+  gradient) by a per-run mask (``optimizers.guard_step``), so no step waits to learn who diverged.
 
 The loop ends at the step where the last live run diverges, as a single run's does (no checkpoint
 of a stack with no live run is written), and the probe after training draws a batch from every
@@ -56,14 +57,15 @@ from rnnbench.core.stacked import StackedModel
 from rnnbench.core.storage import atomic_write, write_json
 from rnnbench.core.tasks import TASKS, Task
 from rnnbench.training.autobackend import AUTO
+from rnnbench.training.build import build_run, make_batch
 from rnnbench.training.config import DTYPES, ConfigError, RunConfig, resolve_device
 from rnnbench.training.loop import train_loop
 from rnnbench.training.memory import check_fits
-from rnnbench.training.optimizers import OPTIMIZERS
+from rnnbench.training.optimizers import OPTIMIZERS, guard_step
 from rnnbench.training.probes import probe, run_state_gradient_records
 from rnnbench.training.runlog import RunBook
 from rnnbench.training.stacking import PER_RUN_FIELDS, STACKABLE_BACKENDS, can_stack, group_stacks
-from rnnbench.training.train import build_run, evaluate, make_batch, train
+from rnnbench.training.train import evaluate, train
 
 
 def check_stackable(cfgs: list[RunConfig]) -> None:
@@ -187,6 +189,7 @@ class RunStack:
         self.model = StackedModel(models).to(device=device, dtype=dtype)
         self.params = list(self.model.parameters())
         self.optimizer = OPTIMIZERS[cfg.optimizer](self.params, cfg.lr, cfg.momentum)
+        self.before = [torch.empty_like(p) for p in self.params]  # the parameters before each step
         self.clip_on = torch.tensor([c.clip is not None for c in cfgs], device=device)  # (M,)
         self.threshold = torch.tensor(
             [math.inf if c.clip is None else c.clip for c in cfgs], device=device, dtype=dtype
@@ -198,7 +201,6 @@ class RunStack:
         self.probe_dtype = cfg.probe_torch_dtype()
         self.probe_in_step = self.probe_dtype == dtype  # as in train; the stack is always an explicit backend
         self.probe_batch = cfg.probe_batch or cfg.batch
-        self.frozen: dict[int, list[Tensor]] = {}  # diverged run -> its parameter slices when it stopped
         self.label = f"{cfg.task}/{cfg.cell}/T={cfg.length}/{M} runs"
 
     def batch(self, size: int) -> tuple[Tensor, Tensor]:
@@ -214,31 +216,17 @@ class RunStack:
     def objective(self, losses: Tensor) -> Tensor:
         return losses.sum()  # the runs share no parameter: each gets its own loss's gradient
 
-    def clip(self) -> tuple[list[float], list[bool]]:
+    def clip(self) -> tuple[Tensor, Tensor]:
         grads = [p.grad for p in self.params]
         if self.clipper is None:
-            norms, clipped = run_norms(grads), torch.zeros_like(self.clip_on)
-        else:
-            norms, clipped = self.clipper(grads, self.threshold, self.clip_on)
-        return norms.tolist(), clipped.tolist()
+            return run_norms(grads), torch.zeros_like(self.clip_on)
+        return self.clipper(grads, self.threshold, self.clip_on)
 
-    def stop(self, m: int) -> None:
-        self.frozen[m] = [p.detach()[m].clone() for p in self.params]
-
-    def step(self, any_live: bool) -> None:
-        """The optimizer's step for the live runs; the stopped ones' slices are put back after it (Adam
-        moves parameters even with a zero gradient)."""
-        if self.frozen:
-            with torch.no_grad():
-                for p in self.params:  # keep non-finite gradients of stopped runs out of the optimizer state
-                    p.grad[list(self.frozen)] = 0.0
-        if any_live:
-            self.optimizer.step()
-        if self.frozen:
-            with torch.no_grad():
-                for m, saved in self.frozen.items():
-                    for p, s in zip(self.params, saved, strict=True):
-                        p[m] = s
+    def step(self, alive: Tensor) -> None:
+        """The optimizer's step for the runs still ``alive`` ((M,) bool); the others' gradients are zeroed
+        first (their non-finite ones kept out of the optimizer state) and their slices put back after
+        it (Adam moves parameters even with a zero gradient), all on the device."""
+        guard_step(self.optimizer, self.params, self.before, alive, zero_dead=True)
 
     def evaluate(self) -> list[tuple[float, float]]:
         return evaluate_runs(self.model, self.x_eval, self.y_eval)
@@ -258,11 +246,10 @@ class RunStack:
     def pack(self, book: RunBook) -> dict[str, Any]:
         return {
             "logs": book.logs, "status": book.status, "diverged_step": book.diverged_step,
-            "steps_run": book.steps_run, "frozen": [[m, slices] for m, slices in self.frozen.items()],
+            "steps_run": book.steps_run,
         }  # fmt: skip
 
     def unpack(self, saved: dict[str, Any], start: int) -> RunBook:
-        self.frozen = {m: [t.to(self.device) for t in slices] for m, slices in saved["frozen"]}
         return RunBook(saved["logs"], saved["status"], saved["diverged_step"], saved["steps_run"])
 
     def load_generators(self, saved: list[Tensor]) -> None:

@@ -1,6 +1,8 @@
 """The training loop, written once for one run and for a stack of runs:
 
     batch → zero_grad → forward → backward → (probe) → norm & clip → divergence check → step
+    ... every READBACK_EVERY steps, and before probes, evaluations, checkpoints and the end:
+    read the block's values back → the books
 
 ``train_loop`` drives a ``Runs`` object: R runs that train in one forward and backward per step.
 ``train.SingleRun`` is one ``SequenceModel`` (R = 1) on its own backend, loss and clipping
@@ -14,6 +16,16 @@ Why a stack of one is not the single run: the stack runs our explicit cells with
 single run any backend (fused cuDNN/oneDNN kernels included) with ``addmm`` products and
 ``torch._foreach`` clipping; the two agree bit for bit only in the cases ``batched`` names, so
 ``train`` keeps its own path and ``train_runs`` trains a lone run with it.
+
+Why nothing is read back per step: on a GPU every read of a device value (``.item()``, ``.tolist()``,
+``bool(tensor)``, a synchronize for timing) makes Python wait for the device, which then idles while
+the next step is queued. So the step's losses, norms, clip events and divergence check stay on the
+device: clipping decides there (``torch.where``), each run's ``alive`` flag is a device mask that the
+update respects (a run whose loss or norm is not finite keeps the parameters it had before that
+step, and every later one), and the books (``runlog.StepBlock``) take a block of steps at a time,
+logging each step as if read at once: the records are those of a per-step read-back, bit for bit.
+The price is that the loop learns of a divergence at the block's end, so a stopped single run (or
+stack) computes up to READBACK_EVERY - 1 steps that are then dropped.
 """
 
 from __future__ import annotations
@@ -34,13 +46,19 @@ from rnnbench.training.config import RunConfig
 from rnnbench.training.probes import run_state_gradient_records
 from rnnbench.training.runlog import (
     RunBook,
+    StepBlock,
     batch_info,
     log_evaluation,
     log_probe,
-    log_step,
     result_record,
     share_time,
 )
+
+# Steps between read-backs when no probe, evaluation or checkpoint comes sooner. One wait per 50 steps
+# costs a GPU under 2 % of its time even for steps of ~1 ms (a wait drains the queue: ~10-20 µs plus the
+# next step's launch latency), while a diverged run's wasted steps (at most 49) and the progress of the
+# books stay small; the default study evaluates every 100 steps, so its blocks are 50 steps long.
+READBACK_EVERY = 50
 
 
 @runtime_checkable
@@ -64,9 +82,8 @@ class Runs(Protocol):
     def forward(self, x: Tensor, recorder: StateRecorder | None) -> Tensor: ...
     def losses(self, out: Tensor, y: Tensor) -> Tensor: ...  # one per run: () or (M,)
     def objective(self, losses: Tensor) -> Tensor: ...  # the scalar to differentiate
-    def clip(self) -> tuple[list[float], list[bool]]: ...  # each run's norm before, and whether clipped
-    def stop(self, m: int) -> None: ...  # run m diverged
-    def step(self, any_live: bool) -> None: ...
+    def clip(self) -> tuple[Tensor, Tensor]: ...  # (R,) each: the norm before, and whether clipped
+    def step(self, alive: Tensor) -> None: ...  # the update of the runs still alive ((R,) bool); others kept
     def evaluate(self) -> list[tuple[float, float]]: ...
     def probe_apart(self, runs: list[int], x: Tensor, y: Tensor, step: int) -> list[list[dict]]: ...
     def probe_in_place(self, runs: list[int], x: Tensor, y: Tensor, step: int) -> list[list[dict]]: ...
@@ -110,6 +127,32 @@ def log_probes(runs: Runs, book: RunBook, members: list[int], step: int, records
         log_probe(book, m, step, r, runs.run_model(m))
 
 
+def readback_due(step: int, cfg: RunConfig, probe_steps: set[int], block: StepBlock, every: int) -> bool:
+    """Whether to read the block back after ``step``: before the books are needed (a probe at the next
+    step, an evaluation, the end; ``train_loop`` adds its checkpoints) and after ``every`` steps."""
+    return step + 1 in probe_steps or eval_due(step, cfg) or len(block) >= every or step + 1 == cfg.steps
+
+
+def train_step(
+    runs: Runs, book: RunBook, step: int, x: Tensor, y: Tensor, probe: bool, alive: Tensor
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """One training step of ``runs`` on (x, y), nothing read back but a probe's records: the runs'
+    losses, norms before clipping, clip events, and which runs are alive after it ((R,) each, on the
+    device; ``alive``: before it)."""
+    recorder = StateRecorder() if probe and runs.probe_in_step else None
+    runs.optimizer.zero_grad(set_to_none=False)
+    losses = runs.losses(runs.forward(x, recorder), y)  # () or (M,)
+    runs.objective(losses).backward()
+    if recorder is not None:
+        records = run_state_gradient_records(recorder, step, runs.count)
+        live = book.live()  # exact: the block was read back before a probe step
+        log_probes(runs, book, live, step, [records[m] for m in live])
+    norms, clipped = runs.clip()  # (R,) each
+    alive = alive & torch.isfinite(losses.detach().reshape(-1)) & torch.isfinite(norms)
+    runs.step(alive)
+    return losses, norms, clipped, alive
+
+
 def train_loop(
     runs: Runs,
     wall_start: float,
@@ -117,16 +160,21 @@ def train_loop(
     checkpoint: str | Path | None = None,
     checkpoint_every: int = 0,
     save_models: list[str | Path] | None = None,
+    readback_every: int | None = None,
 ) -> list[dict[str, Any]]:
     """Train ``runs`` for their shared number of steps; each run's result record, in order.
 
     ``wall_start``: when the caller started (model building is part of each run's wall time).
+    ``readback_every``: steps between read-backs of the books (``READBACK_EVERY`` when not given).
     """
     cfg = runs.cfgs[0]
+    every = readback_every or READBACK_EVERY
     probe_steps = set(cfg.probe_steps())
     resumed = resume(runs, checkpoint, checkpoint_every)
     book, start = resumed if resumed is not None else (RunBook.fresh(runs.count), 0)
     everyone = list(range(runs.count))
+    alive = torch.tensor([s == "ok" for s in book.status], device=runs.device)  # (R,)
+    block = StepBlock()
 
     work_start = time.perf_counter()  # the training loop, evaluations and probes: the runs' work
     steps = range(start, cfg.steps)
@@ -135,32 +183,22 @@ def train_loop(
 
         steps = tqdm(steps, desc=runs.label, leave=False)
     for step in steps:
-        live = book.live()
         x, y = runs.batch(cfg.batch)  # (B, T, I), (B[, T]); a stack: (M, B, T, I), (M, B[, T])
         if step in probe_steps and not runs.probe_in_step:  # on a copy, before the step
+            live = book.live()  # exact: the block was read back before a probe step
             log_probes(runs, book, live, step, runs.probe_apart(live, x, y, step))
         t0 = time.perf_counter()
-        recorder = StateRecorder() if step in probe_steps and runs.probe_in_step else None
-        runs.optimizer.zero_grad(set_to_none=False)
-        losses = runs.losses(runs.forward(x, recorder), y)  # () or (M,)
-        runs.objective(losses).backward()
-        if recorder is not None:
-            records = run_state_gradient_records(recorder, step, runs.count)
-            log_probes(runs, book, live, step, [records[m] for m in live])
-        norms, clipped = runs.clip()
-        loss_values = losses.reshape(-1).tolist()
-        for m in live:
-            if not log_step(book, m, step, loss_values[m], norms[m], clipped[m]):
-                runs.stop(m)
-        runs.step(bool(book.live()))
-        if runs.device == "cuda":
-            torch.cuda.synchronize()
-        share_time(book, time.perf_counter() - t0, "train_seconds", live)
+        losses, norms, clipped, alive = train_step(runs, book, step, x, y, step in probe_steps, alive)
+        block.add(step, losses, norms, clipped, time.perf_counter() - t0)
+        save = checkpoint_due(step, cfg, checkpoint, checkpoint_every)  # the books go into the checkpoint
+        if not (save or readback_due(step, cfg, probe_steps, block, every)):
+            continue
+        block.flush(book)
         if not book.live():
             break
         if eval_due(step, cfg):
             log_evaluation(book, book.live(), step + 1, runs.evaluate())
-        if checkpoint_due(step, cfg, checkpoint, checkpoint_every):
+        if save:
             now = time.perf_counter()
             share_time(book, now - work_start, "work_seconds", everyone)
             work_start = now

@@ -1,10 +1,12 @@
-"""Optimizers as a registry: name -> builder(params, lr, momentum)."""
+"""Optimizers as a registry: name -> builder(params, lr, momentum); and the guarded step that leaves
+runs which stopped where they stopped."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import torch
+from torch import Tensor
 
 OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
     # plain SGD shows the explosion (Pascanu 2013); momentum optional
@@ -14,3 +16,27 @@ OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
     # decay 0.9 as in Arjovsky et al. 2016 (PyTorch's default alpha is 0.99)
     "rmsprop": lambda params, lr, momentum: torch.optim.RMSprop(params, lr=lr, alpha=0.9),
 }
+
+
+@torch.no_grad()
+def guard_step(
+    optimizer: torch.optim.Optimizer, params: list[Tensor], before: list[Tensor], alive: Tensor, zero_dead: bool
+) -> None:
+    """``optimizer.step()``, after which every run not ``alive`` has its parameters put back as they
+    were before it, decided on the device (no read-back). ``alive``: () for one model, (M,) along
+    dimension 0 of each parameter for a stack of M runs; ``before``: buffers shaped as ``params``.
+    ``zero_dead``: also zero the gradients of those runs first, so that their (possibly non-finite)
+    gradients stay out of the optimizer's state (a stack's runs share one optimizer).
+
+    ``torch.where`` picks each element of one side unchanged, so a live run's update is bit for bit
+    the optimizer's; a run that is not alive keeps its parameters however the optimizer moves them
+    (Adam and momentum move parameters even with a zero gradient).
+    """
+    masks = [alive.view(-1, *[1] * (p.ndim - 1)) if alive.ndim else alive for p in params]  # broadcast over p
+    if zero_dead:
+        for p, m in zip(params, masks, strict=True):
+            p.grad.masked_fill_(~m, 0.0)
+    torch._foreach_copy_(before, params)
+    optimizer.step()
+    for p, b, m in zip(params, before, masks, strict=True):
+        torch.where(m, p, b, out=p)

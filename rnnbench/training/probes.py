@@ -184,8 +184,8 @@ def gradflow_at_init(cfg, dtype: torch.dtype) -> tuple[list[dict], dict]:
     """
     from rnnbench.core.tasks import TASKS
     from rnnbench.training.autobackend import concrete_backend
+    from rnnbench.training.build import build_run, make_batch
     from rnnbench.training.config import resolve_device
-    from rnnbench.training.train import build_run, make_batch  # train builds on the probes
 
     task = TASKS[cfg.task]
     device = resolve_device(cfg.device)

@@ -3,13 +3,19 @@ reports, step by step, and the result record built from it at the end.
 
 A ``RunBook`` holds, for each of the loop's R runs, its log (curves, probes, counts, timings: plain
 data that a checkpoint can carry) and its outcome so far (status, diverged step, steps run).
+``StepBlock`` holds the steps not yet in the books: their values stay on the device until the loop
+reads them back, a block at a time, and logs them step by step as if they had been read at once.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from typing import Any
+
+import torch
+from torch import Tensor
 
 from rnnbench.core.models import SequenceModel
 from rnnbench.core.provenance import environment
@@ -56,6 +62,53 @@ def log_step(book: RunBook, m: int, step: int, loss: float, grad_norm: float, cl
     log["clip_count"] += clipped
     book.steps_run[m] = step + 1
     return True
+
+
+class StepBlock:
+    """The training steps since the last read-back, their per-run values as device tensors.
+
+    ``add`` keeps a step's losses, norms before clipping and clip events ((R,) each) and its host
+    time; ``flush`` reads them all back in one transfer per kind and logs them in step order, as the
+    loop once did after every step: each step's records and time go to the runs live at it, so a run
+    that diverged inside the block has its records up to that step and none after.
+    """
+
+    def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        self.steps: list[int] = []
+        self.losses: list[Tensor] = []
+        self.norms: list[Tensor] = []
+        self.clipped: list[Tensor] = []
+        self.seconds: list[float] = []
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def add(self, step: int, losses: Tensor, norms: Tensor, clipped: Tensor, seconds: float) -> None:
+        self.steps.append(step)
+        self.losses.append(losses.detach().reshape(-1))  # (R,)
+        self.norms.append(norms.reshape(-1))
+        self.clipped.append(clipped.reshape(-1))
+        self.seconds.append(seconds)
+
+    def flush(self, book: RunBook) -> None:
+        """Log the block's steps into ``book`` and empty it. The read-back waits for the device to
+        finish the block: that wait is training time, shared evenly by the block's steps."""
+        if not self.steps:
+            return
+        t0 = time.perf_counter()
+        losses = torch.stack(self.losses).tolist()  # (K, R)
+        norms = torch.stack(self.norms).tolist()
+        clipped = torch.stack(self.clipped).tolist()
+        wait = (time.perf_counter() - t0) / len(self.steps)
+        for k, step in enumerate(self.steps):
+            live = book.live()
+            for m in live:
+                log_step(book, m, step, losses[k][m], norms[k][m], clipped[k][m])
+            share_time(book, self.seconds[k] + wait, "train_seconds", live)
+        self.clear()
 
 
 def log_probe(book: RunBook, m: int, step: int, records: list[dict], model: SequenceModel) -> None:

@@ -15,21 +15,17 @@ from torch import Tensor
 
 from rnnbench.core.backends import PROBEABLE_BACKENDS
 from rnnbench.core.layers import StateRecorder
-from rnnbench.core.models import SequenceModel, build_model
-from rnnbench.core.tasks import TASKS, Task
+from rnnbench.core.models import SequenceModel
+from rnnbench.core.tasks import TASKS
 from rnnbench.training.autobackend import concrete_backend
+from rnnbench.training.build import build_run, make_batch
 from rnnbench.training.clipping import clipper
 from rnnbench.training.config import DTYPES, RunConfig, resolve_device
 from rnnbench.training.loop import train_loop
 from rnnbench.training.memory import check_fits
-from rnnbench.training.optimizers import OPTIMIZERS
+from rnnbench.training.optimizers import OPTIMIZERS, guard_step
 from rnnbench.training.probes import probe, state_gradient_records
 from rnnbench.training.runlog import RunBook
-
-
-def make_batch(task: Task, batch: int, length: int, generator: torch.Generator, device: str, dtype: torch.dtype):
-    x, y = task.generate(batch, length, generator, device)
-    return x.to(dtype), (y.to(dtype) if y.is_floating_point() else y)
 
 
 @torch.no_grad()
@@ -37,24 +33,6 @@ def evaluate(model: SequenceModel, x: torch.Tensor, y: torch.Tensor) -> tuple[fl
     """Loss and accuracy on a held-out batch."""
     out = model(x)
     return model.task.loss(out, y).item(), model.task.accuracy(out, y)
-
-
-def build_run(cfg: RunConfig, backend: str) -> SequenceModel:
-    """Run ``cfg``'s model on ``backend`` (a concrete one, not ``auto``), on the CPU in float32."""
-    return build_model(
-        TASKS[cfg.task],
-        cfg.cell,
-        cfg.hidden,
-        cfg.layers,
-        cfg.bidirectional,
-        backend,
-        cfg.reset_after,
-        cfg.init,
-        cfg.init_gain,
-        cfg.forget_bias,
-        cfg.seed,
-        cfg.chrono_range(),
-    )
 
 
 class SingleRun:
@@ -73,6 +51,7 @@ class SingleRun:
         self.model = build_run(cfg, self.backend_used).to(device=device, dtype=dtype)
         self.params = list(self.model.parameters())
         self.optimizer = OPTIMIZERS[cfg.optimizer](self.params, cfg.lr, cfg.momentum)
+        self.before = [torch.empty_like(p) for p in self.params]  # the parameters before each step
         self.clipper = clipper(cfg.clip_mode, cfg.clip)
         self.generators = torch.Generator().manual_seed(cfg.seed)
         eval_gen = torch.Generator().manual_seed(cfg.eval_seed)
@@ -95,16 +74,16 @@ class SingleRun:
     def objective(self, losses: Tensor) -> Tensor:
         return losses
 
-    def clip(self) -> tuple[list[float], list[bool]]:
+    def clip(self) -> tuple[Tensor, Tensor]:
         norm, clipped = self.clipper([p.grad for p in self.params])
-        return [norm.item()], [clipped]
+        return norm.reshape(1), clipped.reshape(1)
 
-    def stop(self, m: int) -> None:
-        pass  # the loop ends with its one run
-
-    def step(self, any_live: bool) -> None:
-        if any_live:
-            self.optimizer.step()
+    def step(self, alive: Tensor) -> None:
+        """The optimizer's step, undone unless the run is still ``alive`` ((1,) bool): the loop learns
+        of a divergence only at its next read-back, and the run must stop with the parameters it had.
+        Its gradients are not zeroed first: a stopped single run's optimizer state is never used again
+        (the loop ends with it and writes no checkpoint after it)."""
+        guard_step(self.optimizer, self.params, self.before, alive.reshape(()), zero_dead=False)
 
     def evaluate(self) -> list[tuple[float, float]]:
         return [evaluate(self.model, self.x_eval, self.y_eval)]
