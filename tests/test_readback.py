@@ -150,3 +150,15 @@ def test_a_training_step_reads_nothing_back(monkeypatch, stack):
         counts.append(reads.count)
         monkeypatch.undo()
     assert counts[0] == counts[1] > 0
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("task", ["adding", "copy"])
+def test_a_batch_copied_to_cuda_without_blocking_is_the_cpu_batch(task):
+    from rnnbench.core.tasks import TASKS
+    from rnnbench.training.build import make_batch
+
+    cpu = make_batch(TASKS[task], 8, 12, torch.Generator().manual_seed(4), "cpu", torch.float32)
+    cuda = make_batch(TASKS[task], 8, 12, torch.Generator().manual_seed(4), "cuda", torch.float32)
+    assert all(torch.equal(a, b.cpu()) and b.is_cuda for a, b in zip(cpu, cuda, strict=True))
