@@ -92,13 +92,15 @@ if [ "$TINY" = 1 ]; then
     PEER_ARGS=(--steps 5 --stack 0 --cells rnn --hidden 8 --batch 4)
     DEEPBENCH_ARGS=(--cell gru --hidden 512 --length 1 --batch 32 --repeats 2 --warmup 1)
     TF32_ARGS=("${DEEPBENCH_ARGS[@]}")
-    TESTS=(tests/test_cuda_throughput.py tests/test_autobackend.py)
 else
     PEER_ARGS=(--steps 1000 --stack 0 --hidden 128 --batch 20)
     DEEPBENCH_ARGS=()
     TF32_ARGS=(--cell lstm --hidden 512 1024)  # 8 of the preset's LSTM shapes
-    TESTS=(tests)
 fi
+
+# The test files with tests marked cuda: collecting only these needs no package the GPU machine lacks
+# (the rest of the suite imports snakemake's and selenium's modules)
+mapfile -t TESTS < <(grep -l 'mark.cuda' "$REPO"/tests/test_*.py)
 
 # --- env ---------------------------------------------------------------------------------------------
 env_result() { grep -m1 '^torch' "$OUT/env.log"; }
@@ -113,7 +115,7 @@ part env env_result -- env_part
 
 # --- the CUDA tests ----------------------------------------------------------------------------------
 tests_result() { tail -n 1 "$OUT/cuda_tests.log"; }
-part cuda_tests tests_result -- "$PY" -m pytest -q -p no:cacheprovider -m cuda "${TESTS[@]/#/$REPO/}"
+part cuda_tests tests_result -- "$PY" -m pytest -q -p no:cacheprovider -m cuda "${TESTS[@]}"
 
 # --- one run against a plain loop --------------------------------------------------------------------
 # "rnn 0.72x lstm 0.64x ...": each cell's whole run against the plain loop, in steps/s

@@ -571,7 +571,7 @@ def gradients_part(
     def row(cell: str, paper: str, verdict: str) -> str:
         return f"| {names[cell]} | {paper} | {' | '.join(factor(cell, L) for L in lengths)} | {verdict} |"
 
-    at = " and ".join(map(str, lengths))
+    at = ", ".join(map(str, lengths))
     not_comparable = "**not comparable at this length** (T = 1000: default study)"
 
     return f"""## Claim 4 — gradient at initialisation (Arjovsky et al. 2016, their figure of ‖∂C/∂h_t‖, adding T = 1000)
