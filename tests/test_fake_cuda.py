@@ -13,15 +13,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 FAKECUDA = REPO / "tests" / "fakecuda"
 # The tests whose outcome depends on CUDA being there: the CLI's and the throughput benchmark's device
-# handling, backend auto, the CUDA tests (skipped, saying why), the plan's GPU slots and the paper-gpu
-# study's plan. Not the whole suite: about a minute on 2 cores, where the suite takes several.
+# handling, backend auto, the CUDA tests (skipped, saying why) and the plan's GPU slots. Not the whole
+# suite: under two minutes of CPU, where the suite takes several on 2 cores. (tests/test_paper_gpu.py
+# plans the paper-gpu study under the fake itself.)
 SUBSET = [
     "tests/test_cli.py",
     "tests/test_throughput.py",
     "tests/test_autobackend.py",
     "tests/test_cuda_throughput.py",
     "tests/test_plan.py",
-    "tests/test_paper_gpu.py",
 ]
 KEYWORDS = "cuda or auto or bad_input or gpu or slots or plan"
 
