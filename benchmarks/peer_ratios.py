@@ -1,7 +1,7 @@
 """Whole runs of ``rnnbench train --backend auto`` against the plain PyTorch loop a user would write
 instead, measured side by side in one run.
 
-    python benchmarks/peer_ratios.py [--steps 1000] [--rounds 1] [--stack 6] [--threads 1]
+    python benchmarks/peer_ratios.py [--steps 1000] [--rounds 1] [--stack 6] [--threads 1] [--device cuda]
 
 For each cell (tanh RNN, LSTM, GRU) on the adding problem at T = 100, at the default study's size
 (H = 32, B = 32) and at H = 128, B = 20 (the paper-cpu study's):
@@ -59,21 +59,22 @@ class Row:
     high: float
 
 
-def plain_loop(cell: str, hidden: int, batch: int, steps: int, seed: int = 0) -> float:
-    """The loop a user would write: seconds for ``steps`` steps (model set-up included)."""
+def plain_loop(cell: str, hidden: int, batch: int, steps: int, seed: int = 0, device: str = "cpu") -> float:
+    """The loop a user would write: seconds for ``steps`` steps (model set-up included). On CUDA it
+    draws its batches there and waits for the device once, at the end (``loss.item()``)."""
     t0 = time.perf_counter()
     torch.manual_seed(seed)
-    rnn = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[cell](2, hidden, batch_first=True)
-    head = nn.Linear(hidden, 1)
+    rnn = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[cell](2, hidden, batch_first=True).to(device)
+    head = nn.Linear(hidden, 1).to(device)
     params = [*rnn.parameters(), *head.parameters()]
     opt = torch.optim.Adam(params, lr=LR)
     half = LENGTH // 2
-    rows = torch.arange(batch)
+    rows = torch.arange(batch, device=device)
     for _ in range(steps):
-        values = torch.rand(batch, LENGTH)  # (B, T) adding problem, Arjovsky 2016's variant
-        markers = torch.zeros(batch, LENGTH)
-        markers[rows, torch.randint(0, half, (batch,))] = 1.0
-        markers[rows, torch.randint(half, LENGTH, (batch,))] = 1.0
+        values = torch.rand(batch, LENGTH, device=device)  # (B, T) adding problem, Arjovsky 2016's variant
+        markers = torch.zeros(batch, LENGTH, device=device)
+        markers[rows, torch.randint(0, half, (batch,), device=device)] = 1.0
+        markers[rows, torch.randint(half, LENGTH, (batch,), device=device)] = 1.0
         x = torch.stack((values, markers), -1)  # (B, T, 2)
         y = (values * markers).sum(1)  # (B,)
         opt.zero_grad()
@@ -86,9 +87,12 @@ def plain_loop(cell: str, hidden: int, batch: int, steps: int, seed: int = 0) ->
     return time.perf_counter() - t0
 
 
-def rnnbench_run(cell: str, hidden: int, batch: int, steps: int, reset_after: bool, out: Path) -> float:
+def rnnbench_run(
+    cell: str, hidden: int, batch: int, steps: int, reset_after: bool, out: Path, device: str = "cpu"
+) -> float:
     """``rnnbench train --backend auto`` as the study runs it: seconds from the call to the JSON."""
     argv = ["train", "--backend", "auto", "--task", "adding", "--cell", cell, "--length", str(LENGTH)]
+    argv += ["--device", device]
     argv += ["--steps", str(steps), "--clip", str(CLIP), "--hidden", str(hidden), "--batch", str(batch)]
     argv += ["--lr", str(LR), "--optimizer", "adam", "--probe-at", "0", "-1", "--out", str(out)]
     argv += ["--eval-every", str(EVAL_EVERY), "--eval-batch", str(EVAL_BATCH)]
@@ -99,35 +103,39 @@ def rnnbench_run(cell: str, hidden: int, batch: int, steps: int, reset_after: bo
     return time.perf_counter() - t0
 
 
-def stack_run(cell: str, hidden: int, batch: int, steps: int, runs: int, reset_after: bool) -> float:
+def stack_run(
+    cell: str, hidden: int, batch: int, steps: int, runs: int, reset_after: bool, device: str = "cpu"
+) -> float:
     """Seconds for ``runs`` seeds of one sweep cell trained as the pipeline's job trains them."""
     cfg = RunConfig(
         task="adding", cell=cell, length=LENGTH, hidden=hidden, batch=batch, steps=steps, clip=CLIP, lr=LR,
         optimizer="adam", backend="auto", reset_after=reset_after and cell == "gru", eval_every=EVAL_EVERY,
-        eval_batch=EVAL_BATCH, probe_at=(0, -1),
+        eval_batch=EVAL_BATCH, probe_at=(0, -1), device=device,
     )  # fmt: skip
     t0 = time.perf_counter()
     train_runs([dataclasses.replace(cfg, seed=s) for s in range(runs)], progress=False)
     return time.perf_counter() - t0
 
 
-def measure(steps: int, rounds: int, stack: int, reset_after: bool, cells=CELLS, sizes=SIZES) -> list[Row]:
+def measure(
+    steps: int, rounds: int, stack: int, reset_after: bool, cells=CELLS, sizes=SIZES, device: str = "cpu"
+) -> list[Row]:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for cell in cells:
             for hidden, batch in sizes:
                 variants = {
-                    "plain": lambda: steps / plain_loop(cell, hidden, batch, steps),
-                    "rnnbench": lambda: steps / rnnbench_run(cell, hidden, batch, steps, reset_after, Path(tmp, "r.json")),
+                    "plain": lambda: steps / plain_loop(cell, hidden, batch, steps, device=device),
+                    "rnnbench": lambda: steps / rnnbench_run(cell, hidden, batch, steps, reset_after, Path(tmp, "r.json"), device),
                 }  # fmt: skip
                 if stack > 1 and (hidden, batch) == sizes[0]:
                     variants["stack"] = lambda: (
-                        stack * steps / stack_run(cell, hidden, batch, steps, stack, reset_after)
+                        stack * steps / stack_run(cell, hidden, batch, steps, stack, reset_after, device)
                     )
                 # warm-up: the first call of each path pays one-off costs (torch's lazy imports -- the
                 # optimizers import torch._dynamo on their first step --, oneDNN's primitive caches)
-                plain_loop(cell, hidden, batch, 5)
-                rnnbench_run(cell, hidden, batch, 5, reset_after, Path(tmp, "r.json"))
+                plain_loop(cell, hidden, batch, 5, device=device)
+                rnnbench_run(cell, hidden, batch, 5, reset_after, Path(tmp, "r.json"), device)
                 rates: dict[str, list[float]] = {v: [] for v in variants}
                 for _ in range(rounds):
                     for v, run in variants.items():
@@ -154,13 +162,18 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (1: as the pipeline's jobs)")
     p.add_argument("--reset-after", action="store_true", help="rnnbench's GRU in torch.nn.GRU's form")
     p.add_argument("--cells", nargs="+", default=list(CELLS), choices=CELLS)
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where both loops train")
+    p.add_argument("--hidden", type=int, help="one size, H (with --batch) instead of the two study sizes")
+    p.add_argument("--batch", type=int, default=20, help="B of --hidden")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    m = machine("cpu")
-    print(f"# {m['cpu']}, {torch.get_num_threads()} thread(s), torch {m['torch']}")
+    m = machine(args.device)
+    gpu = f", {m['gpu']}" if args.device == "cuda" else ""
+    print(f"# {args.device}{gpu}, {m['cpu']}, {torch.get_num_threads()} thread(s), torch {m['torch']}")
     print(f"# adding T={LENGTH}, Adam lr {LR}, norm clip {CLIP}, {args.steps} steps, {args.rounds} round(s);")
     print("# rnnbench = whole `rnnbench train --backend auto` run (probes at 0 and -1, eval every 100, JSON)")
-    measure(args.steps, args.rounds, args.stack, args.reset_after, tuple(args.cells))
+    sizes = ((args.hidden, args.batch),) if args.hidden else SIZES
+    measure(args.steps, args.rounds, args.stack, args.reset_after, tuple(args.cells), sizes, args.device)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,36 @@
+import os
+import sys
+from pathlib import Path
+
 import pytest
 import torch
+
+# RNNBENCH_FAKE_CUDA=1: torch reports a CUDA device while tensors stay on the CPU (tests/fakecuda says
+# why), here and, through PYTHONPATH, in every Python subprocess a test starts. tests/test_fake_cuda.py
+# runs a subset of the suite this way.
+FAKECUDA = Path(__file__).parent / "fakecuda"
+sys.path.insert(0, str(FAKECUDA))
+from sitecustomize import fake_cuda_on, install  # noqa: E402
+
+FAKE_CUDA = fake_cuda_on()
+# Whether real CUDA kernels can run (read before the fake is installed): tests marked `cuda` need them.
+REAL_CUDA = torch.cuda.is_available() and not FAKE_CUDA
+if FAKE_CUDA:
+    install()
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(FAKECUDA), os.environ.get("PYTHONPATH")) if p)
+sys.path.remove(str(FAKECUDA))
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `cuda` run CUDA kernels: skipped, with the reason, where no real CUDA device is (the
+    faked one has none). The other tests must hold with and without CUDA: where a test checks a path that
+    only one of the two takes, it branches on torch.cuda.is_available() (faked or real) and says why."""
+    if REAL_CUDA:
+        return
+    why = "faked CUDA (RNNBENCH_FAKE_CUDA) runs no CUDA kernel" if FAKE_CUDA else "needs a CUDA device (none here)"
+    for item in items:
+        if "cuda" in item.keywords:
+            item.add_marker(pytest.mark.skip(reason=why))
 
 
 @pytest.fixture(autouse=True)

@@ -83,7 +83,7 @@ def test_auto_picks_cudnn_on_cuda():
     assert [concrete_backend(AUTO, c, r, "cuda") for c, r in FORMS] == ["fused", "fused", "explicit-premul", "fused"]
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.cuda
 def test_auto_on_cuda_records_cudnn():
     r = train(RunConfig(cell="lstm", backend=AUTO, device="cuda", length=10, hidden=16, steps=5, probe_at=(0, -1)))
     assert r["backend_used"] == "fused" and r["env"]["device"] == "cuda"

@@ -47,7 +47,7 @@ def test_the_plan_of_the_smoke_study():
     assert p.run_files()[0] == f"results/runs/{next(iter(runs))}.json" and len(p.run_files()) == len(runs)
     job, members = next(iter(p.jobs.items()))
     assert p.run_files(members) == [f"results/runs/{rid}.json" for rid in members]
-    assert p.uses_gpu(members[0]) == 0 and p.job_priority(members) >= 1
+    assert p.gpu_slots(members[0]) == 0 and p.job_priority(members) >= 1
 
 
 def test_without_the_optional_parts_only_the_base_outputs():

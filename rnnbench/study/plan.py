@@ -21,6 +21,13 @@ from rnnbench.study.sweep import config_hash, expand, job_cost, report_settings,
 from rnnbench.training.config import RunConfig, resolve_device
 
 DEFAULT_MAX_RUNS = 2000  # the schema's default for max_runs
+# Training jobs that share one GPU at a time (config `jobs_per_gpu`; not a schema default, which would
+# change every study's config hash). A study's models are small: on an H200 one paper-scale run (LSTM,
+# H = 128, adding T = 750, batch 50) computes about 15 GFLOP per 8.4 ms step, under 2 TFLOP/s of the 51
+# the device gives torch.mm in strict fp32, and holds well under 1 GB (its CUDA context included) of
+# 141 GB: the step is bound by kernel launches and Python, not by the device. 8 such jobs keep it
+# busier while each still gets a CPU core to launch from on a typical GPU node (8-16 cores per GPU).
+DEFAULT_JOBS_PER_GPU = 8
 # The long-form tables every study writes (rule tables, rule jobs_table)
 BASE_TABLES = (
     "results/tables/runs.csv",
@@ -70,6 +77,7 @@ class Plan:
     init_probes: dict | None
     depth: bool
     device: str  # the study's device (the init probes run there)
+    jobs_per_gpu: int = DEFAULT_JOBS_PER_GPU  # CUDA jobs at once on the study's GPU (gpu_slots)
     tables: list[str] = field(default_factory=list)
     figure_names: list[str] = field(default_factory=list)
 
@@ -103,8 +111,11 @@ class Plan:
         """Costliest jobs first (longest processing time first), so the last to finish is a short one."""
         return 1 + job_cost([self.runs[rid] for rid in members]) // 1000
 
-    def uses_gpu(self, rid: str) -> int:
-        """1 when the run trains on CUDA: ``--resources gpu=N`` then caps concurrent CUDA jobs."""
+    def gpu_slots(self, rid: str) -> int:
+        """The GPU slots a job whose first run is ``rid`` takes: 1 when it trains on CUDA, else 0. The
+        workflow gives the study ``jobs_per_gpu`` slots (resource ``gpu_slots``), so that many CUDA jobs
+        share the GPU at once. ``device: cuda`` needs no CUDA here (a cluster's login node plans it);
+        ``auto`` is decided by this machine, where the jobs of a local run train."""
         device = self.runs[rid]["device"]
         if device == "auto":
             import torch
@@ -179,6 +190,7 @@ def make_plan(config: dict, log: Callable[[str], None] = say) -> Plan:
         init_probes=init_probes,
         depth=depth,
         device=study_device(config),
+        jobs_per_gpu=config.get("jobs_per_gpu", DEFAULT_JOBS_PER_GPU),
         tables=tables,
         figure_names=figure_names,
     )

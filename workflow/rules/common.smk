@@ -37,7 +37,17 @@ TABLES, FIGURE_NAMES, FIGURES = PLAN.tables, PLAN.figure_names, PLAN.figures
 # rendered with its figures embedded, and the tables a reader browses.
 HTML_TABLES, TABLE_NOTES, REPORT_PAGES = PLAN.html_tables, study_plan.TABLE_NOTES, PLAN.report_pages
 COMPARE = PLAN.compare
-run_files, model_files, uses_gpu, job_priority = PLAN.run_files, PLAN.model_files, PLAN.uses_gpu, PLAN.job_priority
+run_files, model_files, gpu_slots, job_priority = PLAN.run_files, PLAN.model_files, PLAN.gpu_slots, PLAN.job_priority
+
+# Many runs per GPU: each CUDA job takes one `gpu_slots` (Snakemake resources are integers, so a share of
+# a GPU is one slot of jobs_per_gpu), and a local run has jobs_per_gpu slots unless the command line
+# gives its own (`--resources gpu_slots=N`). Every CUDA job trains on torch's `cuda` device, the first
+# visible GPU (CUDA_VISIBLE_DEVICES picks it), so the slots are that one GPU's. On a cluster each job
+# gets its own GPU from SLURM (profiles/slurm-gpu) and no limit is set here.
+if workflow.is_main_process and getattr(workflow, "local_exec", True) and "gpu_slots" not in workflow.global_resources:
+    workflow.global_resources["gpu_slots"] = PLAN.jobs_per_gpu
+    if any(gpu_slots(members[0]) for members in JOBS.values()):
+        print(f"rnnbench: CUDA jobs share the GPU {PLAN.jobs_per_gpu} at a time (jobs_per_gpu)", file=sys.stderr)
 
 
 def share_rule_settings(name, rules):

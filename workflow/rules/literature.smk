@@ -13,7 +13,7 @@ if INIT_PROBES:
             device=STUDY_DEVICE,
         threads: config.get("threads_per_run", 1)
         resources:
-            gpu=int(STUDY_DEVICE == "cuda"),
+            gpu_slots=int(STUDY_DEVICE == "cuda"),
         script:
             "../scripts/init_probes.py"
 

@@ -39,6 +39,6 @@ for index, (job, members) in enumerate(JOBS.items()):
         # and no core idles long at the end of the training phase
         priority: job_priority(members)
         resources:
-            gpu=uses_gpu(members[0]),
+            gpu_slots=gpu_slots(members[0]),
         script:
             "../scripts/train.py"
