@@ -378,6 +378,8 @@ def machine_label(df: pd.DataFrame) -> str:
     hw = uniq("gpu") if device == "cuda" else uniq("cpu")
     threads = uniq("torch_threads")
     out = f"{device.upper()}: {hw}" if hw else device.upper()
+    if device == "cuda" and uniq("math_mode"):  # fp32 or tf32: what cuDNN and the ceiling ran in
+        out += f", {uniq('math_mode')}"
     if device != "cuda" and threads:
         out += f", {threads} torch thread{'s' if threads != '1' else ''}"
     if "torch" in df:
