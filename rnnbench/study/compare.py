@@ -246,14 +246,13 @@ def figure(cmp: Comparison):
 
     handles = [Line2D([], [], linestyle="", marker=markers[m], color="0.5", markeredgecolor="black", label=m)
                for m in cmp.machines]  # fmt: skip
+    if not t["like_for_like"].astype(bool).all():
+        handles.append(Line2D([], [], linestyle="", marker="o", color="0.5", markerfacecolor="none",
+                              label="hollow: run in TF32 against a strict-fp32 GEMM ceiling (an older table): not a bound"))  # fmt: skip
     style.legend_below(fig, handles, ncol=1, title="machine (from each table's recorded provenance)")
     details = "one recurrent layer, training forward + backward; shapes measured on every machine"
     if left := [n for n in cmp.notes if n.startswith("left out")]:
         details += f"; {len(left)} case(s) left out (not on every machine)"
-    if not t["like_for_like"].astype(bool).all():
-        details += (
-            "; hollow: fraction against a ceiling of another math mode (cuDNN TF32 vs a strict-fp32 GEMM), not a bound"
-        )
     style.suptitle(fig, "Throughput across machines: tokens/s and fraction of each machine's GEMM ceiling", details)
     return fig
 
