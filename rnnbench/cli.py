@@ -121,6 +121,11 @@ OPTIONS: dict[str, dict] = {
         choices=PROBE_DTYPES, help="dtype of the probe pass: float64 (on a copy), or the same as --dtype"
     ),
     "--layers": dict(type=int, help="stacked recurrent layers"),
+    "--allow-tf32": dict(
+        action="store_true",
+        help="on CUDA, let cuBLAS/cuDNN run float32 products in TF32 (faster, less exact); default: true fp32. "
+        "No effect on CPU",
+    ),
 }
 
 
@@ -172,6 +177,7 @@ def _model_args(p: argparse.ArgumentParser, default_task: str) -> None:
     _option(p, "--dtype", default=d.dtype)
     _option(p, "--threads")
     _option(p, "--probe-dtype", default=d.probe_dtype)
+    _option(p, "--allow-tf32")
     p.add_argument("--out", type=Path, required=True, help="output file, written atomically")
 
 
@@ -322,6 +328,7 @@ def _throughput_args(sub) -> None:
         help="a preset grid of cells and shapes (deepbench: its training set); shape flags then pick cases from it",
     )
     _option(p, "--threads")
+    _option(p, "--allow-tf32")
     p.add_argument("--out", type=Path, required=True, help="CSV output, written atomically")
 
 
@@ -343,6 +350,7 @@ def _config(args: argparse.Namespace, **extra) -> RunConfig:
         backend=args.backend,
         device=args.device,
         dtype=args.dtype,
+        allow_tf32=args.allow_tf32,
         **extra,
     )
 
@@ -416,12 +424,14 @@ def cmd_train(args: argparse.Namespace) -> None:
 def cmd_gradflow(args: argparse.Namespace) -> None:
     import pandas as pd
 
+    from rnnbench.core.precision import tf32_policy
     from rnnbench.training.probes import gradflow_at_init
 
     cfg = _config(args, steps=1, probe_dtype=args.probe_dtype)
     _check_outputs(out=args.out)
     check_fits(cfg, resolve_device(cfg.device))
-    records, summary = gradflow_at_init(cfg, cfg.probe_torch_dtype())
+    with tf32_policy(resolve_device(cfg.device), cfg.allow_tf32):  # as training would compute it
+        records, summary = gradflow_at_init(cfg, cfg.probe_torch_dtype())
     df = pd.DataFrame.from_records(records)
     atomic_write(args.out, lambda f: df.to_csv(f, index=False))
     print(
@@ -457,6 +467,7 @@ def cmd_throughput(args: argparse.Namespace) -> None:
         "reset_after": args.reset_after,
         "compile_max_steps": args.compile_max_steps,
         "threads": args.threads or 0,
+        "allow_tf32": args.allow_tf32,
     }
     shape = {"cell": args.cell, "length": args.length, "batch": args.batch, "hidden": args.hidden}
     if args.preset:  # --cell/--length/--batch/--hidden pick cases of the preset

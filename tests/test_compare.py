@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import matplotlib.image
 import pandas as pd
 import pytest
@@ -138,3 +140,45 @@ def test_a_table_with_only_failed_cases_is_refused(two_machines, tmp_path):
     df.to_csv(b, index=False)
     with pytest.raises(CompareError, match="no measured case"):
         compare([a, b])
+
+
+H200 = Path(__file__).resolve().parents[1] / "docs" / "measurements" / "h200-2026-12-04"
+
+
+def cpu_twin(gpu_table: Path, out: Path) -> Path:
+    """The H200 table's cases as if measured on a CPU by today's tool (modes recorded, fp32)."""
+    df = pd.read_csv(gpu_table)
+    df["device"], df["gpu"], df["kernel"] = "cpu", "", df["backend"] + " on the CPU"
+    df["math_mode"] = df["ceiling_math_mode"] = "fp32"
+    df["tokens_per_s"] /= 10
+    df.to_csv(out, index=False)
+    return out
+
+
+@pytest.mark.parametrize("name", ["throughput-study-sizes.csv", "throughput-deepbench.csv"])
+def test_the_h200_tables_ceiling_fault_is_flagged(name, tmp_path):
+    """Those tables hold no math mode: their cuDNN rows ran TF32 (torch's default) against a strict-fp32
+    torch.mm ceiling. compare flags exactly those, and every fraction above 1 is one of them."""
+    gpu = H200 / name
+    cmp = compare([cpu_twin(gpu, tmp_path / "cpu.csv"), gpu])
+    t = cmp.table
+    on_gpu = t[t["device"] == "cuda"]
+    cudnn = on_gpu["kernel"].str.contains("cuDNN")
+    assert cudnn.any() and (on_gpu.loc[cudnn, "math_mode"] == "tf32").all()
+    assert (on_gpu["ceiling_math_mode"] == "fp32").all()
+    assert (~on_gpu.loc[cudnn, "like_for_like"]).all() and on_gpu.loc[~cudnn, "like_for_like"].all()
+    assert t[t["device"] == "cpu"]["like_for_like"].all()
+    assert not on_gpu[on_gpu["fraction_of_ceiling"] > 1]["like_for_like"].any()
+    flagged = [n for n in cmp.notes if n.startswith("flagged")]
+    assert len(flagged) == 1 and f"{int(cudnn.sum())} case(s) on NVIDIA H200" in flagged[0]
+
+
+def test_recorded_same_mode_rows_are_like_for_like(tmp_path):
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    table("Intel Core i7-1185G7", "cpu", 1.0).to_csv(a, index=False)
+    gpu = table("AMD EPYC 7B13", "cuda", 30.0, gpu="NVIDIA H200")
+    gpu["kernel"], gpu["math_mode"], gpu["ceiling_math_mode"] = "cuDNN fused LSTM", "tf32", "tf32"
+    gpu.to_csv(b, index=False)
+    cmp = compare([a, b])
+    assert cmp.table["like_for_like"].all() and not [n for n in cmp.notes if n.startswith("flagged")]
+    assert "NVIDIA H200 (cuda, tf32, torch 2.13.0+cpu)" in cmp.machines

@@ -11,7 +11,10 @@ use (torch.mm and, on CPU float32, oneDNN), at the layer's two GEMM shapes: the 
 (B, H) @ (H, G·H) (``ceiling_step_gflops``) and the input projection of all steps at once,
 (T·B, I) @ (I, G·H) (rows capped at 4096, where the rate has levelled off). A layer cannot run its
 GEMMs faster than the better of the two, so achieved GFLOP/s stays below it; the step shape alone
-is not a bound, since fused kernels do half their FLOPs in the big input GEMM.
+is not a bound, since fused kernels do half their FLOPs in the big input GEMM. The case runs under the
+one TF32 policy (``rnnbench.core.precision``: true fp32 unless ``allow_tf32`` on CUDA) and its ceiling
+is measured in the same math mode (``math_mode``, ``ceiling_math_mode``): before this, cuDNN ran TF32
+by torch's default against a strict-fp32 torch.mm ceiling, and fractions read up to 4.2 on an H200.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from rnnbench.core.backends import BACKENDS, Unsupported
 from rnnbench.core.cells import CELLS
 from rnnbench.core.checks import DTYPES, ConfigError, int_at_least, one_of, resolve_device
 from rnnbench.core.onednn import uses_onednn
+from rnnbench.core.precision import math_mode, math_mode_scope
 from rnnbench.core.provenance import cpu_model, git_commit
 
 
@@ -59,6 +63,7 @@ class ThroughputConfig:
     flop_convention: str = "total"  # total: input GEMM included; recurrent: DeepBench's count
     compile_max_steps: int = 32  # compiled backend: torch.compile unrolls the T·layers steps
     threads: int = 0  # torch CPU threads while this case runs; 0 = leave torch's setting
+    allow_tf32: bool = False  # CUDA: float32 products in TF32 (rnnbench.core.precision); ceiling in the same mode
 
     def __post_init__(self) -> None:
         one_of("cell", self.cell, CELLS)
@@ -71,8 +76,9 @@ class ThroughputConfig:
         int_at_least("input", self.input, 0)
         int_at_least("threads", self.threads, 0)
         int_at_least("warmup", self.warmup, 0)
-        if not isinstance(self.reset_after, bool):
-            raise ConfigError(f"reset_after must be true or false, got {self.reset_after!r}")
+        for name in ("reset_after", "allow_tf32"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
 
     @property
     def input_size(self) -> int:
@@ -136,6 +142,8 @@ class ThroughputRow:
     ceiling_step_gflops: float = float("nan")  # at the recurrent step's GEMM shape
     ceiling_input_gflops: float = float("nan")  # at the all-steps input GEMM shape
     ceiling_kernel: str = ""
+    math_mode: str = ""  # fp32 | tf32: what the layer's float32 products ran in (rnnbench.core.precision)
+    ceiling_math_mode: str = ""  # what the ceiling's GEMMs ran in: always math_mode, so the fraction is like for like
     fraction_of_ceiling: float = float("nan")
     peak_mem_mb: float = float("nan")
     peak_mem_kind: str = ""
@@ -206,9 +214,17 @@ class CpuLoad:
 
 
 @lru_cache(maxsize=64)
-def gemm_ceiling(m: int, k: int, n: int, device: str, dtype: str, threads: int, repeats: int = 7) -> tuple[float, str]:
+def gemm_ceiling(
+    m: int, k: int, n: int, device: str, dtype: str, threads: int, mode: str = "fp32", repeats: int = 7
+) -> tuple[float, str]:
     """Best matmul rate (GFLOP/s) at (m, k) @ (k, n) over the GEMMs our backends use, with
-    ``threads`` torch threads (the current setting; part of the cache key); cached per run."""
+    ``threads`` torch threads (the current setting; part of the cache key), in math ``mode`` (fp32 or
+    tf32: the layer's own, so that a TF32 kernel is not held to an fp32 ceiling); cached per run."""
+    with math_mode_scope(mode):
+        return _best_gemm(m, k, n, device, dtype, repeats)
+
+
+def _best_gemm(m: int, k: int, n: int, device: str, dtype: str, repeats: int) -> tuple[float, str]:
     dev, dt = torch.device(device), DTYPES[dtype]
     a = torch.randn(m, k, device=dev, dtype=dt)
     w = torch.randn(n, k, device=dev, dtype=dt)  # (n, k): x @ wᵀ as the layers compute it
@@ -274,10 +290,12 @@ def measure(cfg: ThroughputConfig) -> ThroughputRow:
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     row.machine["torch_threads"] = torch.get_num_threads()
+    row.math_mode = math_mode(device.type, cfg.allow_tf32)
     load = CpuLoad()
     try:
-        model = build(cfg).to(device=device, dtype=DTYPES[cfg.dtype])
-        _time_model(model, cfg, device, row)
+        with math_mode_scope(row.math_mode):  # the one TF32 policy, as in training
+            model = build(cfg).to(device=device, dtype=DTYPES[cfg.dtype])
+            _time_model(model, cfg, device, row)
     except Unsupported as e:
         row.status, row.reason = "unsupported", str(e)
     except Exception as e:  # noqa: BLE001 -- e.g. out of memory, a compiler failure: the row says which
@@ -337,8 +355,9 @@ def _time_model(model: nn.Module, cfg: ThroughputConfig, device: torch.device, r
     row.gflops = work / row.fwd_bwd_s / 1e9
     GH = flops.GATES[cfg.cell] * cfg.hidden
     threads = torch.get_num_threads()
-    step = gemm_ceiling(cfg.batch, cfg.hidden, GH, device.type, cfg.dtype, threads)
-    whole = gemm_ceiling(min(cfg.batch * cfg.length, 4096), cfg.input_size, GH, device.type, cfg.dtype, threads)
+    mode = row.ceiling_math_mode = row.math_mode
+    step = gemm_ceiling(cfg.batch, cfg.hidden, GH, device.type, cfg.dtype, threads, mode)
+    whole = gemm_ceiling(min(cfg.batch * cfg.length, 4096), cfg.input_size, GH, device.type, cfg.dtype, threads, mode)
     row.ceiling_step_gflops, row.ceiling_input_gflops = step[0], whole[0]
     row.ceiling_gflops, row.ceiling_kernel = max(step, whole)
     row.fraction_of_ceiling = row.gflops / row.ceiling_gflops

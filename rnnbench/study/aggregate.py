@@ -6,9 +6,9 @@ A diverged run stays in every table with ``status = diverged`` and its non-finit
 for its run id, is refused with an error naming the file; with ``skip_bad`` it is left out instead
 and listed, with the reason, in the ``skipped`` table.
 
-Timings (and the CPU model they were measured on) live in their own ``timings`` table: they differ
-from one run of the same study to the next, so keeping them out of ``runs``/``gradflow``/``curves``
-lets those tables be compared byte for byte between two runs of a study.
+Timings (and the CPU, the GPU and the math mode they were measured on) live in their own ``timings``
+table: they differ from one run of the same study to the next, so keeping them out of
+``runs``/``gradflow``/``curves`` lets those tables be compared byte for byte between two runs of a study.
 """
 
 from __future__ import annotations
@@ -67,6 +67,7 @@ CURVE_COLUMNS = ("kind", "step", "loss", "loss_ratio", "grad_norm", "clipped", "
 PROVENANCE_COLUMNS = ("config_hash", "rnnbench_version")
 TIMINGS_COLUMNS = (
     "run", "study", *PROVENANCE_COLUMNS, *TIMING_FIELDS, "cpu", "torch_threads", "resumed_from_step", "job", "stacked_runs",
+    "gpu", "cuda", "cudnn", "math_mode",
 )  # fmt: skip
 SKIPPED_COLUMNS = ("path", "reason")
 TABLE_NAMES = ("runs", "gradflow", "curves", "timings", "skipped")
@@ -162,6 +163,19 @@ def timing_row(rid: str, study: str, record: dict) -> dict[str, Any]:
         "resumed_from_step": record.get("resumed_from_step"),
         "job": env.get("job", {}).get("id"),  # the pipeline job that trained it (jobs.csv), if any
         "stacked_runs": env.get("batched", {}).get("runs", 1),  # runs in the stack it trained in
+        **gpu_facts(env),
+        # fp32 or tf32 (rnnbench.core.precision); empty for a record made before it was recorded
+        "math_mode": env.get("math_mode"),
+    }
+
+
+def gpu_facts(env: dict[str, Any]) -> dict[str, Any]:
+    """The GPU a run trained on, with its CUDA and cuDNN versions; empty for a run on the CPU (a CUDA
+    build of torch records its versions even there, and they say nothing about that run)."""
+    on_gpu = str(env.get("device", "")).startswith("cuda")
+    return {
+        k: env.get(source) if on_gpu else None
+        for k, source in (("gpu", "device_name"), ("cuda", "cuda"), ("cudnn", "cudnn"))
     }
 
 

@@ -6,6 +6,12 @@ shapes measured in every table are compared, and the others are named as left ou
 named from the provenance its table records (GPU or CPU model, device, torch threads, torch version),
 and its GEMM ceiling is its own: the fraction of the ceiling compares how well each machine's kernels
 use that machine, tokens/s compares the machines.
+
+A fraction is a bound only where the case and its ceiling ran in the same math mode (fp32 or tf32,
+``rnnbench.core.precision``). Tables written before the TF32 policy do not record the mode: there,
+on CUDA, cuDNN's kernels ran TF32 (torch's default) against a ceiling of torch.mm in strict fp32, so
+those rows' fractions are flagged (``like_for_like`` false, a note, hollow markers), not corrected:
+no TF32 ceiling was measured at their shapes. Rows that record both modes are like for like.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ CASE = ("cell", "backend", *SHAPE)
 REQUIRED = (*CASE, "status", "device", "tokens_per_s", "gflops", "ceiling_gflops", "fraction_of_ceiling")
 OUT_COLUMNS = (
     "machine", "device", *CASE, "kernel", "tokens_per_s", "tokens_per_s_vs_first", "gflops", "ceiling_gflops",
-    "fraction_of_ceiling", "fwd_bwd_s", "busy", "source",
+    "fraction_of_ceiling", "math_mode", "ceiling_math_mode", "like_for_like", "fwd_bwd_s", "busy", "source",
 )  # fmt: skip
 
 
@@ -75,7 +81,7 @@ def machine_name(df: pd.DataFrame) -> str:
 
     device = uniq("device") or "unknown device"
     hw = uniq("gpu") if "cuda" in device else uniq("cpu")
-    details = [device]
+    details = [device, uniq("math_mode")] if "cuda" in device and uniq("math_mode") else [device]
     threads = uniq("torch_threads")
     if "cuda" not in device and threads:
         details.append(f"{threads} thread{'s' if threads != '1' else ''}")
@@ -97,7 +103,7 @@ def compare(paths: Sequence[str | os.PathLike]) -> Comparison:
             if name in names:
                 raise CompareError(f"{path}: given twice")
         df["machine"], df["source"] = name, str(path)
-        tables.append(df)
+        tables.append(math_modes(df))
         names.append(name)
     # a case measured twice on one machine (repeated rows): its median
     per_machine = [_median_per_case(t) for t in tables]
@@ -128,6 +134,8 @@ def compare(paths: Sequence[str | os.PathLike]) -> Comparison:
     table = table[counts == len(names)].copy()
     if table.empty:
         raise CompareError("the tables share shapes but no cell and backend measured on every machine")
+    for name in names:
+        notes += mode_notes(table, name)
     first = table[table["machine"] == names[0]].set_index(list(CASE))["tokens_per_s"]
     table["tokens_per_s_vs_first"] = [
         r.tokens_per_s / first[tuple(getattr(r, c) for c in CASE)] for r in table.itertuples()
@@ -139,6 +147,33 @@ def compare(paths: Sequence[str | os.PathLike]) -> Comparison:
         if col not in table:
             table[col] = pd.NA
     return Comparison(table[list(OUT_COLUMNS)], names, pd.DataFrame(left_rows), notes, [str(p) for p in paths])
+
+
+def math_modes(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with each row's ``math_mode``, ``ceiling_math_mode`` and ``like_for_like``: as recorded, or
+    for a table from before the TF32 policy, what torch's defaults made them (CPU: fp32; CUDA: cuDNN
+    kernels TF32, cuBLAS matmuls, so the torch.mm ceiling, strict fp32)."""
+    df = df.copy()
+    kernel = df["kernel"].astype(str) if "kernel" in df else pd.Series("", index=df.index)
+    cudnn_tf32 = df["device"].astype(str).str.startswith("cuda") & kernel.str.contains("cuDNN")
+    before_policy = {"math_mode": cudnn_tf32.map({True: "tf32", False: "fp32"}), "ceiling_math_mode": "fp32"}
+    for col, default in before_policy.items():
+        recorded = df[col].astype(str) if col in df else pd.Series("nan", index=df.index)
+        df[col] = recorded.where(~recorded.isin(("", "nan", "None")), default)
+    df["like_for_like"] = df["math_mode"] == df["ceiling_math_mode"]
+    return df
+
+
+def mode_notes(table: pd.DataFrame, name: str) -> list[str]:
+    """A line for a machine whose compared cases hold fractions against a ceiling of another math mode."""
+    bad = table[(table["machine"] == name) & ~table["like_for_like"].astype(bool)]
+    if bad.empty:
+        return []
+    return [
+        f"flagged: {len(bad)} case(s) on {name} ran in {'/'.join(sorted(set(bad['math_mode'])))} against a GEMM "
+        f"ceiling in {'/'.join(sorted(set(bad['ceiling_math_mode'])))} (a table from before rnnbench's TF32 policy: "
+        "cuDNN's TF32 on by torch's default); their fraction_of_ceiling is not a bound (like_for_like false)"
+    ]
 
 
 def _median_per_case(df: pd.DataFrame) -> pd.DataFrame:
@@ -189,6 +224,8 @@ def figure(cmp: Comparison):
                     kw = {"color": style.CELL_COLORS[cell], "marker": markers[r.machine], "s": 34, "zorder": 3,
                           "edgecolors": "black", "linewidths": 0.4}  # fmt: skip
                     row[0].scatter(r.tokens_per_s, y + dy, **kw)
+                    if not r.like_for_like:  # hollow: against a ceiling of another math mode, not a bound
+                        kw.update(facecolors="none", edgecolors=style.CELL_COLORS[cell], linewidths=1.2)
                     row[1].scatter(r.fraction_of_ceiling, y + dy, **kw)
                 ticks.append(y)
                 labels.append(f"{style.cell_name(cell)}: {backend}")
@@ -209,10 +246,13 @@ def figure(cmp: Comparison):
 
     handles = [Line2D([], [], linestyle="", marker=markers[m], color="0.5", markeredgecolor="black", label=m)
                for m in cmp.machines]  # fmt: skip
+    if not t["like_for_like"].astype(bool).all():
+        handles.append(Line2D([], [], linestyle="", marker="o", color="0.5", markerfacecolor="none",
+                              label="hollow: run in TF32 against a strict-fp32 GEMM ceiling (an older table): not a bound"))  # fmt: skip
     style.legend_below(fig, handles, ncol=1, title="machine (from each table's recorded provenance)")
     details = "one recurrent layer, training forward + backward; shapes measured on every machine"
-    if cmp.notes:
-        details += f"; {len(cmp.notes)} case(s) left out (not on every machine)"
+    if left := [n for n in cmp.notes if n.startswith("left out")]:
+        details += f"; {len(left)} case(s) left out (not on every machine)"
     style.suptitle(fig, "Throughput across machines: tokens/s and fraction of each machine's GEMM ceiling", details)
     return fig
 

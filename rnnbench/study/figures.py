@@ -29,6 +29,7 @@ from rnnbench.core.tasks import (  # noqa: E402
     N_SYMBOLS,
 )
 from rnnbench.study import style  # noqa: E402
+from rnnbench.study.labels import TIMINGS_DTYPES, with_hardware  # noqa: E402
 from rnnbench.study.style import (  # noqa: E402,F401
     CELL_COLORS,
     CELL_NAMES,
@@ -377,6 +378,8 @@ def machine_label(df: pd.DataFrame) -> str:
     hw = uniq("gpu") if device == "cuda" else uniq("cpu")
     threads = uniq("torch_threads")
     out = f"{device.upper()}: {hw}" if hw else device.upper()
+    if device == "cuda" and uniq("math_mode"):  # fp32 or tf32: what cuDNN and the ceiling ran in
+        out += f", {uniq('math_mode')}"
     if device != "cuda" and threads:
         out += f", {threads} torch thread{'s' if threads != '1' else ''}"
     if "torch" in df:
@@ -472,8 +475,8 @@ def _throughput_panels(left, right, d: pd.DataFrame) -> None:
 def render(name: str, tables: dict[str, str], png: str, pdf: str, config_hash: str, settings: dict) -> None:
     """Draw figure ``name`` from the CSV ``tables`` (paths by table name) and save it."""
     setup()
-    data = {k: pd.read_csv(v) for k, v in tables.items()}
-    runs = data["runs"]
+    data = {k: pd.read_csv(v, dtype=TIMINGS_DTYPES if k == "timings" else None) for k, v in tables.items()}
+    runs = with_hardware(data["runs"], data.get("timings"))  # the GPU and math mode, for the titles
     builders: dict[str, Callable[[], plt.Figure]] = {
         "fig1_gradflow_cells": lambda: fig1_gradflow_cells(
             data["gradflow"], settings.get("gradflow_task", "adding"), int(settings["gradflow_length"]), runs

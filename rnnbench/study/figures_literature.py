@@ -17,6 +17,7 @@ from matplotlib.lines import Line2D
 from rnnbench.study import style
 from rnnbench.study.aggregate import depth_profiles
 from rnnbench.study.initprobes import summarise_probes
+from rnnbench.study.labels import TIMINGS_DTYPES, with_hardware
 from rnnbench.study.style import CELL_COLORS, CELL_NAMES, provenance, run_details, save, setup
 
 # The initialisation (the paper's, PyTorch's default, ...) by line style, in the config's order, in
@@ -167,5 +168,7 @@ def render(name: str, tables: dict[str, str], png: str, pdf: str, config_hash: s
     """Draw figure ``name`` from the CSV ``tables`` (paths by table name) and save it; ``settings`` (the
     report block) is taken for ``figures.render``'s signature and not needed here."""
     setup()
-    data = {k: pd.read_csv(v) for k, v in tables.items()}
+    data = {k: pd.read_csv(v, dtype=TIMINGS_DTYPES if k == "timings" else None) for k, v in tables.items()}
+    if "runs" in data:  # the GPU and math mode, for the titles
+        data["runs"] = with_hardware(data["runs"], data.get("timings"))
     save(BUILDERS[name](data), png, pdf, f"rnnbench {name}", provenance(config_hash, data["runs"]))

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
+
 from rnnbench.core.cells import SPECS
 
 CELL_ORDER = list(SPECS)  # the order cells are listed and drawn in: rnn, lstm, gru
@@ -20,3 +22,55 @@ def cell_name(cell: str) -> str:
 def clip_label(clip: float | None) -> str:
     """'no clipping' or 'clip 1': the name of a clipping setting in every figure and table."""
     return "no clipping" if clip is None or (isinstance(clip, float) and math.isnan(clip)) else f"clip {clip:g}"
+
+
+# --- the hardware a study ran on, beyond runs.csv ------------------------------------------------------
+# timings.csv's columns (rnnbench.study.aggregate) for the GPU a run trained on and its math mode: they
+# differ from one machine to the next, so runs.csv leaves them out and stays comparable across machines
+HARDWARE_COLUMNS = ("gpu", "cuda", "cudnn", "math_mode")
+TIMINGS_DTYPES = {"cuda": str, "cudnn": str}  # read as text: CUDA "12.10" is not the number 12.1
+
+
+def with_hardware(runs: pd.DataFrame, timings: pd.DataFrame | None) -> pd.DataFrame:
+    """``runs`` with the GPU, CUDA, cuDNN and math mode that ``timings`` recorded for each run (by run
+    and study), for a figure's title; ``runs`` itself when there is no timings table."""
+    if timings is None:
+        return runs
+    cols = [c for c in HARDWARE_COLUMNS if c in timings and c not in runs]
+    keys = [k for k in ("run", "study") if k in runs and k in timings]
+    if not cols or not keys:
+        return runs
+    return runs.merge(timings[[*keys, *cols]].drop_duplicates(keys), on=keys, how="left")
+
+
+def cudnn_text(version: object) -> str:
+    """``torch.backends.cudnn.version()``'s integer as a version: 91900 -> 9.19.0, 8902 -> 8.9.2."""
+    try:
+        n = int(float(str(version)))
+    except ValueError:
+        return str(version)
+    if n >= 90000:  # cuDNN 9 counts major·10000 + minor·100 + patch, cuDNN 8 major·1000 + minor·100 + patch
+        return f"{n // 10000}.{n // 100 % 100}.{n % 100}"
+    return f"{n // 1000}.{n // 100 % 10}.{n % 100}"
+
+
+def distinct(df: pd.DataFrame | None, col: str) -> list[str]:
+    """The distinct recorded values of ``col`` as text, sorted; empty cells and a missing column left out."""
+    if df is None or col not in df:
+        return []
+    return sorted({str(v) for v in df[col].dropna() if str(v) not in ("", "nan", "None")})
+
+
+def gpu_text(df: pd.DataFrame) -> str:
+    """'NVIDIA H200, CUDA 13.0, cuDNN 9.19.0, fp32': the GPU, its libraries and the math mode of the rows
+    of ``df`` (runs with ``with_hardware``'s columns) that ran on CUDA; '' when none did."""
+    if "device_used" not in df or not df["device_used"].astype(str).str.startswith("cuda").any():
+        return ""
+    on = df[df["device_used"].astype(str).str.startswith("cuda")]
+    parts = [", ".join(distinct(on, "gpu")) or "GPU not recorded"]
+    if distinct(on, "cuda"):
+        parts.append("CUDA " + ", ".join(distinct(on, "cuda")))
+    if distinct(on, "cudnn"):
+        parts.append("cuDNN " + ", ".join(cudnn_text(v) for v in distinct(on, "cudnn")))
+    parts.append(", ".join(distinct(on, "math_mode")) or "math mode not recorded")
+    return ", ".join(parts)

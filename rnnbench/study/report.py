@@ -16,7 +16,7 @@ from rnnbench.core.storage import atomic_write
 from rnnbench.core.tasks import ADDING_SOLVED_RATIO, COPY_RECALL, COPY_SOLVED_ACCURACY
 from rnnbench.study.aggregate import depth_profiles
 from rnnbench.study.harness import harness_section
-from rnnbench.study.labels import CELL_ORDER, clip_label
+from rnnbench.study.labels import CELL_ORDER, TIMINGS_DTYPES, clip_label, cudnn_text, distinct, with_hardware
 
 # the tasks' own criteria (rnnbench.core.tasks), in words
 SOLVED_RULES = {
@@ -545,8 +545,8 @@ def depth_findings(d: pd.DataFrame) -> str:
 
 
 def provenance_section(runs: pd.DataFrame, config_hash: str, timings: pd.DataFrame | None = None) -> str:
-    """Where the runs came from; the CPU and the times come from the timings table (kept out of runs.csv
-    because they differ from one run of the study to the next)."""
+    """Where the runs came from; the CPU, a GPU's name and versions, the math mode and the times come
+    from the timings table (kept out of runs.csv because they differ from one run of the study to the next)."""
 
     def uniq(df, col):
         return ", ".join(sorted({str(v) for v in df[col].dropna()})) if df is not None and col in df else "unknown"
@@ -559,11 +559,34 @@ def provenance_section(runs: pd.DataFrame, config_hash: str, timings: pd.DataFra
         ["torch", uniq(runs, "torch")],
         ["device", uniq(runs, "device_used")],
         ["CPU", uniq(timings, "cpu")],
+        *gpu_rows(runs, timings),
         ["torch threads per run", uniq(runs, "torch_threads")],
         ["runs", f"{len(runs)} ({int((runs['status'] == 'diverged').sum())} diverged)"],
         ["training time, summed over runs", seconds],
     ]
     return md_table(["", ""], rows)
+
+
+def gpu_rows(runs: pd.DataFrame, timings: pd.DataFrame | None) -> list[list[str]]:
+    """The provenance rows of the GPU (its name, CUDA, cuDNN) where runs trained on one, and every
+    study's math mode: what float32 products ran in (rnnbench.core.precision)."""
+    on_gpu = with_hardware(runs, timings)
+    on_gpu = on_gpu[on_gpu["device_used"].astype(str).str.startswith("cuda")] if "device_used" in runs else runs[:0]
+    rows = []
+    if len(on_gpu):
+        cudnn = ", ".join(cudnn_text(v) for v in distinct(on_gpu, "cudnn"))
+        rows += [["GPU", ", ".join(distinct(on_gpu, "gpu")) or "not recorded"],
+                 ["CUDA", ", ".join(distinct(on_gpu, "cuda")) or "not recorded"], ["cuDNN", cudnn or "not recorded"]]  # fmt: skip
+    modes = ", ".join(distinct(timings, "math_mode"))
+    if not modes:
+        modes = "not recorded" + (
+            " (runs made before it was: torch's defaults, cuDNN TF32 and matmuls fp32)" if len(on_gpu) else ""
+        )
+    elif not len(on_gpu) and modes == "fp32":
+        modes += " (on a CPU always: TF32 exists on CUDA GPUs only)"
+    elif len(on_gpu):
+        modes += " (tf32: TF32 allowed by `allow_tf32`; fp32: true fp32, cuDNN's TF32 default off)"
+    return [*rows, ["math mode (float32 products)", modes]]
 
 
 def skipped_section(skipped: pd.DataFrame | None) -> str:
@@ -625,7 +648,8 @@ def read_tables(tables: dict[str, str]) -> dict[str, pd.DataFrame | None]:
     """The report's tables by name (paths in ``tables``); an optional one not given is None."""
     data = {name: pd.read_csv(tables[name]) for name in ("runs", "gradflow", "curves")}
     for name in ("timings", "skipped", "init_probes"):
-        data[name] = pd.read_csv(tables[name]) if name in tables else None
+        dtype = TIMINGS_DTYPES if name == "timings" else None
+        data[name] = pd.read_csv(tables[name], dtype=dtype) if name in tables else None
     return data
 
 

@@ -60,7 +60,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 # names shared with REPORT.md, which must not import matplotlib; re-exported here for the figures
-from rnnbench.study.labels import CELL_NAMES, CELL_ORDER, cell_name, clip_label  # noqa: E402,F401
+from rnnbench.study.labels import CELL_NAMES, CELL_ORDER, cell_name, clip_label, gpu_text  # noqa: E402,F401
 
 # --- colours and names ---------------------------------------------------------------------------
 # Okabe & Ito (2008): distinguishable under deuteranopia, protanopia and tritanopia.
@@ -311,7 +311,8 @@ def _sizes(runs: pd.DataFrame) -> str:
 
 
 def run_details(runs: pd.DataFrame, seeds: bool = True) -> str:
-    """What was run, for a figure's subtitle: sizes, optimizer, steps, seeds, device and threads.
+    """What was run, for a figure's subtitle: sizes, optimizer, steps, seeds, device and threads; on a
+    GPU the GPU, CUDA, cuDNN and math mode too, where ``runs`` carries them (``labels.with_hardware``).
 
     Where tasks were trained at different settings (the copy task has a budget of its own), each
     task's settings are named, so a subtitle never states one task's sizes for another's runs."""
@@ -325,6 +326,8 @@ def run_details(runs: pd.DataFrame, seeds: bool = True) -> str:
     if seeds:
         parts.append(f"{runs['seed'].nunique()} seed{'s' if runs['seed'].nunique() > 1 else ''}")
     devices = ", ".join(sorted({str(d) for d in runs.get("device_used", pd.Series(dtype=str)).dropna()})) or "?"
+    if gpu := gpu_text(runs):  # a GPU study names the GPU, CUDA, cuDNN and math mode (runs with_hardware)
+        devices += f" ({gpu})"
     threads = ", ".join(sorted({f"{int(t)}" for t in runs.get("torch_threads", pd.Series(dtype=float)).dropna()}))
     if threads:
         devices += f", {threads} torch thread{'s' if threads != '1' else ''}"

@@ -53,6 +53,7 @@ from torch import Tensor
 
 from rnnbench.core.layers import StateRecorder
 from rnnbench.core.models import SequenceModel
+from rnnbench.core.precision import tf32_policy
 from rnnbench.core.stacked import StackedModel
 from rnnbench.core.storage import atomic_write, write_json
 from rnnbench.core.tasks import TASKS, Task
@@ -272,7 +273,8 @@ def train_batched(
     (one path per run) writes each run's trained weights as ``train(save_model=...)`` does.
     """
     wall_start = time.perf_counter()
-    return train_loop(RunStack(cfgs), wall_start, progress, checkpoint, checkpoint_every, save_models)
+    with tf32_policy(resolve_device(cfgs[0].device), cfgs[0].allow_tf32):  # shared by the stack (check_stackable)
+        return train_loop(RunStack(cfgs), wall_start, progress, checkpoint, checkpoint_every, save_models)
 
 
 def train_runs(

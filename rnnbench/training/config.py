@@ -31,7 +31,7 @@ BACKEND_CHOICES = (*TRAINING_BACKENDS, AUTO)
 # fields added after results were first published, with their defaults: ``to_dict`` (and so the
 # config hash, the run JSON and the pipeline's job params) leaves them out while they are at their
 # default, so that every run made before they existed keeps its hash and is not trained again
-LATER_FIELDS: dict[str, Any] = {"chrono_tmax": None}
+LATER_FIELDS: dict[str, Any] = {"chrono_tmax": None, "allow_tf32": False}
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,7 @@ class RunConfig:
     backend: str = "explicit-premul"  # explicit backends can be probed; fused through a twin; auto picks per run
     device: str = "cpu"
     dtype: str = "float32"
+    allow_tf32: bool = False  # CUDA float32 products in TF32 (rnnbench.core.precision); False: true fp32
     eval_every: int = 50
     eval_batch: int = 500
     eval_seed: int = 12345  # the held-out batch is the same for every run seed
@@ -111,7 +112,7 @@ class RunConfig:
         int_at_least("seed", self.seed, 0)
         int_at_least("eval_seed", self.eval_seed, 0)
         int_at_least("probe_batch", self.probe_batch, 0)
-        for name in ("bidirectional", "reset_after"):
+        for name in ("bidirectional", "reset_after", "allow_tf32"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if isinstance(self.probe_at, list):  # from YAML/JSON; stored as a tuple so the config stays hashable

@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 
 from rnnbench.core.models import SequenceModel
+from rnnbench.core.precision import math_mode
 from rnnbench.core.provenance import environment
 from rnnbench.core.tasks import TASKS
 from rnnbench.training.config import RunConfig
@@ -171,6 +172,7 @@ def result_record(
     baseline = task.baseline(cfg.length)
     solved = status == "ok" and math.isfinite(final_loss) and task.solved(final_loss, baseline, accuracy)
     env = environment(device)
+    env["math_mode"] = math_mode(device, cfg.allow_tf32)  # what its float32 products ran in (tf32_policy)
     if cfg.device == "auto":
         env["device_note"] = f"device 'auto' resolved to {device!r}" + ("" if device == "cuda" else " (no CUDA found)")
     train_seconds = log["train_seconds"]

@@ -16,6 +16,7 @@ from torch import Tensor
 from rnnbench.core.backends import PROBEABLE_BACKENDS
 from rnnbench.core.layers import StateRecorder
 from rnnbench.core.models import SequenceModel
+from rnnbench.core.precision import tf32_policy
 from rnnbench.core.tasks import TASKS
 from rnnbench.training.autobackend import concrete_backend
 from rnnbench.training.build import build_run, make_batch
@@ -130,6 +131,7 @@ def train(
     (``models.save_model``; a diverged run's are those of its last finite step).
     """
     wall_start = time.perf_counter()
-    runs = SingleRun(cfg)
     paths = None if save_model is None else [save_model]
-    return train_loop(runs, wall_start, progress, checkpoint, checkpoint_every, paths)[0]
+    with tf32_policy(resolve_device(cfg.device), cfg.allow_tf32):  # true fp32 unless the config allows TF32
+        runs = SingleRun(cfg)
+        return train_loop(runs, wall_start, progress, checkpoint, checkpoint_every, paths)[0]

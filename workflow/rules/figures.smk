@@ -1,9 +1,11 @@
 # Figures: one rule per figure, all of the same shape; stable names under results/figures/.
+# Each reads timings.csv too: a GPU study's titles name the GPU, CUDA, cuDNN and math mode recorded there.
 
 
 rule fig1_gradflow_cells:
     input:
         runs="results/tables/runs.csv",
+        timings="results/tables/timings.csv",
         gradflow="results/tables/gradflow.csv",
     output:
         png=report(
@@ -26,6 +28,7 @@ rule fig1_gradflow_cells:
 rule fig2_exploding_gains:
     input:
         runs="results/tables/runs.csv",
+        timings="results/tables/timings.csv",
         gradflow="results/tables/gradflow.csv",
     output:
         png=report(
@@ -48,6 +51,7 @@ rule fig2_exploding_gains:
 rule fig3_clipping:
     input:
         runs="results/tables/runs.csv",
+        timings="results/tables/timings.csv",
         curves="results/tables/curves.csv",
     output:
         png=report(
@@ -70,6 +74,7 @@ rule fig3_clipping:
 rule fig4_length_sweep_loss:
     input:
         runs="results/tables/runs.csv",
+        timings="results/tables/timings.csv",
     output:
         png=report(
             "results/figures/fig4_length_sweep_loss.png",
@@ -91,6 +96,7 @@ rule fig4_length_sweep_loss:
 rule fig4_length_sweep_accuracy:
     input:
         runs="results/tables/runs.csv",
+        timings="results/tables/timings.csv",
     output:
         png=report(
             "results/figures/fig4_length_sweep_accuracy.png",
@@ -112,6 +118,7 @@ rule fig4_length_sweep_accuracy:
 rule fig5_learning_curves:
     input:
         runs="results/tables/runs.csv",
+        timings="results/tables/timings.csv",
         curves="results/tables/curves.csv",
     output:
         png=report(

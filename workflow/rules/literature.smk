@@ -20,6 +20,7 @@ if INIT_PROBES:
     rule fig1b_gradflow_paper_scale:
         input:
             runs="results/tables/runs.csv",
+            timings="results/tables/timings.csv",  # the GPU and math mode the titles name
             init_probes="results/tables/init_probes.csv",
         output:
             png=report(
@@ -44,6 +45,7 @@ if DEPTH:
     rule fig7_depth:
         input:
             runs="results/tables/runs.csv",
+            timings="results/tables/timings.csv",  # the GPU and math mode the titles name
             gradflow="results/tables/gradflow.csv",
         output:
             png=report(
