@@ -10,6 +10,7 @@ import pytest
 import torch
 
 import rnnbench.training.loop as loop_module
+import rnnbench.training.optimizers as optimizers
 from rnnbench.training.batched import train_batched
 from rnnbench.training.clipping import clipper
 from rnnbench.training.config import RunConfig
@@ -74,6 +75,21 @@ def test_a_stack_where_runs_diverge_mid_block_while_another_goes_on(monkeypatch,
     for p, b, a in zip(per_step, block, alone, strict=True):
         assert_same_records(p, b)
         assert_same_records({**a, "backend_used": "stacked"}, b)  # and what each run gets alone
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_the_cpus_shortcut_in_guard_step_is_the_device_path(monkeypatch, optimizer):
+    """On the CPU ``guard_step`` reads the alive mask and skips its copies while every run lives; with
+    the shortcut off (as on a GPU) every record, diverged runs' included, is the same."""
+    cfgs = [
+        RunConfig(**{**EXPLODING, **OPTIMIZER[optimizer]}, seed=s, clip=c) for s, c in [(1, None), (0, 1.0), (2, None)]
+    ]
+    shortcut = [*train_batched(cfgs), train(cfgs[0])]
+    monkeypatch.setattr(optimizers, "FREE_READS", ())
+    device_path = [*train_batched(cfgs), train(cfgs[0])]
+    assert any(r["status"] == "diverged" for r in shortcut)
+    for a, b in zip(shortcut, device_path, strict=True):
+        assert_same_records(a, b)
 
 
 def test_a_checkpoint_inside_a_block_holds_the_books_up_to_its_step(monkeypatch, tmp_path):
@@ -143,6 +159,7 @@ def test_a_training_step_reads_nothing_back(monkeypatch, stack):
     for steps in (10, 40):
         cfg = RunConfig(**{**EXPLODING, "steps": steps, "seed": 0, "clip": 1.0, "optimizer": "adam", "momentum": 0.0})
         reads = Reads(monkeypatch)
+        monkeypatch.setattr(optimizers, "FREE_READS", ())  # count as on a device whose reads wait
         if stack:
             train_batched([cfg, dataclasses.replace(cfg, seed=3, clip=0.5)])
         else:
