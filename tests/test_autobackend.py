@@ -73,14 +73,20 @@ def test_notes_gru_never_runs_on_a_fused_kernel():
 
 def test_every_choice_is_a_backend_that_builds_that_model():
     for table in (CPU, CUDA):
-        assert set(table) == {"rnn", "lstm", "gru", "gru-reset-after"}
+        assert set(table) == {"rnn", "lstm", "gru", "gru-reset-after", "orthogonal"}
         for choice in table.values():
             assert choice.single in TRAINING_BACKENDS and choice.measured
 
 
 def test_auto_picks_cudnn_on_cuda():
     # the choice needs no GPU to check; training on CUDA does (skipped below without one)
-    assert [concrete_backend(AUTO, c, r, "cuda") for c, r in FORMS] == ["fused", "fused", "explicit-premul", "fused"]
+    assert [concrete_backend(AUTO, c, r, "cuda") for c, r in FORMS] == [
+        "fused",
+        "fused",
+        "explicit-premul",
+        "fused",
+        "explicit-premul",
+    ]
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")

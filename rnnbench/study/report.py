@@ -62,6 +62,9 @@ def headline(runs: pd.DataFrame, majority: float) -> str:
             cells = []
             for T in lengths:
                 s = g[g["length"] == T]
+                if s.empty:  # a block of the task (the copy contrast) trains this length for other cells only
+                    cells.append("—")
+                    continue
                 ok = s[s["status"] == "ok"]
                 cell_text = f"{g3(ok['loss_ratio'].median())} ({int(s['solved'].sum())}/{len(s)})"
                 n_div = int((s["status"] == "diverged").sum())
