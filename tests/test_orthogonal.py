@@ -191,3 +191,48 @@ def test_relu_rnn_stacks_with_its_nonlinearity():
         torch.testing.assert_close(got[m], single(x), atol=1e-12, rtol=0)
     assert stack.unstack(0).rnn.cells()[0].nonlinearity == "relu"
     assert not math.isnan(got.sum().item())
+
+
+# --- the study: the copy contrast as a block of the sweep, and its rows in REPORT.md ----------------------------
+
+
+def test_sweep_blocks_add_lengths_for_their_cells_only_and_refuse_a_run_twice():
+    import copy
+
+    import yaml
+
+    from rnnbench.study.sweep import sweep_runs
+
+    config = yaml.safe_load(open("config/config.yaml"))
+    block = {"lengths": [100], "cells": ["orthogonal", "lstm"], "clip": [None], "train": {"steps": 7}}
+    config["sweep"]["tasks"]["copy"]["blocks"] = [block]
+    plain = copy.deepcopy(config)
+    del plain["sweep"]["tasks"]["copy"]["blocks"]
+    runs, before = sweep_runs(config), sweep_runs(plain)
+    assert {k: v for k, v in runs.items() if k in before} == before  # the other runs keep their configs
+    added = sorted(set(runs) - set(before))
+    assert added == sorted(f"task~copy/cell~{c}/length~100/clip~none/seed~{s}" for c in ("lstm", "orthogonal")
+                           for s in config["sweep"]["seeds"])  # fmt: skip
+    assert all(runs[k]["steps"] == 7 and runs[k]["hidden"] == 64 for k in added)  # the block's over the task's
+    config["sweep"]["tasks"]["copy"]["blocks"] = [{"lengths": [5], "cells": ["lstm"]}]
+    with pytest.raises(ConfigError, match="two of the copy task's blocks"):
+        sweep_runs(config)
+
+
+def test_report_rows_of_the_copy_contrast():
+    import pandas as pd
+
+    from rnnbench.study.report import headline, orthogonal_claims
+
+    rows = [
+        dict(study="sweep", task="copy", cell=c, length=T, clip=None, seed=s, solved=c == "orthogonal", status="ok",
+             loss_ratio=0.01 if c == "orthogonal" else 1.0, hidden=64, optimizer="rmsprop", lr=2e-3, batch=32, steps=400)
+        for c, T in [("rnn", 5), ("lstm", 5), ("lstm", 100), ("orthogonal", 100)] for s in range(3)
+    ]  # fmt: skip
+    r = pd.DataFrame(rows)
+    table = headline(r, 0.5)
+    assert "| orthogonal | no clipping | 100 | — | 0.01 (3/3) |" in table
+    assert "| rnn | no clipping | none | 1 (0/3) | — |" in table
+    urnn, exprnn, irnn = orthogonal_claims(r, 0.5)
+    assert "orthogonal: solved 3/3" in urnn[4] and "lstm: solved 0/3" in urnn[4] and "not the uRNN" in urnn[3]
+    assert exprnn[-1].startswith("not run") and irnn[-1].startswith("not run")
