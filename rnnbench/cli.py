@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from rnnbench.core.cells import CELLS, notes_gru
+from rnnbench.core.cells import CELLS, NONLINEARITIES, ORTHOGONAL_MAPS, SPECS, notes_gru
 from rnnbench.core.initialisation import INITS
 from rnnbench.core.storage import atomic_write, output_problem, write_json
 from rnnbench.core.tasks import TASKS
@@ -168,6 +168,18 @@ def _model_args(p: argparse.ArgumentParser, default_task: str) -> None:
     )
     _option(p, "--reset-after", default=d.reset_after)
     p.add_argument(
+        "--nonlinearity",
+        choices=NONLINEARITIES,
+        default=d.nonlinearity,
+        help="rnn only: tanh, or relu (with --init identity: the IRNN of Le et al. 2015)",
+    )
+    p.add_argument(
+        "--orthogonal-map",
+        choices=ORTHOGONAL_MAPS,
+        default=d.orthogonal_map,
+        help="orthogonal only: B = matrix_exp(A) (expRNN) or cayley(A), A skew-symmetric",
+    )
+    p.add_argument(
         "--backend",
         choices=BACKEND_CHOICES,
         default=d.backend,
@@ -228,6 +240,12 @@ def _train_args(sub) -> None:
         help="sgd shows explosions; adam and rmsprop normalise updates",
     )
     t.add_argument("--momentum", type=float, default=d.momentum, help="SGD only: momentum")
+    t.add_argument(
+        "--orthogonal-lr",
+        type=float,
+        default=d.orthogonal_lr,
+        help="orthogonal only: learning rate of B (default: lr/10, expRNN's ratio)",
+    )
     t.add_argument("--eval-every", type=int, default=d.eval_every, help="steps between held-out evaluations")
     t.add_argument("--eval-batch", type=int, default=d.eval_batch, help="held-out batch size")
     t.add_argument(
@@ -347,6 +365,8 @@ def _config(args: argparse.Namespace, **extra) -> RunConfig:
         forget_bias=args.forget_bias,
         chrono_tmax=args.chrono_tmax,
         reset_after=args.reset_after,
+        nonlinearity=args.nonlinearity,
+        orthogonal_map=args.orthogonal_map,
         backend=args.backend,
         device=args.device,
         dtype=args.dtype,
@@ -390,6 +410,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         lr=args.lr,
         optimizer=args.optimizer,
         momentum=args.momentum,
+        orthogonal_lr=args.orthogonal_lr,
         eval_every=args.eval_every,
         eval_batch=args.eval_batch,
         probe_at=_probe_at(args.probe_at),
@@ -397,6 +418,10 @@ def cmd_train(args: argparse.Namespace) -> None:
     )
     if args.checkpoint_every < 0:
         raise ConfigError(f"--checkpoint-every must be >= 0, got {args.checkpoint_every}")
+    if args.save_model and SPECS[cfg.cell].fused is None:
+        raise ConfigError(
+            f"--save-model writes torch.nn weights, and torch.nn has no {cfg.cell!r} cell; leave --save-model out"
+        )
     if args.save_model and notes_gru(cfg.cell, cfg.reset_after):
         raise ConfigError(
             "--save-model writes torch.nn weights, and torch.nn has no notes' GRU (torch.nn.GRU is the reset-after "

@@ -365,7 +365,7 @@ def schema_enums(node, path=()) -> dict[str, list]:
 def test_every_schema_enum_is_a_package_registry():
     """Each enum of the schema, wherever it is, against the registry the package checks the same key
     with: a new enum without a registry here fails, so none can drift from the code."""
-    from rnnbench.core.cells import SPECS
+    from rnnbench.core.cells import NONLINEARITIES, ORTHOGONAL_MAPS, SPECS
     from rnnbench.core.initialisation import SCHEMES
 
     booleans = [True, False, "true", "false"]  # --config and profiles pass these as strings
@@ -379,6 +379,8 @@ def test_every_schema_enum_is_a_package_registry():
         "$defs/train/properties/backend": BACKEND_CHOICES,
         "$defs/train/properties/dtype": DTYPES,
         "$defs/train/properties/probe_dtype": PROBE_DTYPES,
+        "$defs/train/properties/nonlinearity": NONLINEARITIES,
+        "$defs/train/properties/orthogonal_map": ORTHOGONAL_MAPS,
         "properties/gains/properties/init": SCHEMES,
         "properties/init_probes/properties/inits/additionalProperties/properties/init": SCHEMES,
         "properties/local_cuda_check": booleans,

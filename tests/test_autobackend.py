@@ -19,7 +19,7 @@ from rnnbench.training.config import ConfigError, RunConfig
 from rnnbench.training.stacking import can_stack
 from rnnbench.training.train import train
 
-FORMS = [("rnn", False), ("lstm", False), ("gru", False), ("gru", True)]
+FORMS = [("rnn", False), ("lstm", False), ("gru", False), ("gru", True), ("orthogonal", False)]
 # Glorot + forget bias 1 (the paper-cpu study's init) and RMSprop with value clipping, on both tasks
 SMALL = dict(length=12, hidden=16, batch=8, steps=40, eval_every=20, eval_batch=50, clip=1.0, probe_at=(0, 20, -1))
 
@@ -39,7 +39,8 @@ def _pair(**fields):
 @pytest.mark.parametrize("cell,reset_after", FORMS)
 def test_auto_trains_the_explicit_model(task, cell, reset_after):
     fields = dict(SMALL, task=task, cell=cell, reset_after=reset_after, optimizer="rmsprop", clip_mode="value")
-    fields |= dict(init="xavier", forget_bias=1.0 if cell == "lstm" else None)
+    # xavier where it applies (the orthogonal RNN has its own init only)
+    fields |= dict(init="default" if cell == "orthogonal" else "xavier", forget_bias=1.0 if cell == "lstm" else None)
     auto, explicit = _pair(**fields)
     assert auto["backend_used"] == choose(cell, reset_after, "cpu").single
     assert explicit["backend_used"] == "explicit-premul"
@@ -73,14 +74,20 @@ def test_notes_gru_never_runs_on_a_fused_kernel():
 
 def test_every_choice_is_a_backend_that_builds_that_model():
     for table in (CPU, CUDA):
-        assert set(table) == {"rnn", "lstm", "gru", "gru-reset-after"}
+        assert set(table) == {"rnn", "lstm", "gru", "gru-reset-after", "orthogonal"}
         for choice in table.values():
             assert choice.single in TRAINING_BACKENDS and choice.measured
 
 
 def test_auto_picks_cudnn_on_cuda():
     # the choice needs no GPU to check; training on CUDA does (skipped below without one)
-    assert [concrete_backend(AUTO, c, r, "cuda") for c, r in FORMS] == ["fused", "fused", "explicit-premul", "fused"]
+    assert [concrete_backend(AUTO, c, r, "cuda") for c, r in FORMS] == [
+        "fused",
+        "fused",
+        "explicit-premul",
+        "fused",
+        "explicit-premul",
+    ]
 
 
 @pytest.mark.cuda

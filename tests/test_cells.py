@@ -154,16 +154,19 @@ def test_every_cell_spec_is_complete():
     from rnnbench.training.config import RunConfig
 
     defaults = {f.name: f.default for f in dataclasses.fields(RunConfig)}
-    assert list(SPECS) == ["rnn", "lstm", "gru"]
+    assert list(SPECS) == ["rnn", "lstm", "gru", "orthogonal"]
     for name, spec in SPECS.items():
         assert spec.name == name and isinstance(spec.display, str) and spec.display
         assert issubclass(spec.cls, Cell) and getattr(cells_pkg, spec.cls.__name__) is spec.cls
-        assert issubclass(spec.fused, nn.RNNBase)
-        assert spec.fused(2, 3).weight_hh_l0.shape[0] == spec.gates * 3  # the gate count torch.nn uses
+        if name == "orthogonal":  # expRNN's cell: no torch.nn twin, no hand-written BPTT, no stacked form
+            assert spec.fused is None and spec.bptt is None and not spec.stackable
+        else:
+            assert issubclass(spec.fused, nn.RNNBase) and spec.stackable
+            assert spec.fused(2, 3).weight_hh_l0.shape[0] == spec.gates * 3  # the gate count torch.nn uses
+            assert callable(spec.bptt) and spec.bptt is spec.cls.sequence
         assert isinstance(spec.saved_per_unit, int) and spec.saved_per_unit > 0
         assert isinstance(spec.cost, int) and spec.cost > 0
         assert callable(spec.step) and spec.step is spec.cls.equations
-        assert callable(spec.bptt) and spec.bptt is spec.cls.sequence
         for option, rule in spec.options.items():  # a RunConfig field, unused at its default
             assert isinstance(rule, Option) and rule.what
             assert defaults[option] == rule.off
@@ -176,6 +179,7 @@ def test_every_derived_table_has_exactly_the_cells_of_specs():
     from rnnbench.bench.flops import GATES
     from rnnbench.core.layers import FUSED
     from rnnbench.core.stacked import StackedCell
+    from rnnbench.study.style import CELL_COLORS
     from rnnbench.study.sweep import CELL_COST
     from rnnbench.training.config import ONLY_FOR
     from rnnbench.training.memory import SAVED_PER_UNIT
@@ -184,10 +188,17 @@ def test_every_derived_table_has_exactly_the_cells_of_specs():
         (SAVED_PER_UNIT, "saved_per_unit"), (GATES, "gates"), (FUSED, "fused"), (CELL_COST, "cost"), (CELLS, "cls"),
     ):  # fmt: skip
         assert table == {name: getattr(s, field) for name, s in SPECS.items()}, field
+    assert set(CELL_COLORS) == set(SPECS) and len(set(CELL_COLORS.values())) == len(SPECS)
     options = {option: name for name, s in SPECS.items() for option in s.options}
-    assert options == {"forget_bias": "lstm", "reset_after": "gru"}
+    assert options == {
+        "forget_bias": "lstm", "reset_after": "gru", "nonlinearity": "rnn",
+        "orthogonal_map": "orthogonal", "orthogonal_lr": "orthogonal",
+    }  # fmt: skip
     assert {k: r.value for k, r in ONLY_FOR.items() if r.owner == "cell"} == options
     for spec in SPECS.values():
+        if not spec.stackable:
+            assert spec.cls(3, 4).sequence_runner() is None  # no hand-written BPTT: autograd
+            continue
         for cell in _cells_of(spec):
             # the stacked cell runs the spec's equations; the BPTT runner is the spec's (none for the notes' GRU)
             assert StackedCell([cell, cell]).equations is spec.step

@@ -20,8 +20,9 @@ from rnnbench.core.cells import SPECS, notes_gru
 from rnnbench.core.layers import ExplicitStack, FusedStack
 from rnnbench.core.onednn import uses_onednn
 
-# (cell, input_size, hidden_size, num_layers, bidirectional, reset_after) -> the recurrent stack
-StackBuilder = Callable[[str, int, int, int, bool, bool], nn.Module]
+# (cell, input_size, hidden_size, num_layers, bidirectional, reset_after[, cell_options]) -> the recurrent stack;
+# cell_options: the cell's own constructor options (the orthogonal RNN's map, the vanilla RNN's nonlinearity)
+StackBuilder = Callable[..., nn.Module]
 # (cell, device, dtype) -> what runs, in words (the throughput table's ``kernel`` column)
 KernelName = Callable[[str, str, str], str]
 
@@ -45,12 +46,23 @@ class Backend:
 
     def trains(self, cell: str, reset_after: bool) -> bool:
         """Whether this backend computes ``cell`` in this form (see ``check_trains``)."""
-        return not (self.fused and notes_gru(cell, reset_after))
+        return not (self.fused and (notes_gru(cell, reset_after) or SPECS[cell].fused is None))
+
+    def stacks(self, cell: str) -> bool:
+        """Whether runs of ``cell`` may train as one stacked model on this backend: the orthogonal RNN's
+        parametrised B has no stacked form (``CellSpec.stackable``)."""
+        return self.stackable and SPECS[cell].stackable
 
 
 def check_trains(backend: str, cell: str, reset_after: bool) -> None:
     """Raise ``Unsupported`` if ``backend`` cannot compute ``cell`` in this form: the one place the
-    fused notes' GRU is refused (the model, the run config and the benchmark all call it)."""
+    fused notes' GRU and the cells without a torch.nn twin are refused (the model, the run config and
+    the benchmark all call it)."""
+    if BACKENDS[backend].fused and SPECS[cell].fused is None:
+        raise Unsupported(
+            f"backend {backend!r} with cell {cell!r} is not allowed: torch.nn has no fused kernel for it; "
+            "use an explicit backend (explicit, explicit-premul, explicit-bptt)"
+        )
     if not BACKENDS[backend].trains(cell, reset_after):
         raise Unsupported(
             f"backend {backend!r} with the notes' GRU (reset_after=False) is not allowed: torch.nn.GRU implements "
@@ -59,26 +71,29 @@ def check_trains(backend: str, cell: str, reset_after: bool) -> None:
 
 
 def _explicit(premul: bool, bptt: bool = False) -> StackBuilder:
-    def build(cell, input_size, hidden_size, num_layers, bidirectional, reset_after):
+    def build(cell, input_size, hidden_size, num_layers, bidirectional, reset_after, cell_options=None):
         return ExplicitStack(
-            cell, input_size, hidden_size, num_layers, bidirectional, reset_after, premul=premul, bptt=bptt
+            cell, input_size, hidden_size, num_layers, bidirectional, reset_after, premul, bptt, cell_options
         )
 
     return build
 
 
-def _fused(cell, input_size, hidden_size, num_layers, bidirectional, reset_after):
+def _fused(cell, input_size, hidden_size, num_layers, bidirectional, reset_after, cell_options=None):
     check_trains("fused", cell, reset_after)
-    return FusedStack(cell, input_size, hidden_size, num_layers, bidirectional)
+    return FusedStack(cell, input_size, hidden_size, num_layers, bidirectional, cell_options)
 
 
-def _compiled(cell, input_size, hidden_size, num_layers, bidirectional, reset_after):
+def _compiled(cell, input_size, hidden_size, num_layers, bidirectional, reset_after, cell_options=None):
     return torch.compile(
-        _explicit(premul=True)(cell, input_size, hidden_size, num_layers, bidirectional, reset_after), dynamic=False
+        _explicit(premul=True)(cell, input_size, hidden_size, num_layers, bidirectional, reset_after, cell_options),
+        dynamic=False,
     )
 
 
 def _fused_kernel(cell: str, device: str, dtype: str) -> str:
+    if SPECS[cell].fused is None:
+        return "none (torch.nn has no such cell)"
     twin = SPECS[cell].fused.__name__
     if device == "cuda":
         return f"cuDNN fused {cell.upper()} (torch.nn.{twin})"
@@ -88,6 +103,8 @@ def _fused_kernel(cell: str, device: str, dtype: str) -> str:
 
 
 def _bptt_kernel(cell: str, device: str, dtype: str) -> str:
+    if SPECS[cell].bptt is None:  # the orthogonal RNN: explicit-premul's autograd path
+        return "Python loop, input GEMM for all steps first, autograd (the cell has no hand-written BPTT)"
     gemm = "oneDNN" if uses_onednn(device, dtype) else "torch"
     return f"Python loop, hand-written BPTT, {gemm} GEMMs (rnnbench.core.bptt)"
 

@@ -7,7 +7,8 @@ parameter order (layer 0 forward, layer 0 reverse, layer 1, ...), then the head.
 Schemes (``SCHEMES``; each says which cells it applies to):
 
 * ``default``, ``orthogonal``, ``gaussian``: PyTorch's default U(±1/√H) for W_ih and the biases;
-  the scheme sets W_hh (times the gain).
+  the scheme sets W_hh (times the gain). ``default`` on the orthogonal RNN is expRNN's own
+  (``cells.orthogonal``): W_in Kaiming normal, B = exp(A) with Henaff's A, modReLU's b ~ U(±0.01).
 * ``xavier``: Glorot & Bengio 2010 uniform, U(±√(6/(fan_in+fan_out))), applied to each gate's
   H×I block of W_ih and H×H block of W_hh separately (as Arjovsky et al. 2016's complex_RNN
   code does: one matrix per gate), and to the head; every bias 0 (the forget-gate bias too,
@@ -163,9 +164,25 @@ class Scheme:
     description: str
 
 
-ALL_CELLS = ("rnn", "lstm", "gru")
+_pytorch_default = _pytorch_cell(_default)
+
+
+def _default_cell(cell: nn.Module, a: InitArgs, d: _Draws) -> None:
+    """PyTorch's default; the orthogonal RNN's is expRNN's (``OrthogonalCell.reset_parameters``:
+    W_in Kaiming normal, B = exp(A) with A Henaff's, modReLU's b ~ U(±0.01)), from the same generator."""
+    if a.cell != "orthogonal":
+        _pytorch_default(cell, a, d)
+        return
+    if a.gain != 1.0:  # B is orthogonal: a gain has nothing to scale
+        raise ValueError(f"init_gain {a.gain!r} does not apply to cell 'orthogonal' (B stays orthogonal); use 1")
+    cell.reset_parameters(d.g)
+
+
+ALL_CELLS = ("rnn", "lstm", "gru")  # the cells with torch.nn's parameters (weight_hh in gate blocks, two biases)
 SCHEMES: dict[str, Scheme] = {
-    "default": Scheme(_pytorch_cell(_default), _pytorch_head, ALL_CELLS, "PyTorch's default, U(±1/√H), W_hh × gain"),
+    "default": Scheme(
+        _default_cell, _pytorch_head, (*ALL_CELLS, "orthogonal"), "PyTorch's default, U(±1/√H), W_hh × gain"
+    ),
     "orthogonal": Scheme(
         _pytorch_cell(_orthogonal), _pytorch_head, ALL_CELLS, "each gate's W_hh block orthogonal × gain"
     ),

@@ -9,9 +9,11 @@ hidden state (and LSTM cell state) with ``retain_grad`` so ∂L/∂h_t is there 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import Tensor, nn
+from torch.nn.utils import parametrize
 
 from rnnbench.core.cells import CELLS, SPECS, notes_gru
 
@@ -124,14 +126,16 @@ class ExplicitStack(_Stack):
         reset_after: bool = False,
         premul: bool = True,
         bptt: bool = False,
+        cell_options: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(cell, hidden_size, num_layers, bidirectional)
+        kwargs = {"reset_after": reset_after} if "reset_after" in SPECS[cell].options else {}
+        kwargs.update(cell_options or {})  # the cell's own constructor options (orthogonal_map, nonlinearity)
         layers = []
         for layer in range(num_layers):
             in_size = input_size if layer == 0 else hidden_size * self.num_directions
             directions = []
             for d in range(self.num_directions):
-                kwargs = {"reset_after": reset_after} if "reset_after" in SPECS[cell].options else {}
                 directions.append(
                     RecurrentLayer(
                         CELLS[cell](in_size, hidden_size, **kwargs), reverse=d == 1, premul=premul, bptt=bptt
@@ -149,7 +153,11 @@ class ExplicitStack(_Stack):
         ``(output, (h_n, c_n))``: output (B, T, D·H), h_n and c_n (L·D, B, H) in layer-major order.
         ``hx``: the initial state(s) shaped like h_n (and c_n), or None for zeros. Callers that only
         need the output take ``[0]``; computing h_n changes nothing in the output or its gradients."""
-        # x: (B, T, I)
+        # x: (B, T, I); a parametrised weight (the orthogonal RNN's B = exp(A)) computed once per forward, not per step
+        with parametrize.cached():
+            return self._forward(x, hx, recorder)
+
+    def _forward(self, x: Tensor, hx, recorder: StateRecorder | None):
         initial = self._initial_states(hx)  # L·D states, or None each
         finals = []
         for l, layer in enumerate(self.layers):
@@ -206,6 +214,10 @@ class ExplicitStack(_Stack):
         self.load_state_dict({ours: state_dict[theirs] for ours, theirs in mine.items()})
 
     def _refuse_notes_gru(self, verb: str) -> None:
+        if FUSED[self.cell_name] is None:
+            raise ValueError(
+                f"the {self.cell_name} cell cannot be {verb} a torch.nn state dict: torch.nn has no such cell"
+            )
         if notes_gru(self.cell_name, getattr(self.layers[0][0].cell, "reset_after", False)):  # only the GRU has it
             raise ValueError(
                 f"the notes' GRU (reset_after=False) cannot be {verb} a torch.nn.GRU state dict: torch.nn.GRU is the "
@@ -224,10 +236,17 @@ class FusedStack(_Stack):
     """torch.nn.RNN/LSTM/GRU (oneDNN LSTM on CPU, cuDNN on CUDA) with the same parameters."""
 
     def __init__(
-        self, cell: str, input_size: int, hidden_size: int, num_layers: int = 1, bidirectional: bool = False
+        self,
+        cell: str,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        cell_options: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(cell, hidden_size, num_layers, bidirectional)
-        self.rnn = FUSED[cell](input_size, hidden_size, num_layers, batch_first=True, bidirectional=bidirectional)
+        kw = cell_options or {}  # torch.nn.RNN's nonlinearity (the IRNN's relu)
+        self.rnn = FUSED[cell](input_size, hidden_size, num_layers, batch_first=True, bidirectional=bidirectional, **kw)
 
     def cells(self) -> list[nn.Module]:
         """Views of the fused weights, one per (layer, direction), shaped like a cell's."""

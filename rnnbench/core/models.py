@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -33,12 +34,16 @@ class SequenceModel(nn.Module):
         bidirectional: bool = False,
         backend: str = "explicit-premul",
         reset_after: bool = False,
+        cell_options: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.task = task
         self.cell = cell
         self.backend = backend  # a name in rnnbench.core.backends.BACKENDS
-        self.rnn = BACKENDS[backend].build(cell, task.input_size, hidden_size, num_layers, bidirectional, reset_after)
+        self.cell_options = dict(cell_options or {})  # the cell's constructor options, kept to rebuild a twin
+        self.rnn = BACKENDS[backend].build(
+            cell, task.input_size, hidden_size, num_layers, bidirectional, reset_after, self.cell_options
+        )
         self.head = nn.Linear(hidden_size * self.rnn.num_directions, task.output_size)
 
     def forward(self, x: Tensor, recorder: StateRecorder | None = None) -> Tensor:
@@ -85,10 +90,12 @@ def build_model(
     forget_bias: float | None = None,
     seed: int = 0,
     chrono_tmax: int | None = None,
+    cell_options: dict[str, Any] | None = None,
 ) -> SequenceModel:
     """Build and initialise a model; the same arguments give the same weights on every backend.
 
-    ``chrono_tmax``: init ``chrono``'s T_max (``RunConfig.chrono_range`` resolves its default)."""
-    model = SequenceModel(task, cell, hidden_size, num_layers, bidirectional, backend, reset_after)
+    ``chrono_tmax``: init ``chrono``'s T_max (``RunConfig.chrono_range`` resolves its default).
+    ``cell_options``: the cell's constructor options (``cells.cell_options``)."""
+    model = SequenceModel(task, cell, hidden_size, num_layers, bidirectional, backend, reset_after, cell_options)
     initialise(model.rnn.cells(), model.head, init, init_gain, forget_bias, seed, cell, reset_after, chrono_tmax)
     return model

@@ -42,8 +42,12 @@ class StackedCell(Recurrence):
         self.paired_state = form.paired_state
         self.equations = form.equations
         self.input_bias = form.input_bias
-        if hasattr(cells[0], "reset_after"):  # the GRU's form, which its equations read
-            self.reset_after = cells[0].reset_after
+        for option in (
+            "reset_after",
+            "nonlinearity",
+        ):  # the GRU's form, the RNN's nonlinearity: its equations read them
+            if hasattr(cells[0], option):
+                setattr(self, option, getattr(cells[0], option))
 
     def addmm(self, add: Tensor, h: Tensor, w: Tensor) -> Tensor:
         return torch.baddbmm(add, h, w.mT)  # (M, B, ·)
@@ -129,6 +133,7 @@ class StackedModel(nn.Module):
         self.task = first.task
         self.cell = first.cell
         self.reset_after = first.cell == "gru" and first.rnn.layers[0][0].cell.reset_after
+        self.cell_options = first.cell_options
         self.rnn = StackedRNN([m.rnn for m in models])
         self.head = StackedLinear([m.head for m in models])
 
@@ -164,6 +169,7 @@ class StackedModel(nn.Module):
                 rnn.num_layers,
                 rnn.num_directions == 2,
                 reset_after=self.reset_after,
+                cell_options=self.cell_options,
             )
         p = self.head.weight
         model.to(device=p.device, dtype=p.dtype)
@@ -172,4 +178,5 @@ class StackedModel(nn.Module):
 
 
 def _signature(model: SequenceModel) -> tuple:
-    return (model.task.name, model.cell, *((k, tuple(v.shape)) for k, v in model.state_dict().items()))
+    shapes = ((k, tuple(v.shape)) for k, v in model.state_dict().items())
+    return (model.task.name, model.cell, sorted(model.cell_options.items()), *shapes)

@@ -74,7 +74,10 @@ OKABE_ITO = {
     "vermillion": "#D55E00",
     "black": "#000000",
 }
-CELL_COLORS = {"rnn": OKABE_ITO["blue"], "lstm": OKABE_ITO["orange"], "gru": OKABE_ITO["green"]}
+CELL_COLORS = {
+    "rnn": OKABE_ITO["blue"], "lstm": OKABE_ITO["orange"], "gru": OKABE_ITO["green"],
+    "orthogonal": OKABE_ITO["purple"],  # reddish purple: not the gains' dark ramp, which draws the rnn alone
+}  # fmt: skip
 REFERENCE_COLOR = "0.45"  # grey: baselines, thresholds, bounds
 DIVERGED_COLOR = "crimson"  # diverged runs only; no cell is red
 DIVERGED = {"marker": "X", "color": DIVERGED_COLOR, "s": 70, "zorder": 5, "linewidths": 0.5, "edgecolors": "black"}

@@ -86,18 +86,29 @@ def _run(base: dict, where: str, **fields: Any) -> dict[str, Any]:
 
 
 def sweep_runs(config: dict) -> dict[str, dict]:
+    """The sweep's runs: per task, its lengths × the sweep's cells (× clip, seeds, devices), then each of the
+    task's ``blocks``: further lengths × cells with their own clip and train settings over the task's (the
+    copy contrast at a long delay: only the cells it compares, at a budget of its own)."""
     s = config["sweep"]
     devices = _devices(config)
-    runs = {}
+    runs: dict[str, dict] = {}
     for task, spec in s["tasks"].items():
         task_base = {**config["train"], **spec.get("train", {})}
-        for cell, length, clip, seed, device in product(s["cells"], spec["lengths"], s["clip"], s["seeds"], devices):
-            base = {**task_base, **spec.get("cell_train", {}).get(cell, {})}  # a cell's own settings win
-            params = {"task": task, "cell": cell, "length": length, "clip": clip, "seed": seed}
-            if len(devices) > 1:
-                params["device"] = device  # only then: the default ids stay short
-            rid = run_id("sweep", params)
-            runs[rid] = _run(base, f"sweep run {rid}", **{**params, "device": device})
+        parts = [(s["cells"], spec["lengths"], s["clip"], task_base)]
+        parts += [
+            (b["cells"], b["lengths"], b.get("clip", s["clip"]), {**task_base, **b.get("train", {})})
+            for b in spec.get("blocks", [])
+        ]
+        for cells, lengths, clips, part_base in parts:
+            for cell, length, clip, seed, device in product(cells, lengths, clips, s["seeds"], devices):
+                base = {**part_base, **spec.get("cell_train", {}).get(cell, {})}  # a cell's own settings win
+                params = {"task": task, "cell": cell, "length": length, "clip": clip, "seed": seed}
+                if len(devices) > 1:
+                    params["device"] = device  # only then: the default ids stay short
+                rid = run_id("sweep", params)
+                if rid in runs:
+                    raise ConfigError(f"sweep run {rid} is in two of the {task} task's blocks; give it once")
+                runs[rid] = _run(base, f"sweep run {rid}", **{**params, "device": device})
     return runs
 
 

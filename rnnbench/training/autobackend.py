@@ -75,6 +75,10 @@ CPU: dict[str, Choice] = {
         "H32B32: fused 36-49, premul 27-40, bptt 23-33; H128B20: fused 29, premul 23; "
         "a stack of this form was not measured at these sizes (kept off: fused alone is the measured best)",
     ),
+    # expRNN's orthogonal RNN: no torch.nn twin, and its parametrised B has no stacked form
+    "orthogonal": Choice(
+        "explicit-premul", False, "no fused kernel, not stackable; the fastest explicit path, unmeasured"
+    ),
 }
 CUDA: dict[str, Choice] = {
     # cuDNN's kernels for every form they implement; unmeasured here (no GPU in this project)
@@ -82,6 +86,7 @@ CUDA: dict[str, Choice] = {
     "lstm": Choice("fused", False, "cuDNN; not measured in this project"),
     "gru": Choice("explicit-premul", True, "no cuDNN kernel for the notes' GRU; not measured in this project"),
     "gru-reset-after": Choice("fused", False, "cuDNN; not measured in this project"),
+    "orthogonal": Choice("explicit-premul", False, "no cuDNN kernel, not stackable; not measured in this project"),
 }
 TABLES: dict[str, dict[str, Choice]] = {"cpu": CPU, "cuda": CUDA}
 

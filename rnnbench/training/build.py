@@ -41,4 +41,5 @@ def build_run(cfg: RunConfig, backend: str) -> SequenceModel:
         cfg.forget_bias,
         cfg.seed,
         cfg.chrono_range(),
+        cfg.cell_options(),
     )

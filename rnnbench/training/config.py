@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from rnnbench.core.backends import TRAINING_BACKENDS, Unsupported, check_trains
-from rnnbench.core.cells import CELLS, SPECS
+from rnnbench.core.cells import CELLS, NONLINEARITIES, ORTHOGONAL_MAPS, SPECS, cell_options
 from rnnbench.core.checks import DEVICES, DTYPES, ConfigError, int_at_least, one_of, positive_number
 from rnnbench.core.checks import resolve_device as resolve_device  # the training layer's, re-exported
 from rnnbench.core.initialisation import INITS, check_applies
@@ -31,7 +31,15 @@ BACKEND_CHOICES = (*TRAINING_BACKENDS, AUTO)
 # fields added after results were first published, with their defaults: ``to_dict`` (and so the
 # config hash, the run JSON and the pipeline's job params) leaves them out while they are at their
 # default, so that every run made before they existed keeps its hash and is not trained again
-LATER_FIELDS: dict[str, Any] = {"chrono_tmax": None, "allow_tf32": False}
+LATER_FIELDS: dict[str, Any] = {
+    "chrono_tmax": None,
+    "nonlinearity": "tanh",
+    "orthogonal_map": "matrix_exp",
+    "orthogonal_lr": None,
+    "allow_tf32": False,
+}
+# expRNN's learning rate of the orthogonal parameters, as a fraction of the others' (1_copying.py: 2e-5 / 2e-4)
+ORTHOGONAL_LR_RATIO = 0.1
 
 
 @dataclass(frozen=True)
@@ -85,6 +93,9 @@ class RunConfig:
     forget_bias: float | None = None  # LSTM only (other cells ignore it); None keeps the init's own
     chrono_tmax: int | None = None  # init chrono only: T_max of log U[1, T_max−1]; None = steps the network sees
     reset_after: bool = False  # GRU only: False is the notes' GRU, True torch.nn.GRU's
+    nonlinearity: str = "tanh"  # vanilla RNN only: tanh, or relu (with init identity: the IRNN)
+    orthogonal_map: str = "matrix_exp"  # orthogonal RNN only: B = matrix_exp(A) or cayley(A)
+    orthogonal_lr: float | None = None  # orthogonal RNN only: B's learning rate; None = lr × ORTHOGONAL_LR_RATIO
     backend: str = "explicit-premul"  # explicit backends can be probed; fused through a twin; auto picks per run
     device: str = "cpu"
     dtype: str = "float32"
@@ -106,6 +117,10 @@ class RunConfig:
         one_of("dtype", self.dtype, DTYPES)
         one_of("probe_dtype", self.probe_dtype, PROBE_DTYPES)
         one_of("device", self.device, DEVICES)
+        one_of("nonlinearity", self.nonlinearity, NONLINEARITIES)
+        one_of("orthogonal_map", self.orthogonal_map, ORTHOGONAL_MAPS)
+        if self.orthogonal_lr is not None:
+            positive_number("orthogonal_lr", self.orthogonal_lr)
         int_at_least("length", self.length, TASKS[self.task].min_length)
         for name in ("steps", "hidden", "batch", "layers", "eval_every", "eval_batch"):
             int_at_least(name, getattr(self, name), 1)
@@ -154,6 +169,10 @@ class RunConfig:
             check_applies(self.init, self.cell)
         except ValueError as e:
             raise ConfigError(str(e)) from None
+        if self.cell == "orthogonal" and self.init_gain != 1:
+            raise ConfigError(
+                f"init_gain {self.init_gain!r} does not apply to cell 'orthogonal': its B stays orthogonal; leave it at 1"
+            )
         if self.init == "chrono" and self.cell == "lstm" and self.forget_bias is not None:
             raise ConfigError(
                 f"forget_bias {self.forget_bias!r} with init 'chrono' is not allowed: chrono sets the LSTM's forget "
@@ -172,6 +191,14 @@ class RunConfig:
         if self.init != "chrono":
             return None
         return self.chrono_tmax or TASKS[self.task].sequence_length(self.length)
+
+    def orthogonal_rate(self) -> float:
+        """The learning rate of the orthogonal RNN's B: ``orthogonal_lr``, else expRNN's ratio of ``lr``."""
+        return self.orthogonal_lr if self.orthogonal_lr is not None else self.lr * ORTHOGONAL_LR_RATIO
+
+    def cell_options(self) -> dict[str, Any]:
+        """The cell's constructor options (the RNN's nonlinearity, the orthogonal RNN's map)."""
+        return cell_options(SPECS[self.cell], self.to_dict())
 
     def probe_torch_dtype(self) -> torch.dtype:
         """The dtype the gradient probes compute in: float64 when ``probe_dtype`` asks, else the run's own."""

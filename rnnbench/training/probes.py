@@ -89,6 +89,7 @@ def explicit_twin(model: SequenceModel, dtype: torch.dtype) -> SequenceModel:
         model.rnn.num_directions == 2,
         "explicit-premul",
         reset_after,
+        cell_options=model.cell_options,
     )
     with torch.no_grad():
         for ours, theirs in zip(twin.rnn.cells(), model.rnn.cells(), strict=True):

@@ -44,7 +44,7 @@ def can_stack(cfg: dict, stackable_backends: tuple[str, ...] = STACKABLE_BACKEND
         # 'cuda' is looked up as asked: a cluster's login node plans CUDA jobs it cannot run itself
         device = resolve_device("auto") if cfg["device"] == "auto" else cfg["device"]
         return choose(cfg["cell"], cfg["reset_after"], device).stack
-    return cfg["backend"] in stackable_backends
+    return cfg["backend"] in stackable_backends and backends.BACKENDS[cfg["backend"]].stacks(cfg["cell"])
 
 
 def group_stacks(

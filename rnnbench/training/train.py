@@ -36,6 +36,15 @@ def evaluate(model: SequenceModel, x: torch.Tensor, y: torch.Tensor) -> tuple[fl
     return model.task.loss(out, y).item(), model.task.accuracy(out, y)
 
 
+def param_groups(model: SequenceModel, cfg: RunConfig) -> list[dict[str, Any]]:
+    """The optimizer's groups: every parameter at ``lr``, the orthogonal RNN's B on its own rate."""
+    orth = [p for c in model.rnn.cells() if hasattr(c, "orthogonal_parameters") for p in c.orthogonal_parameters()]
+    if not orth:
+        return [{"params": list(model.parameters())}]
+    rest = [p for p in model.parameters() if all(p is not q for q in orth)]
+    return [{"params": rest}, {"params": orth, "lr": cfg.orthogonal_rate()}]
+
+
 class SingleRun:
     """One run for ``train_loop`` (R = 1): the model as ``cfg`` says, on the backend it resolves to."""
 
@@ -51,7 +60,7 @@ class SingleRun:
         self.backend_used = concrete_backend(cfg.backend, cfg.cell, cfg.reset_after, device)  # auto -> what runs
         self.model = build_run(cfg, self.backend_used).to(device=device, dtype=dtype)
         self.params = list(self.model.parameters())
-        self.optimizer = OPTIMIZERS[cfg.optimizer](self.params, cfg.lr, cfg.momentum)
+        self.optimizer = OPTIMIZERS[cfg.optimizer](param_groups(self.model, cfg), cfg.lr, cfg.momentum)
         self.before = [torch.empty_like(p) for p in self.params]  # the parameters before each step
         self.clipper = clipper(cfg.clip_mode, cfg.clip)
         self.generators = torch.Generator().manual_seed(cfg.seed)

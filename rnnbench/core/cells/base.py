@@ -145,6 +145,12 @@ class Option:
 
     off: Any
     what: str
+    builds: bool = False  # the cell's constructor takes it (``cell_options``); the GRU's reset_after has its own path
+
+
+def cell_options(spec: CellSpec, values: dict[str, Any]) -> dict[str, Any]:
+    """The constructor options of ``spec``'s cell, taken from ``values`` (a RunConfig's) where given."""
+    return {name: values.get(name, o.off) for name, o in spec.options.items() if o.builds}
 
 
 @dataclass(frozen=True)
@@ -153,13 +159,14 @@ class CellSpec:
     from ``SPECS`` (the FLOP count, the memory estimate, the job cost, the figures' names, the
     options a run may set); the equations and the hand-written BPTT are the class's."""
 
-    name: str  # config value: rnn | lstm | gru
+    name: str  # config value: rnn | lstm | gru | orthogonal
     display: str  # the name figures and reports print
     cls: type[Cell]  # our step-by-step cell, the seed's equations
-    fused: type[nn.RNNBase]  # torch.nn's fused twin (for the GRU: the reset-after form only)
+    fused: type[nn.RNNBase] | None  # torch.nn's fused twin (for the GRU: the reset-after form only); None: none
     saved_per_unit: int  # numbers autograd keeps per hidden unit and step: gates (pre and post activation), states
     cost: int  # relative cost of one time step (its gates' products and nonlinearities); orders jobs only
     options: dict[str, Option] = field(default_factory=dict)  # run options that apply to this cell only
+    stackable: bool = True  # runs may train as one stacked model (``stacked``); not with a parametrised weight
 
     @property
     def gates(self) -> int:

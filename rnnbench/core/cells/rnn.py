@@ -7,13 +7,15 @@ from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
 from rnnbench.core.bptt import Linear, addmm_t, linear, previous_states, tanh_inplace, weight_grad
-from rnnbench.core.cells.base import Cell, CellSpec
+from rnnbench.core.cells.base import Cell, CellSpec, Option, SequenceRunner
+
+NONLINEARITIES = ("tanh", "relu")  # torch.nn.RNN's; relu with init identity is the IRNN (Le et al. 2015)
 
 
 def rnn_step(cell: nn.Module, gx: Tensor, h: Tensor) -> Tensor:
     # gx: (…, B, H) = W_xh x_t + b_h; h: (…, B, H)
-    h = torch.tanh(cell.addmm(gx, h, cell.weight_hh))  # tanh(W_hh h_{t-1} + W_xh x_t + b_h)
-    return h
+    a = cell.addmm(gx, h, cell.weight_hh)  # W_hh h_{t-1} + W_xh x_t + b_h
+    return torch.relu(a) if cell.nonlinearity == "relu" else torch.tanh(a)
 
 
 class RNNSequence(torch.autograd.Function):
@@ -60,11 +62,27 @@ def rnn_sequence(cell: RNNCell, x: Tensor, state: Tensor | None) -> tuple[Tensor
 
 
 class RNNCell(Cell):
-    """Vanilla RNN: h_t = tanh(W_hh h_{t-1} + W_xh x_t + b_h)."""
+    """Vanilla RNN: h_t = tanh(W_hh h_{t-1} + W_xh x_t + b_h), or relu(...) (``nonlinearity``, as torch.nn.RNN)."""
 
     gates = 1
     equations = staticmethod(rnn_step)
     sequence = staticmethod(rnn_sequence)
 
+    def __init__(self, input_size: int, hidden_size: int, nonlinearity: str = "tanh") -> None:
+        if nonlinearity not in NONLINEARITIES:
+            raise ValueError(f"nonlinearity {nonlinearity!r} is not allowed; choose one of: {NONLINEARITIES}")
+        super().__init__(input_size, hidden_size)
+        self.nonlinearity = nonlinearity
 
-SPEC = CellSpec("rnn", "vanilla RNN (tanh)", RNNCell, nn.RNN, saved_per_unit=4, cost=1)
+    def sequence_runner(self) -> SequenceRunner | None:
+        # the hand-written BPTT is tanh's; the ReLU RNN keeps the autograd path
+        return self.sequence if self.nonlinearity == "tanh" else None
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, nonlinearity={self.nonlinearity}"
+
+
+SPEC = CellSpec(
+    "rnn", "vanilla RNN (tanh)", RNNCell, nn.RNN, saved_per_unit=4, cost=1,
+    options={"nonlinearity": Option("tanh", "chooses the vanilla RNN's nonlinearity", builds=True)},
+)  # fmt: skip
