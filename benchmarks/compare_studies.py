@@ -5,8 +5,10 @@ Used for issue 7's "same results" check: the default study trained one run per j
 Non-float columns (status, solved, clipped, diverged step, ...) must be equal; float columns equal
 within ``--rtol`` (stacked batched products round differently from plain ones in the last bits).
 
-Run: python benchmarks/compare_studies.py RESULTS_A RESULTS_B [--rtol 1e-4]
+Run: python benchmarks/compare_studies.py RESULTS_A RESULTS_B [--rtol 1e-4] [--common]
      (each a study's working directory, holding results/tables/)
+--common compares only the runs both studies have (by run id), for a study that added runs: each
+table's rows of the other runs are counted and left out, never compared.
 """
 
 from __future__ import annotations
@@ -57,11 +59,18 @@ def main() -> int:
     p.add_argument("a", type=Path)
     p.add_argument("b", type=Path)
     p.add_argument("--rtol", type=float, default=1e-4)
+    p.add_argument("--common", action="store_true", help="compare only the runs both studies have")
     args = p.parse_args()
     failed = False
     for name in TABLES:
         a = pd.read_csv(args.a / "results/tables" / f"{name}.csv")
         b = pd.read_csv(args.b / "results/tables" / f"{name}.csv")
+        if args.common:
+            both = set(a["run"]) & set(b["run"])
+            print(
+                f"{name}.csv: runs only in A: {a['run'].nunique() - len(both)}, only in B: {b['run'].nunique() - len(both)}"
+            )
+            a, b = (t[t["run"].isin(both)].reset_index(drop=True) for t in (a, b))
         problems = compare(a, b, args.rtol)
         print(f"{name}.csv: {len(a)} rows, " + ("equal" if not problems else "DIFFERENT"))
         for line in problems:
