@@ -185,7 +185,7 @@ def test_every_derived_table_has_exactly_the_cells_of_specs():
     ):  # fmt: skip
         assert table == {name: getattr(s, field) for name, s in SPECS.items()}, field
     options = {option: name for name, s in SPECS.items() for option in s.options}
-    assert options == {"forget_bias": "lstm", "reset_after": "gru"}
+    assert options == {"forget_bias": "lstm", "peephole": "lstm", "reset_after": "gru"}
     assert {k: r.value for k, r in ONLY_FOR.items() if r.owner == "cell"} == options
     for spec in SPECS.values():
         for cell in _cells_of(spec):

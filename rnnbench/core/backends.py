@@ -20,8 +20,11 @@ from rnnbench.core.cells import SPECS, notes_gru
 from rnnbench.core.layers import ExplicitStack, FusedStack
 from rnnbench.core.onednn import uses_onednn
 
-# (cell, input_size, hidden_size, num_layers, bidirectional, reset_after) -> the recurrent stack
-StackBuilder = Callable[[str, int, int, int, bool, bool], nn.Module]
+# (cell, input_size, hidden_size, num_layers, bidirectional, reset_after, **THEIR_OPTIONS) -> the recurrent stack
+StackBuilder = Callable[..., nn.Module]
+# complex_RNN's model options (Arjovsky et al. 2016) that torch.nn's fused kernels have no form for:
+# the LSTM's peephole V_o c_t into the output gate, and h_0 (c_0) learned as parameters
+THEIR_OPTIONS = ("peephole", "learn_initial_state")
 # (cell, device, dtype) -> what runs, in words (the throughput table's ``kernel`` column)
 KernelName = Callable[[str, str, str], str]
 
@@ -43,38 +46,48 @@ class Backend:
     training: bool = True  # offered to training runs; False: the throughput benchmark times it only
     unrolls: bool = False  # built by unrolling the T·layers time steps (compile time grows with them)
 
-    def trains(self, cell: str, reset_after: bool) -> bool:
-        """Whether this backend computes ``cell`` in this form (see ``check_trains``)."""
-        return not (self.fused and notes_gru(cell, reset_after))
+    def trains(self, cell: str, reset_after: bool, **options: bool) -> bool:
+        """Whether this backend computes ``cell`` in this form, with these of ``THEIR_OPTIONS`` (see
+        ``check_trains``)."""
+        return not (self.fused and (notes_gru(cell, reset_after) or any(options.values())))
 
 
-def check_trains(backend: str, cell: str, reset_after: bool) -> None:
+def check_trains(backend: str, cell: str, reset_after: bool, **options: bool) -> None:
     """Raise ``Unsupported`` if ``backend`` cannot compute ``cell`` in this form: the one place the
-    fused notes' GRU is refused (the model, the run config and the benchmark all call it)."""
-    if not BACKENDS[backend].trains(cell, reset_after):
+    fused notes' GRU and complex_RNN's options are refused (the model, the run config and the
+    benchmark all call it)."""
+    if BACKENDS[backend].trains(cell, reset_after, **options):
+        return
+    if notes_gru(cell, reset_after):
         raise Unsupported(
             f"backend {backend!r} with the notes' GRU (reset_after=False) is not allowed: torch.nn.GRU implements "
             "only the reset-after form; use an explicit backend, or reset_after=True"
         )
+    name = next(k for k, v in options.items() if v)
+    raise Unsupported(
+        f"backend {backend!r} with {name}=True is not allowed: torch.nn's fused {cell.upper()} has no {name} "
+        f"(complex_RNN's option); use an explicit backend, or leave {name} off"
+    )
 
 
 def _explicit(premul: bool, bptt: bool = False) -> StackBuilder:
-    def build(cell, input_size, hidden_size, num_layers, bidirectional, reset_after):
+    def build(cell, input_size, hidden_size, num_layers, bidirectional, reset_after, **options):
         return ExplicitStack(
-            cell, input_size, hidden_size, num_layers, bidirectional, reset_after, premul=premul, bptt=bptt
+            cell, input_size, hidden_size, num_layers, bidirectional, reset_after, premul=premul, bptt=bptt, **options
         )
 
     return build
 
 
-def _fused(cell, input_size, hidden_size, num_layers, bidirectional, reset_after):
-    check_trains("fused", cell, reset_after)
+def _fused(cell, input_size, hidden_size, num_layers, bidirectional, reset_after, **options):
+    check_trains("fused", cell, reset_after, **options)
     return FusedStack(cell, input_size, hidden_size, num_layers, bidirectional)
 
 
-def _compiled(cell, input_size, hidden_size, num_layers, bidirectional, reset_after):
+def _compiled(cell, input_size, hidden_size, num_layers, bidirectional, reset_after, **options):
     return torch.compile(
-        _explicit(premul=True)(cell, input_size, hidden_size, num_layers, bidirectional, reset_after), dynamic=False
+        _explicit(premul=True)(cell, input_size, hidden_size, num_layers, bidirectional, reset_after, **options),
+        dynamic=False,
     )
 
 

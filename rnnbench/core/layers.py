@@ -124,14 +124,19 @@ class ExplicitStack(_Stack):
         reset_after: bool = False,
         premul: bool = True,
         bptt: bool = False,
+        peephole: bool = False,
+        learn_initial_state: bool = False,
     ) -> None:
         super().__init__(cell, hidden_size, num_layers, bidirectional)
+        # each cell's own options (the GRU's form, the LSTM's peephole); learned initial states for every cell
+        options = {"reset_after": reset_after, "peephole": peephole}
+        kwargs = {k: v for k, v in options.items() if k in SPECS[cell].options}
+        kwargs["learn_initial_state"] = learn_initial_state
         layers = []
         for layer in range(num_layers):
             in_size = input_size if layer == 0 else hidden_size * self.num_directions
             directions = []
             for d in range(self.num_directions):
-                kwargs = {"reset_after": reset_after} if "reset_after" in SPECS[cell].options else {}
                 directions.append(
                     RecurrentLayer(
                         CELLS[cell](in_size, hidden_size, **kwargs), reverse=d == 1, premul=premul, bptt=bptt
@@ -210,6 +215,13 @@ class ExplicitStack(_Stack):
             raise ValueError(
                 f"the notes' GRU (reset_after=False) cannot be {verb} a torch.nn.GRU state dict: torch.nn.GRU is the "
                 "reset-after GRU, another model with the same parameter shapes; build the stack with reset_after=True"
+            )
+        cell = self.layers[0][0].cell
+        extra = [n for n, _ in cell.named_parameters() if n not in PARAMETER_NAMES]  # peephole, h_0, c_0
+        if extra:
+            raise ValueError(
+                f"a stack with complex_RNN's parameters {extra} cannot be {verb} a torch.nn state dict: torch.nn's "
+                f"{self.cell_name.upper()} has no peephole and no learned initial state"
             )
 
 

@@ -33,12 +33,16 @@ class SequenceModel(nn.Module):
         bidirectional: bool = False,
         backend: str = "explicit-premul",
         reset_after: bool = False,
+        **options: bool,
     ) -> None:
         super().__init__()
         self.task = task
         self.cell = cell
         self.backend = backend  # a name in rnnbench.core.backends.BACKENDS
-        self.rnn = BACKENDS[backend].build(cell, task.input_size, hidden_size, num_layers, bidirectional, reset_after)
+        # options: complex_RNN's (backends.THEIR_OPTIONS), off when absent
+        self.rnn = BACKENDS[backend].build(
+            cell, task.input_size, hidden_size, num_layers, bidirectional, reset_after, **options
+        )
         self.head = nn.Linear(hidden_size * self.rnn.num_directions, task.output_size)
 
     def forward(self, x: Tensor, recorder: StateRecorder | None = None) -> Tensor:
@@ -85,10 +89,15 @@ def build_model(
     forget_bias: float | None = None,
     seed: int = 0,
     chrono_tmax: int | None = None,
+    peephole: bool = False,
+    learn_initial_state: bool = False,
 ) -> SequenceModel:
     """Build and initialise a model; the same arguments give the same weights on every backend.
 
-    ``chrono_tmax``: init ``chrono``'s T_max (``RunConfig.chrono_range`` resolves its default)."""
-    model = SequenceModel(task, cell, hidden_size, num_layers, bidirectional, backend, reset_after)
+    ``chrono_tmax``: init ``chrono``'s T_max (``RunConfig.chrono_range`` resolves its default).
+    ``peephole`` (LSTM only) and ``learn_initial_state``: complex_RNN's LSTM (Arjovsky et al. 2016);
+    explicit backends only."""
+    options = {"peephole": peephole, "learn_initial_state": learn_initial_state}
+    model = SequenceModel(task, cell, hidden_size, num_layers, bidirectional, backend, reset_after, **options)
     initialise(model.rnn.cells(), model.head, init, init_gain, forget_bias, seed, cell, reset_after, chrono_tmax)
     return model

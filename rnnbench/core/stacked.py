@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rnnbench.core.cells import Cell, Recurrence
-from rnnbench.core.layers import PARAMETER_NAMES, StateRecorder, run_steps
+from rnnbench.core.layers import StateRecorder, run_steps
 from rnnbench.core.models import SequenceModel
 
 
@@ -35,15 +35,17 @@ class StackedCell(Recurrence):
     def __init__(self, cells: list[Cell]) -> None:
         super().__init__()
         form = type(cells[0])  # the cell class whose equations, state and input bias this stack uses
-        for name in PARAMETER_NAMES:
+        for name, _ in cells[0].named_parameters():  # torch.nn's four, then the options' (peephole, h_0, c_0)
             setattr(self, name, nn.Parameter(torch.stack([getattr(c, name).detach() for c in cells])))
+        self.learn_initial_state = cells[0].learn_initial_state
         self.hidden_size = cells[0].hidden_size
         self.gates = form.gates
         self.paired_state = form.paired_state
         self.equations = form.equations
         self.input_bias = form.input_bias
-        if hasattr(cells[0], "reset_after"):  # the GRU's form, which its equations read
-            self.reset_after = cells[0].reset_after
+        for option in ("reset_after", "peephole"):  # the GRU's form, the LSTM's peephole: its equations read them
+            if hasattr(cells[0], option):
+                setattr(self, option, getattr(cells[0], option))
 
     def addmm(self, add: Tensor, h: Tensor, w: Tensor) -> Tensor:
         return torch.baddbmm(add, h, w.mT)  # (M, B, ·)
@@ -73,7 +75,7 @@ class StackedLayer(nn.Module):
     def forward(self, x: Tensor, recorder: StateRecorder | None = None, key=(0, 0)) -> Tensor:
         gx = self.cell.project_input(x)  # (M, B, T, G·H)
         steps = gx.unbind(2)  # T × (M, B, G·H); unbind, not indexing, for an O(T) backward
-        state = self.cell.zero_state(gx[:, :, 0])  # (M, B, H) [LSTM: a pair]
+        state = self.cell.initial_state(gx[:, :, 0])  # (M, B, H) [LSTM: a pair]
         outputs, _ = run_steps(steps, self.cell.step, state, self.reverse, recorder, key)
         return torch.stack(outputs, 2)  # (M, B, T, H)
 
@@ -128,7 +130,9 @@ class StackedModel(nn.Module):
             raise ValueError("models stacked together must have the same task, cell, sizes and backend")
         self.task = first.task
         self.cell = first.cell
-        self.reset_after = first.cell == "gru" and first.rnn.layers[0][0].cell.reset_after
+        cell = first.rnn.layers[0][0].cell
+        self.reset_after = first.cell == "gru" and cell.reset_after
+        self.options = {"peephole": getattr(cell, "peephole", False), "learn_initial_state": cell.learn_initial_state}
         self.rnn = StackedRNN([m.rnn for m in models])
         self.head = StackedLinear([m.head for m in models])
 
@@ -164,6 +168,7 @@ class StackedModel(nn.Module):
                 rnn.num_layers,
                 rnn.num_directions == 2,
                 reset_after=self.reset_after,
+                **self.options,
             )
         p = self.head.weight
         model.to(device=p.device, dtype=p.dtype)

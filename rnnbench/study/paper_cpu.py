@@ -31,6 +31,7 @@ import pandas as pd  # noqa: E402
 
 from rnnbench.core.tasks import ADDING_SOLVED_RATIO, ADDING_TOLERANCE  # noqa: E402
 from rnnbench.study import labels  # noqa: E402
+from rnnbench.study.mdtable import md_table  # noqa: E402
 
 AT_BASELINE = 0.9  # loss / baseline at or above this: "at the baseline"
 CONVINCING = ADDING_SOLVED_RATIO  # below this: beats it "convincingly" (our adding `solved` criterion)
@@ -213,19 +214,28 @@ def figure_gradients(gradflow: pd.DataFrame, out: Path) -> None:
     plt.close(fig)
 
 
-def _claim_table(rows: list[dict]) -> str:
-    lines = [
-        "| T | cell | paper's result | paper's settings | ours: held-out loss per seed (× baseline) | "
-        "ours: accuracy per seed (adding: H&S, copy: recall) | our settings | verdict |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        c = r["claim"]
-        lines.append(
-            f"| {c.length} | {CELL_NAMES[c.cell]} | {c.paper} | {c.paper_settings} | {r['ours']} | {r['accuracy']} | "
-            f"{r['our_settings']} | **{r['verdict']}** |"
-        )
-    return "\n".join(lines)
+def claim_table(rows: list[dict]) -> str:
+    header = [
+        "T", "cell", "paper's result", "paper's settings", "ours: held-out loss per seed (× baseline)",
+        "ours: accuracy per seed (adding: H&S, copy: recall)", "our settings", "verdict",
+    ]  # fmt: skip
+    return md_table(
+        header,
+        (
+            [
+                c.length,
+                CELL_NAMES[c.cell],
+                c.paper,
+                c.paper_settings,
+                r["ours"],
+                r["accuracy"],
+                r["our_settings"],
+                f"**{r['verdict']}**",
+            ]
+            for r in rows
+            for c in [r["claim"]]
+        ),
+    )
 
 
 def _backends(runs: pd.DataFrame) -> str:
@@ -235,17 +245,15 @@ def _backends(runs: pd.DataFrame) -> str:
 
 
 def _gains_table(gains: pd.DataFrame) -> str:
-    lines = [
-        "| gain (= η = σ_max(W_hh)) | ours: per-step factor at init (mean, range over seeds) | verdict |",
-        "|---|---|---|",
-    ]
+    rows = []
     for r in gains.itertuples():
         eta = float(r.init_gain)
         expected = "vanishes (factor < 1)" if eta < 1 else "not bounded: may grow"
         ok = r.max < 1 if eta < 1 else True
         verdict = ("agrees" if ok else "disagrees") if eta < 1 else "no claim (η ≥ 1 is only necessary)"
-        lines.append(f"| {eta:g} | {r.mean:.3f} ({r.min:.3f}–{r.max:.3f}); Pascanu: {expected} | **{verdict}** |")
-    return "\n".join(lines)
+        rows.append([f"{eta:g}", f"{r.mean:.3f} ({r.min:.3f}–{r.max:.3f}); Pascanu: {expected}", f"**{verdict}**"])
+    header = ["gain (= η = σ_max(W_hh))", "ours: per-step factor at init (mean, range over seeds)", "verdict"]
+    return md_table(header, rows)
 
 
 EXPLODED = 10.0  # held-out loss / baseline at or above this (or a diverged run): the run exploded
@@ -267,10 +275,7 @@ def _study_settings(runs: pd.DataFrame, study: str) -> str:
 def _clipping_table(runs: pd.DataFrame) -> str:
     """Pascanu's claim for plain SGD: it explodes without clipping, stays finite and trains with it."""
     c = runs[runs["study"] == "clipping"]
-    lines = [
-        "| optimizer | clipping | diverged seeds | held-out MSE per seed | Pascanu 2013 | verdict |",
-        "|---|---|---|---|---|---|",
-    ]
+    rows = []
     for (opt, clip), g in c.groupby(["optimizer", c["clip"].fillna(-1)], sort=True):
         label = "none" if clip == -1 else f"norm at {clip:g}"
         div = int((g["status"] == "diverged").sum())
@@ -296,8 +301,9 @@ def _clipping_table(runs: pd.DataFrame) -> str:
                 if all(exploded)
                 else f"mixed ({len(g) - sum(exploded)} of {len(g)})"
             )
-        lines.append(f"| {opt} | {label} | {div} of {len(g)} | {mse} | {claim} | **{verdict}** |")
-    return "\n".join(lines)
+        rows.append([opt, label, f"{div} of {len(g)}", mse, claim, f"**{verdict}**"])
+    header = ["optimizer", "clipping", "diverged seeds", "held-out MSE per seed", "Pascanu 2013", "verdict"]
+    return md_table(header, rows)
 
 
 def report(tables: Path, out: Path, wall_seconds: float | None, started: str, note: str, steps_why: str = "") -> str:
@@ -371,7 +377,13 @@ def claims_part(runs: pd.DataFrame, curves: pd.DataFrame) -> str:
     adding = [r for r in rows if r["claim"].task == "adding"]
     copy = [r for r in rows if r["claim"].task == "copy"]
     sweep, steps, _ = _sweep_budget(runs)
-    hs_lines = "\n".join(f"| {CELL_NAMES[h['cell']]} | {h['seeds']} | {h['best']} |" for h in hs_rows(runs, curves))
+    hs_table = md_table(
+        [
+            "cell", f"ours: sequences until H&S accuracy ≥ {HS_ACCURACY}, per seed",
+            "ours: best held-out H&S accuracy per seed",
+        ],
+        ([CELL_NAMES[h["cell"]], h["seeds"], h["best"]] for h in hs_rows(runs, curves)),
+    )  # fmt: skip
     return f"""## Rule for the verdicts
 
 Per seed, held-out loss / memoryless baseline (adding 1/6, copy 10·log 8/(T+20)): **at the baseline** when
@@ -385,11 +397,11 @@ where ours learned and theirs did not, more steps would not undo it, so it carri
 
 ## Claim 1 — adding problem (Arjovsky et al. 2016, experiments): the LSTM beats the baseline, the tanh RNN does not
 
-{_claim_table(adding)}
+{claim_table(adding)}
 
 ## Claim 2 — copy memory, T = 100 (Arjovsky et al. 2016, experiments): the LSTM beats the baseline only at T = 100, the tanh RNN sits on it
 
-{_claim_table(copy)}
+{claim_table(copy)}
 
 ## Claim 3 — Hochreiter & Schmidhuber 1997 (§5.4, Table 7): LSTM solves adding T = 100 after 74,000 training sequences
 
@@ -398,9 +410,7 @@ Their variant differs (values in [−1, 1], markers in the first 10 and first T/
 is shown for scale: sequences seen (steps × batch) when our held-out accuracy under their criterion
 (|error| < {ADDING_TOLERANCE:g}) first reached {HS_ACCURACY} at an evaluation (every {int(sweep["eval_every"].iloc[0])} steps), on Arjovsky's variant.
 
-| cell | ours: sequences until H&S accuracy ≥ {HS_ACCURACY}, per seed | ours: best held-out H&S accuracy per seed |
-|---|---|---|
-{hs_lines}
+{hs_table}
 
 """
 

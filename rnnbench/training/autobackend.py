@@ -122,6 +122,11 @@ def choose(cell: str, reset_after: bool, device: str) -> Choice:
     return TABLES[device][cell_form(cell, reset_after)]
 
 
-def concrete_backend(backend: str, cell: str, reset_after: bool, device: str) -> str:
-    """The backend a single run trains on: ``backend`` itself, or ``auto``'s choice for it."""
-    return choose(cell, reset_after, device).single if backend == AUTO else backend
+def concrete_backend(backend: str, cell: str, reset_after: bool, device: str, **options: bool) -> str:
+    """The backend a single run trains on: ``backend`` itself, or ``auto``'s choice for it; with
+    complex_RNN's options (``backends.THEIR_OPTIONS``) on, auto's choice if it computes them, else
+    explicit-premul (their model has no fused kernel)."""
+    if backend != AUTO:
+        return backend
+    single = choose(cell, reset_after, device).single
+    return single if BACKENDS[single].trains(cell, reset_after, **options) else "explicit-premul"

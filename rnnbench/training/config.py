@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from rnnbench.core.backends import TRAINING_BACKENDS, Unsupported, check_trains
+from rnnbench.core.backends import THEIR_OPTIONS, TRAINING_BACKENDS, Unsupported, check_trains
 from rnnbench.core.cells import CELLS, SPECS
 from rnnbench.core.checks import DEVICES, DTYPES, ConfigError, int_at_least, one_of, positive_number
 from rnnbench.core.checks import resolve_device as resolve_device  # the training layer's, re-exported
@@ -31,7 +31,12 @@ BACKEND_CHOICES = (*TRAINING_BACKENDS, AUTO)
 # fields added after results were first published, with their defaults: ``to_dict`` (and so the
 # config hash, the run JSON and the pipeline's job params) leaves them out while they are at their
 # default, so that every run made before they existed keeps its hash and is not trained again
-LATER_FIELDS: dict[str, Any] = {"chrono_tmax": None}
+LATER_FIELDS: dict[str, Any] = {
+    "chrono_tmax": None,
+    "peephole": False,
+    "learn_initial_state": False,
+    "train_set": 0,
+}
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,9 @@ class RunConfig:
     forget_bias: float | None = None  # LSTM only (other cells ignore it); None keeps the init's own
     chrono_tmax: int | None = None  # init chrono only: T_max of log U[1, T_max−1]; None = steps the network sees
     reset_after: bool = False  # GRU only: False is the notes' GRU, True torch.nn.GRU's
+    peephole: bool = False  # LSTM only: complex_RNN's V_o c_t in the output gate (explicit backends)
+    learn_initial_state: bool = False  # h_0 (and c_0) learned, from zeros, as complex_RNN's (explicit backends)
+    train_set: int = 0  # 0: a fresh batch every step; N: N sequences drawn once from the seed, cycled in order
     backend: str = "explicit-premul"  # explicit backends can be probed; fused through a twin; auto picks per run
     device: str = "cpu"
     dtype: str = "float32"
@@ -111,7 +119,8 @@ class RunConfig:
         int_at_least("seed", self.seed, 0)
         int_at_least("eval_seed", self.eval_seed, 0)
         int_at_least("probe_batch", self.probe_batch, 0)
-        for name in ("bidirectional", "reset_after"):
+        int_at_least("train_set", self.train_set, 0)
+        for name in ("bidirectional", "reset_after", "peephole", "learn_initial_state"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if isinstance(self.probe_at, list):  # from YAML/JSON; stored as a tuple so the config stays hashable
@@ -144,7 +153,7 @@ class RunConfig:
             )
         if self.backend != AUTO:  # auto never picks a backend that cannot compute the cell
             try:
-                check_trains(self.backend, self.cell, self.reset_after)
+                check_trains(self.backend, self.cell, self.reset_after, **self.their_options())
             except Unsupported as e:
                 raise ConfigError(str(e)) from None
 
@@ -164,6 +173,10 @@ class RunConfig:
                     f"chrono_tmax {self.chrono_tmax!r} applies only to init 'chrono', not {self.init!r}; leave it unset"
                 )
             int_at_least("chrono_tmax", self.chrono_tmax, 3)
+
+    def their_options(self) -> dict[str, bool]:
+        """complex_RNN's model options (``backends.THEIR_OPTIONS``) as the model builders take them."""
+        return {name: getattr(self, name) for name in THEIR_OPTIONS}
 
     def chrono_range(self) -> int | None:
         """Chrono's T_max: ``chrono_tmax``, else the number of steps the network sees (the copy task's

@@ -20,6 +20,7 @@ from rnnbench.core.tasks import TASKS, Task
 from rnnbench.training.autobackend import concrete_backend
 from rnnbench.training.clipping import clipper
 from rnnbench.training.config import DTYPES, RunConfig, resolve_device
+from rnnbench.training.dataset import FixedSet, training_data
 from rnnbench.training.loop import train_loop
 from rnnbench.training.memory import check_fits
 from rnnbench.training.optimizers import OPTIMIZERS
@@ -27,7 +28,11 @@ from rnnbench.training.probes import probe, state_gradient_records
 from rnnbench.training.runlog import RunBook
 
 
-def make_batch(task: Task, batch: int, length: int, generator: torch.Generator, device: str, dtype: torch.dtype):
+def make_batch(
+    task: Task, batch: int, length: int, generator: torch.Generator | FixedSet, device: str, dtype: torch.dtype
+):
+    if isinstance(generator, FixedSet):  # a fixed training set (RunConfig.train_set), already in dtype
+        return generator.take(batch)
     x, y = task.generate(batch, length, generator, device)
     return x.to(dtype), (y.to(dtype) if y.is_floating_point() else y)
 
@@ -54,6 +59,7 @@ def build_run(cfg: RunConfig, backend: str) -> SequenceModel:
         cfg.forget_bias,
         cfg.seed,
         cfg.chrono_range(),
+        **cfg.their_options(),
     )
 
 
@@ -69,12 +75,14 @@ class SingleRun:
         check_fits(cfg, device)
         self.dtype = dtype = DTYPES[cfg.dtype]
         self.task = task = TASKS[cfg.task]
-        self.backend_used = concrete_backend(cfg.backend, cfg.cell, cfg.reset_after, device)  # auto -> what runs
+        self.backend_used = concrete_backend(
+            cfg.backend, cfg.cell, cfg.reset_after, device, **cfg.their_options()
+        )  # auto -> what runs
         self.model = build_run(cfg, self.backend_used).to(device=device, dtype=dtype)
         self.params = list(self.model.parameters())
         self.optimizer = OPTIMIZERS[cfg.optimizer](self.params, cfg.lr, cfg.momentum)
         self.clipper = clipper(cfg.clip_mode, cfg.clip)
-        self.generators = torch.Generator().manual_seed(cfg.seed)
+        self.generators = training_data(task, cfg.train_set, cfg.length, cfg.seed, device, dtype)
         eval_gen = torch.Generator().manual_seed(cfg.eval_seed)
         self.x_eval, self.y_eval = make_batch(task, cfg.eval_batch, cfg.length, eval_gen, device, dtype)
         # probes ride on the training step's own backward when they can; otherwise a separate pass on a copy

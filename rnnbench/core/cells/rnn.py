@@ -54,7 +54,7 @@ class RNNSequence(torch.autograd.Function):
 def rnn_sequence(cell: RNNCell, x: Tensor, state: Tensor | None) -> tuple[Tensor, Tensor]:
     # x: (T, B, I) -> hs (T, B, H), h_T
     gx = cell.project_input(x, linear=Linear.apply)  # (T, B, H), one GEMM for all steps
-    h0 = cell.zero_state(x[0]) if state is None else state  # (B, H)
+    h0 = cell.initial_state(x[0]) if state is None else state  # (B, H)
     hs = RNNSequence.apply(gx, h0, cell.weight_hh)
     return hs, hs[-1]
 
