@@ -253,3 +253,29 @@ def test_fixed_set_run_resumes_at_its_place_in_the_cycle(tmp_path, monkeypatch):
     assert resumed["curve"] == reference["curve"] and resumed["eval_curve"] == reference["eval_curve"]
     fresh = train(dataclasses.replace(cfg, train_set=0))
     assert fresh["curve"] != reference["curve"]  # the cycle is not the fresh batches
+
+
+# ---- their options through training: stacks, probes, every cell ----
+
+
+@pytest.mark.parametrize("cell", sorted(CELLS))
+def test_batched_runs_with_their_options_equal_their_single_runs(cell):
+    """Runs of a stack (rnnbench.core.stacked) with learned initial states, the peephole (LSTM) and a
+    fixed training set train as each run alone; probes (in the step and on a float64 copy) see them."""
+    from rnnbench.training.batched import train_batched
+
+    peephole = {"peephole": True} if cell == "lstm" else {}
+    base = dict(task="adding", cell=cell, length=8, hidden=5, batch=6, steps=4, eval_every=2, eval_batch=20,
+                learn_initial_state=True, train_set=10, probe_at=(0, -1), **peephole)  # fmt: skip
+    cfgs = [RunConfig(**base, seed=s, optimizer="rmsprop-complexrnn") for s in (0, 1)]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        batched = train_batched(cfgs)
+        singles = [train(c) for c in cfgs]
+    finally:
+        torch.set_num_threads(threads)
+    for s, b in zip(singles, batched, strict=True):
+        assert s["config"] == b["config"] and s["status"] == b["status"] == "ok"
+        assert s["final_loss"] == pytest.approx(b["final_loss"], rel=1e-6)
+        assert len(s["gradflow"]) == len(b["gradflow"]) > 0

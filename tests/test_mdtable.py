@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import markdown
 import pandas as pd
@@ -55,3 +56,8 @@ def test_paper_cpu_claim_tables_escape_free_text():
     for r in out:
         r["our_settings"] += " (|x| < 1)"
     assert_tables_keep_their_columns(claim_table(out))
+
+
+def test_the_committed_paper_cpu_report_keeps_its_columns():
+    report = Path(__file__).resolve().parents[1] / "docs" / "paper-cpu" / "REPORT.md"
+    assert_tables_keep_their_columns(report.read_text())
