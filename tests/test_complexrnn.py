@@ -268,14 +268,8 @@ def test_batched_runs_with_their_options_equal_their_single_runs(cell):
     base = dict(task="adding", cell=cell, length=8, hidden=5, batch=6, steps=4, eval_every=2, eval_batch=20,
                 learn_initial_state=True, train_set=10, probe_at=(0, -1), **peephole)  # fmt: skip
     cfgs = [RunConfig(**base, seed=s, optimizer="rmsprop-complexrnn") for s in (0, 1)]
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        batched = train_batched(cfgs)
-        singles = [train(c) for c in cfgs]
-    finally:
-        torch.set_num_threads(threads)
-    for s, b in zip(singles, batched, strict=True):
+    batched = train_batched(cfgs)  # the stack rounds otherwise than the single run: close, not equal
+    for s, b in zip([train(c) for c in cfgs], batched, strict=True):
         assert s["config"] == b["config"] and s["status"] == b["status"] == "ok"
         assert s["final_loss"] == pytest.approx(b["final_loss"], rel=1e-6)
         assert len(s["gradflow"]) == len(b["gradflow"]) > 0
