@@ -60,6 +60,7 @@ from rnnbench.core.tasks import TASKS, Task
 from rnnbench.training.autobackend import AUTO
 from rnnbench.training.build import build_run, make_batch
 from rnnbench.training.config import DTYPES, ConfigError, RunConfig, resolve_device
+from rnnbench.training.dataset import training_data
 from rnnbench.training.loop import train_loop
 from rnnbench.training.memory import check_fits
 from rnnbench.training.optimizers import OPTIMIZERS, guard_step
@@ -196,7 +197,7 @@ class RunStack:
             [math.inf if c.clip is None else c.clip for c in cfgs], device=device, dtype=dtype
         )  # (M,)
         self.clipper = RUN_CLIPPERS[cfg.clip_mode] if self.clip_on.any() else None
-        self.generators = [torch.Generator().manual_seed(c.seed) for c in cfgs]
+        self.generators = [training_data(task, c.train_set, c.length, c.seed, device, dtype) for c in cfgs]
         eval_gens = [torch.Generator().manual_seed(c.eval_seed) for c in cfgs]
         self.x_eval, self.y_eval = stacked_batch(task, cfg.eval_batch, cfg.length, eval_gens, device, dtype)
         self.probe_dtype = cfg.probe_torch_dtype()
