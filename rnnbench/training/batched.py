@@ -274,6 +274,7 @@ def train_batched(
     (one path per run) writes each run's trained weights as ``train(save_model=...)`` does.
     """
     wall_start = time.perf_counter()
+    check_stackable(cfgs)  # before cfgs[0] is read: an empty list is refused by name, not an IndexError
     with tf32_policy(resolve_device(cfgs[0].device), cfgs[0].allow_tf32):  # shared by the stack (check_stackable)
         return train_loop(RunStack(cfgs), wall_start, progress, checkpoint, checkpoint_every, save_models)
 
