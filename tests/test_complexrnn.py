@@ -14,6 +14,7 @@ from torch import nn
 
 from rnnbench.core.backends import Unsupported
 from rnnbench.core.cells import CELLS, SPECS, LSTMCell
+from rnnbench.core.layers import FusedStack
 from rnnbench.core.models import build_model
 from rnnbench.core.stacked import StackedModel
 from rnnbench.core.tasks import TASKS
@@ -166,6 +167,15 @@ def test_fused_kernels_refuse_complex_rnn_options_by_name(option):
     assert (
         train(dataclasses.replace(cfg, steps=2, length=5, hidden=4, batch=2, eval_batch=4))["backend_used"] != "fused"
     )
+
+
+@pytest.mark.parametrize("option", sorted(THEIRS))
+def test_fused_stack_itself_refuses_their_options_and_keeps_the_relu(option):
+    """FusedStack takes cell_options for the IRNN's ReLU (torch.nn.RNN's own argument), not theirs."""
+    with pytest.raises(ValueError, match=f"{option}=True is not allowed on torch.nn's fused LSTM"):
+        FusedStack("lstm", I, H, cell_options={option: True})
+    rnn = FusedStack("rnn", I, H, cell_options={"nonlinearity": "relu", option: False}).rnn
+    assert isinstance(rnn, nn.RNN) and rnn.nonlinearity == "relu"
 
 
 def test_peephole_is_refused_for_other_cells():
