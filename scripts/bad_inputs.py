@@ -259,6 +259,8 @@ def _library_cases() -> list[tuple[str, str, Callable[[], object]]]:
 
     from rnnbench.core.cells import GRUCell, LSTMCell
     from rnnbench.core.layers import ExplicitStack
+    from rnnbench.core.models import build_model
+    from rnnbench.core.tasks import TASKS
 
     return [
         ("3-D input to a cell (torch.nn's cells refuse it too)", "LSTMCell(3, 4)(torch.zeros(2, 5, 3))",
@@ -269,6 +271,10 @@ def _library_cases() -> list[tuple[str, str, Callable[[], object]]]:
          lambda: ExplicitStack("gru", 3, 4).load_torch_state_dict(torch.nn.GRU(3, 4).state_dict())),
         ("torch.nn weights of another depth", "ExplicitStack('rnn', 3, 4, 2).load_torch_state_dict(nn.RNN(3, 4).state_dict())",
          lambda: ExplicitStack("rnn", 3, 4, 2).load_torch_state_dict(torch.nn.RNN(3, 4).state_dict())),
+        ("complex_RNN's peephole on the fused kernel", "build_model(TASKS['adding'], 'lstm', 4, backend='fused', cell_options={'peephole': True})",
+         lambda: build_model(TASKS["adding"], "lstm", 4, backend="fused", cell_options={"peephole": True})),
+        ("complex_RNN's LSTM exported as torch.nn weights", "build_model(TASKS['adding'], 'lstm', 4, cell_options={'learn_initial_state': True}).torch_state_dict()",
+         lambda: build_model(TASKS["adding"], "lstm", 4, cell_options={"learn_initial_state": True}).torch_state_dict()),
     ]  # fmt: skip
 
 

@@ -191,7 +191,7 @@ def test_every_derived_table_has_exactly_the_cells_of_specs():
     assert set(CELL_COLORS) == set(SPECS) and len(set(CELL_COLORS.values())) == len(SPECS)
     options = {option: name for name, s in SPECS.items() for option in s.options}
     assert options == {
-        "forget_bias": "lstm", "reset_after": "gru", "nonlinearity": "rnn",
+        "forget_bias": "lstm", "peephole": "lstm", "reset_after": "gru", "nonlinearity": "rnn",
         "orthogonal_map": "orthogonal", "orthogonal_lr": "orthogonal",
     }  # fmt: skip
     assert {k: r.value for k, r in ONLY_FOR.items() if r.owner == "cell"} == options

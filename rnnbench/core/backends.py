@@ -12,16 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
 
-from rnnbench.core.cells import SPECS, notes_gru
+from rnnbench.core.cells import SPECS, THEIR_OPTIONS, notes_gru
 from rnnbench.core.layers import ExplicitStack, FusedStack
 from rnnbench.core.onednn import uses_onednn
 
 # (cell, input_size, hidden_size, num_layers, bidirectional, reset_after[, cell_options]) -> the recurrent stack;
-# cell_options: the cell's own constructor options (the orthogonal RNN's map, the vanilla RNN's nonlinearity)
+# cell_options: the cell's own constructor options (the orthogonal RNN's map, the vanilla RNN's nonlinearity,
+# the LSTM's peephole, learned initial states)
 StackBuilder = Callable[..., nn.Module]
 # (cell, device, dtype) -> what runs, in words (the throughput table's ``kernel`` column)
 KernelName = Callable[[str, str, str], str]
@@ -44,9 +46,13 @@ class Backend:
     training: bool = True  # offered to training runs; False: the throughput benchmark times it only
     unrolls: bool = False  # built by unrolling the T·layers time steps (compile time grows with them)
 
-    def trains(self, cell: str, reset_after: bool) -> bool:
-        """Whether this backend computes ``cell`` in this form (see ``check_trains``)."""
-        return not (self.fused and (notes_gru(cell, reset_after) or SPECS[cell].fused is None))
+    def trains(self, cell: str, reset_after: bool, cell_options: dict[str, Any] | None = None) -> bool:
+        """Whether this backend computes ``cell`` in this form, with these constructor options (see
+        ``check_trains``)."""
+        if not self.fused:
+            return True
+        theirs = any((cell_options or {}).get(name, False) for name in THEIR_OPTIONS)
+        return not (notes_gru(cell, reset_after) or SPECS[cell].fused is None or theirs)
 
     def stacks(self, cell: str) -> bool:
         """Whether runs of ``cell`` may train as one stacked model on this backend: the orthogonal RNN's
@@ -54,20 +60,27 @@ class Backend:
         return self.stackable and SPECS[cell].stackable
 
 
-def check_trains(backend: str, cell: str, reset_after: bool) -> None:
+def check_trains(backend: str, cell: str, reset_after: bool, cell_options: dict[str, Any] | None = None) -> None:
     """Raise ``Unsupported`` if ``backend`` cannot compute ``cell`` in this form: the one place the
-    fused notes' GRU and the cells without a torch.nn twin are refused (the model, the run config and
-    the benchmark all call it)."""
-    if BACKENDS[backend].fused and SPECS[cell].fused is None:
+    fused notes' GRU, the cells without a torch.nn twin and complex_RNN's options are refused (the
+    model, the run config and the benchmark all call it)."""
+    if BACKENDS[backend].trains(cell, reset_after, cell_options):
+        return
+    if SPECS[cell].fused is None:
         raise Unsupported(
             f"backend {backend!r} with cell {cell!r} is not allowed: torch.nn has no fused kernel for it; "
             "use an explicit backend (explicit, explicit-premul, explicit-bptt)"
         )
-    if not BACKENDS[backend].trains(cell, reset_after):
+    if notes_gru(cell, reset_after):
         raise Unsupported(
             f"backend {backend!r} with the notes' GRU (reset_after=False) is not allowed: torch.nn.GRU implements "
             "only the reset-after form; use an explicit backend, or reset_after=True"
         )
+    name = next(k for k in THEIR_OPTIONS if (cell_options or {}).get(k, False))
+    raise Unsupported(
+        f"backend {backend!r} with {name}=True is not allowed: torch.nn's fused {cell.upper()} has no {name} "
+        f"(complex_RNN's option); use an explicit backend, or leave {name} off"
+    )
 
 
 def _explicit(premul: bool, bptt: bool = False) -> StackBuilder:
@@ -80,7 +93,7 @@ def _explicit(premul: bool, bptt: bool = False) -> StackBuilder:
 
 
 def _fused(cell, input_size, hidden_size, num_layers, bidirectional, reset_after, cell_options=None):
-    check_trains("fused", cell, reset_after)
+    check_trains("fused", cell, reset_after, cell_options)
     return FusedStack(cell, input_size, hidden_size, num_layers, bidirectional, cell_options)
 
 

@@ -26,6 +26,10 @@ Schemes (``SCHEMES``; each says which cells it applies to):
   (h = (1 − z)·h + z·h̃), so b_z = −log(u). Either way the keep gate is σ(log u) = u/(1 + u).
   Only the r and z gates' other biases and the candidate's stay PyTorch's default.
 
+complex_RNN's LSTM options draw after the head, so a run with them has every other weight of the
+same run without them: the peephole V_o (Glorot under ``xavier``, else U(±1/√H)); learned initial
+states start at 0.
+
 A bias the gate sees is ``bias_ih + bias_hh``; a scheme that sets it puts the value in ``bias_ih``
 and 0 in ``bias_hh`` (torch.nn adds both).
 """
@@ -233,3 +237,16 @@ def initialise(
             c.bias_ih[H : 2 * H] = forget_bias
             c.bias_hh[H : 2 * H] = 0.0
     s.head_init(head, d)
+    for c in cells:  # complex_RNN's options draw last, so that every other weight is as without them
+        _their_options(c, scheme, d)
+
+
+def _their_options(cell: nn.Module, scheme: str, d: _Draws) -> None:
+    """The peephole V_o: Glorot uniform under ``xavier`` (complex_RNN draws it as its other H×H
+    matrices), else PyTorch's default U(±1/√H); no gain. Learned h_0, c_0: zeros (complex_RNN's)."""
+    H = cell.hidden_size
+    if getattr(cell, "peephole", False):
+        d.uniform_(cell.weight_co, math.sqrt(6.0 / (2 * H)) if scheme == "xavier" else 1.0 / math.sqrt(H))
+    for name in ("initial_h", "initial_c"):
+        if hasattr(cell, name):
+            getattr(cell, name).zero_()

@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
-from rnnbench.core.cells import CELLS, SPECS, notes_gru
+from rnnbench.core.cells import CELLS, SPECS, THEIR_OPTIONS, notes_gru
 
 
 class StateRecorder:
@@ -130,7 +130,8 @@ class ExplicitStack(_Stack):
     ) -> None:
         super().__init__(cell, hidden_size, num_layers, bidirectional)
         kwargs = {"reset_after": reset_after} if "reset_after" in SPECS[cell].options else {}
-        kwargs.update(cell_options or {})  # the cell's own constructor options (orthogonal_map, nonlinearity)
+        # the cell's own constructor options (orthogonal_map, nonlinearity, peephole), learn_initial_state for every cell
+        kwargs.update(cell_options or {})
         layers = []
         for layer in range(num_layers):
             in_size = input_size if layer == 0 else hidden_size * self.num_directions
@@ -223,6 +224,13 @@ class ExplicitStack(_Stack):
                 f"the notes' GRU (reset_after=False) cannot be {verb} a torch.nn.GRU state dict: torch.nn.GRU is the "
                 "reset-after GRU, another model with the same parameter shapes; build the stack with reset_after=True"
             )
+        cell = self.layers[0][0].cell
+        extra = [n for n, _ in cell.named_parameters() if n not in PARAMETER_NAMES]  # peephole, h_0, c_0
+        if extra:
+            raise ValueError(
+                f"a stack with complex_RNN's parameters {extra} cannot be {verb} a torch.nn state dict: torch.nn's "
+                f"{self.cell_name.upper()} has no peephole and no learned initial state"
+            )
 
 
 PARAMETER_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
@@ -245,7 +253,13 @@ class FusedStack(_Stack):
         cell_options: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(cell, hidden_size, num_layers, bidirectional)
-        kw = cell_options or {}  # torch.nn.RNN's nonlinearity (the IRNN's relu)
+        kw = dict(cell_options or {})  # torch.nn.RNN's nonlinearity (the IRNN's relu)
+        for name in THEIR_OPTIONS:  # complex_RNN's: torch.nn has no form for them
+            if kw.pop(name, False):
+                raise ValueError(
+                    f"{name}=True is not allowed on torch.nn's fused {cell.upper()}: it has no {name} "
+                    "(complex_RNN's option); use an explicit backend"
+                )
         self.rnn = FUSED[cell](input_size, hidden_size, num_layers, batch_first=True, bidirectional=bidirectional, **kw)
 
     def cells(self) -> list[nn.Module]:

@@ -95,7 +95,8 @@ def build_model(
     """Build and initialise a model; the same arguments give the same weights on every backend.
 
     ``chrono_tmax``: init ``chrono``'s T_max (``RunConfig.chrono_range`` resolves its default).
-    ``cell_options``: the cell's constructor options (``cells.cell_options``)."""
+    ``cell_options``: the cell's constructor options (``cells.cell_options``), complex_RNN's among them
+    (Arjovsky et al. 2016): ``peephole`` (LSTM only) and ``learn_initial_state``, explicit backends only."""
     model = SequenceModel(task, cell, hidden_size, num_layers, bidirectional, backend, reset_after, cell_options)
     initialise(model.rnn.cells(), model.head, init, init_gain, forget_bias, seed, cell, reset_after, chrono_tmax)
     return model

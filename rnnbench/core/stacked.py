@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rnnbench.core.cells import Cell, Recurrence
-from rnnbench.core.layers import PARAMETER_NAMES, StateRecorder, run_steps
+from rnnbench.core.layers import StateRecorder, run_steps
 from rnnbench.core.models import SequenceModel
 
 
@@ -35,17 +35,16 @@ class StackedCell(Recurrence):
     def __init__(self, cells: list[Cell]) -> None:
         super().__init__()
         form = type(cells[0])  # the cell class whose equations, state and input bias this stack uses
-        for name in PARAMETER_NAMES:
+        for name, _ in cells[0].named_parameters():  # torch.nn's four, then the options' (peephole, h_0, c_0)
             setattr(self, name, nn.Parameter(torch.stack([getattr(c, name).detach() for c in cells])))
+        self.learn_initial_state = cells[0].learn_initial_state
         self.hidden_size = cells[0].hidden_size
         self.gates = form.gates
         self.paired_state = form.paired_state
         self.equations = form.equations
         self.input_bias = form.input_bias
-        for option in (
-            "reset_after",
-            "nonlinearity",
-        ):  # the GRU's form, the RNN's nonlinearity: its equations read them
+        # the GRU's form, the RNN's nonlinearity, the LSTM's peephole: its equations read them
+        for option in ("reset_after", "nonlinearity", "peephole"):
             if hasattr(cells[0], option):
                 setattr(self, option, getattr(cells[0], option))
 
@@ -77,7 +76,7 @@ class StackedLayer(nn.Module):
     def forward(self, x: Tensor, recorder: StateRecorder | None = None, key=(0, 0)) -> Tensor:
         gx = self.cell.project_input(x)  # (M, B, T, G·H)
         steps = gx.unbind(2)  # T × (M, B, G·H); unbind, not indexing, for an O(T) backward
-        state = self.cell.zero_state(gx[:, :, 0])  # (M, B, H) [LSTM: a pair]
+        state = self.cell.initial_state(gx[:, :, 0])  # (M, B, H) [LSTM: a pair]
         outputs, _ = run_steps(steps, self.cell.step, state, self.reverse, recorder, key)
         return torch.stack(outputs, 2)  # (M, B, T, H)
 

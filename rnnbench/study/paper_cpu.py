@@ -33,6 +33,7 @@ import pandas as pd  # noqa: E402
 
 from rnnbench.core.tasks import ADDING_SOLVED_RATIO, ADDING_TOLERANCE  # noqa: E402
 from rnnbench.study import labels  # noqa: E402
+from rnnbench.study.mdtable import md_table  # noqa: E402
 
 AT_BASELINE = 0.9  # loss / baseline at or above this: "at the baseline"
 CONVINCING = ADDING_SOLVED_RATIO  # below this: beats it "convincingly" (our adding `solved` criterion)
@@ -316,20 +317,30 @@ def figure_gradients(gradflow: pd.DataFrame, out: Path, names: dict[str, str] = 
     plt.close(fig)
 
 
-def _claim_table(rows: list[dict], names: dict[str, str] = CELL_NAMES) -> str:
-    lines = [
-        "| T | cell | paper's result | paper's curve near our last step | paper's settings | "
-        "ours: held-out loss per seed (× baseline) | ours: accuracy per seed (adding: H&S, copy: recall) | "
-        "our settings | verdict |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        c = r["claim"]
-        lines.append(
-            f"| {c.length} | {names[c.cell]} | {c.paper} | {r['paper_at']} | {c.paper_settings} | {r['ours']} | "
-            f"{r['accuracy']} | {r['our_settings']} | **{r['verdict']}** |"
-        )
-    return "\n".join(lines)
+def claim_table(rows: list[dict], names: dict[str, str] = CELL_NAMES) -> str:
+    header = [
+        "T", "cell", "paper's result", "paper's curve near our last step", "paper's settings",
+        "ours: held-out loss per seed (× baseline)", "ours: accuracy per seed (adding: H&S, copy: recall)",
+        "our settings", "verdict",
+    ]  # fmt: skip
+    return md_table(
+        header,
+        (
+            [
+                c.length,
+                names[c.cell],
+                c.paper,
+                r["paper_at"],
+                c.paper_settings,
+                r["ours"],
+                r["accuracy"],
+                r["our_settings"],
+                f"**{r['verdict']}**",
+            ]
+            for r in rows
+            for c in [r["claim"]]
+        ),
+    )
 
 
 def curve_rows(curves: pd.DataFrame) -> list[dict]:
@@ -348,11 +359,15 @@ def curve_rows(curves: pd.DataFrame) -> list[dict]:
 def _curve_table(rows: list[dict], names: dict[str, str]) -> str:
     if not rows:
         return "(none of the papers' readings falls on a step this study evaluated at)"
-    lines = ["| task | T | cell | step | paper's curve | ours: held-out loss per seed |", "|---|---|---|---|---|---|"]
-    for row in rows:
-        r = row["reading"]
-        lines.append(f"| {r.task} | {r.length} | {names[r.cell]} | {r.step:,} | {r.paper} | {row['ours']} |")
-    return "\n".join(lines)
+    header = ["task", "T", "cell", "step", "paper's curve", "ours: held-out loss per seed"]
+    return md_table(
+        header,
+        (
+            [r.task, r.length, names[r.cell], f"{r.step:,}", r.paper, row["ours"]]
+            for row in rows
+            for r in [row["reading"]]
+        ),
+    )
 
 
 def _backends(runs: pd.DataFrame) -> str:
@@ -362,17 +377,15 @@ def _backends(runs: pd.DataFrame) -> str:
 
 
 def _gains_table(gains: pd.DataFrame) -> str:
-    lines = [
-        "| gain (= η = σ_max(W_hh)) | ours: per-step factor at init (mean, range over seeds) | verdict |",
-        "|---|---|---|",
-    ]
+    rows = []
     for r in gains.itertuples():
         eta = float(r.init_gain)
         expected = "vanishes (factor < 1)" if eta < 1 else "not bounded: may grow"
         ok = r.max < 1 if eta < 1 else True
         verdict = ("agrees" if ok else "disagrees") if eta < 1 else "no claim (η ≥ 1 is only necessary)"
-        lines.append(f"| {eta:g} | {r.mean:.3f} ({r.min:.3f}–{r.max:.3f}); Pascanu: {expected} | **{verdict}** |")
-    return "\n".join(lines)
+        rows.append([f"{eta:g}", f"{r.mean:.3f} ({r.min:.3f}–{r.max:.3f}); Pascanu: {expected}", f"**{verdict}**"])
+    header = ["gain (= η = σ_max(W_hh))", "ours: per-step factor at init (mean, range over seeds)", "verdict"]
+    return md_table(header, rows)
 
 
 EXPLODED = 10.0  # held-out loss / baseline at or above this (or a diverged run): the run exploded
@@ -394,10 +407,7 @@ def _study_settings(runs: pd.DataFrame, study: str) -> str:
 def _clipping_table(runs: pd.DataFrame) -> str:
     """Pascanu's claim for plain SGD: it explodes without clipping, stays finite and trains with it."""
     c = runs[runs["study"] == "clipping"]
-    lines = [
-        "| optimizer | clipping | diverged seeds | held-out MSE per seed | Pascanu 2013 | verdict |",
-        "|---|---|---|---|---|---|",
-    ]
+    rows = []
     for (opt, clip), g in c.groupby(["optimizer", c["clip"].fillna(-1)], sort=True):
         label = "none" if clip == -1 else f"norm at {clip:g}"
         div = int((g["status"] == "diverged").sum())
@@ -423,8 +433,9 @@ def _clipping_table(runs: pd.DataFrame) -> str:
                 if all(exploded)
                 else f"mixed ({len(g) - sum(exploded)} of {len(g)})"
             )
-        lines.append(f"| {opt} | {label} | {div} of {len(g)} | {mse} | {claim} | **{verdict}** |")
-    return "\n".join(lines)
+        rows.append([opt, label, f"{div} of {len(g)}", mse, claim, f"**{verdict}**"])
+    header = ["optimizer", "clipping", "diverged seeds", "held-out MSE per seed", "Pascanu 2013", "verdict"]
+    return md_table(header, rows)
 
 
 def report(
@@ -512,7 +523,13 @@ def claims_part(runs: pd.DataFrame, curves: pd.DataFrame, names: dict[str, str] 
     adding = [r for r in rows if r["claim"].task == "adding"]
     copy = [r for r in rows if r["claim"].task == "copy"]
     sweep, steps, _ = _sweep_budget(runs)
-    hs_lines = "\n".join(f"| {names[h['cell']]} | {h['seeds']} | {h['best']} |" for h in hs_rows(runs, curves))
+    hs_table = md_table(
+        [
+            "cell", f"ours: sequences until H&S accuracy ≥ {HS_ACCURACY}, per seed",
+            "ours: best held-out H&S accuracy per seed",
+        ],
+        ([names[h["cell"]], h["seeds"], h["best"]] for h in hs_rows(runs, curves)),
+    )  # fmt: skip
     copy_lengths = ", ".join(str(r["claim"].length) for r in copy if r["claim"].cell == "lstm")
     return f"""## Rule for the verdicts
 
@@ -529,11 +546,11 @@ at the readings nearest our last step, where the paper has a figure for that tas
 
 ## Claim 1 — adding problem (Arjovsky et al. 2016, experiments): the LSTM beats the baseline, the tanh RNN does not
 
-{_claim_table(adding, names)}
+{claim_table(adding, names)}
 
 ## Claim 2 — copy memory, T = {copy_lengths} (Arjovsky et al. 2016, experiments): the LSTM beats the baseline only at T = 100, the tanh RNN sits on it
 
-{_claim_table(copy, names)}
+{claim_table(copy, names)}
 
 ## The papers' curves beside ours, at the same step
 
@@ -549,9 +566,7 @@ Their variant differs (values in [−1, 1], markers in the first 10 and first T/
 is shown for scale: sequences seen (steps × batch) when our held-out accuracy under their criterion
 (|error| < {ADDING_TOLERANCE:g}) first reached {HS_ACCURACY} at an evaluation (every {int(sweep["eval_every"].iloc[0])} steps), on Arjovsky's variant.
 
-| cell | ours: sequences until H&S accuracy ≥ {HS_ACCURACY}, per seed | ours: best held-out H&S accuracy per seed |
-|---|---|---|
-{hs_lines}
+{hs_table}
 
 """
 

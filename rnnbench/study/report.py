@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -17,18 +16,13 @@ from rnnbench.core.tasks import ADDING_SOLVED_RATIO, COPY_RECALL, COPY_SOLVED_AC
 from rnnbench.study.aggregate import depth_profiles
 from rnnbench.study.harness import harness_section
 from rnnbench.study.labels import CELL_ORDER, TIMINGS_DTYPES, clip_label, cudnn_text, distinct, with_hardware
+from rnnbench.study.mdtable import md_table
 
 # the tasks' own criteria (rnnbench.core.tasks), in words
 SOLVED_RULES = {
     "adding": f"held-out MSE < {ADDING_SOLVED_RATIO:g} × the 1/6 baseline",
     "copy": f"recall accuracy ≥ {COPY_SOLVED_ACCURACY:g} on the {COPY_RECALL} recalled symbols",
 }
-
-
-def md_table(header: list[str], rows: Iterable[list]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def g3(x: float) -> str:
@@ -641,7 +635,7 @@ def skipped_section(skipped: pd.DataFrame | None) -> str:
         return "_Not recorded (no skipped table given)._"
     if skipped.empty:
         return "None: every result file was read and belongs to this config."
-    rows = [[f"`{r.path}`", str(r.reason).replace("|", "\\|")] for r in skipped.itertuples()]
+    rows = [[f"`{r.path}`", r.reason] for r in skipped.itertuples()]
     return (
         f"{len(skipped)} result file(s) were left out of every table and figure (`skip_bad: true`); "
         "delete them and run the pipeline again to retrain those runs.\n\n" + md_table(["file", "reason"], rows)

@@ -25,6 +25,7 @@ measured here (no GPU in this project): cuDNN's fused kernels are the reference 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from rnnbench.core.backends import BACKENDS, TRAINING_BACKENDS
 from rnnbench.core.cells import SPECS
@@ -127,6 +128,13 @@ def choose(cell: str, reset_after: bool, device: str) -> Choice:
     return TABLES[device][cell_form(cell, reset_after)]
 
 
-def concrete_backend(backend: str, cell: str, reset_after: bool, device: str) -> str:
-    """The backend a single run trains on: ``backend`` itself, or ``auto``'s choice for it."""
-    return choose(cell, reset_after, device).single if backend == AUTO else backend
+def concrete_backend(
+    backend: str, cell: str, reset_after: bool, device: str, cell_options: dict[str, Any] | None = None
+) -> str:
+    """The backend a single run trains on: ``backend`` itself, or ``auto``'s choice for it; with
+    complex_RNN's options (``cells.THEIR_OPTIONS``) on in ``cell_options``, auto's choice if it
+    computes them, else explicit-premul (their model has no fused kernel)."""
+    if backend != AUTO:
+        return backend
+    single = choose(cell, reset_after, device).single
+    return single if BACKENDS[single].trains(cell, reset_after, cell_options) else "explicit-premul"

@@ -60,6 +60,7 @@ from rnnbench.core.tasks import TASKS, Task
 from rnnbench.training.autobackend import AUTO
 from rnnbench.training.build import build_run, make_batch
 from rnnbench.training.config import DTYPES, ConfigError, RunConfig, resolve_device
+from rnnbench.training.dataset import training_data
 from rnnbench.training.loop import train_loop
 from rnnbench.training.memory import check_fits
 from rnnbench.training.optimizers import OPTIMIZERS, guard_step
@@ -196,7 +197,7 @@ class RunStack:
             [math.inf if c.clip is None else c.clip for c in cfgs], device=device, dtype=dtype
         )  # (M,)
         self.clipper = RUN_CLIPPERS[cfg.clip_mode] if self.clip_on.any() else None
-        self.generators = [torch.Generator().manual_seed(c.seed) for c in cfgs]
+        self.generators = [training_data(task, c.train_set, c.length, c.seed, device, dtype) for c in cfgs]
         eval_gens = [torch.Generator().manual_seed(c.eval_seed) for c in cfgs]
         self.x_eval, self.y_eval = stacked_batch(task, cfg.eval_batch, cfg.length, eval_gens, device, dtype)
         self.probe_dtype = cfg.probe_torch_dtype()
@@ -273,6 +274,7 @@ def train_batched(
     (one path per run) writes each run's trained weights as ``train(save_model=...)`` does.
     """
     wall_start = time.perf_counter()
+    check_stackable(cfgs)  # before cfgs[0] is read: an empty list is refused by name, not an IndexError
     with tf32_policy(resolve_device(cfgs[0].device), cfgs[0].allow_tf32):  # shared by the stack (check_stackable)
         return train_loop(RunStack(cfgs), wall_start, progress, checkpoint, checkpoint_every, save_models)
 

@@ -9,16 +9,22 @@ import torch
 from rnnbench.core.models import SequenceModel, build_model
 from rnnbench.core.tasks import TASKS, Task
 from rnnbench.training.config import RunConfig
+from rnnbench.training.dataset import FixedSet
 
 
-def make_batch(task: Task, batch: int, length: int, generator: torch.Generator, device: str, dtype: torch.dtype):
-    """A batch of ``task`` drawn from ``generator`` (on the CPU), on ``device`` in ``dtype``.
+def make_batch(
+    task: Task, batch: int, length: int, generator: torch.Generator | FixedSet, device: str, dtype: torch.dtype
+):
+    """A batch of ``task`` drawn from ``generator`` (on the CPU), on ``device`` in ``dtype``; from a
+    fixed training set (``RunConfig.train_set``), its next ``batch`` sequences, already there in ``dtype``.
 
     On CUDA the batch is drawn on the CPU and copied from pinned memory without blocking: a plain
     copy from pageable memory waits for the device to finish every queued kernel, once per step,
     which is what the training loop's block read-back avoids. The values are the same (the task's
     construction is exact on either device, and the draws come from the CPU generator either way).
     """
+    if isinstance(generator, FixedSet):
+        return generator.take(batch)
     if torch.device(device).type == "cuda" and generator.device.type == "cpu":
         x, y = (t.pin_memory().to(device, non_blocking=True) for t in task.generate(batch, length, generator, "cpu"))
     else:

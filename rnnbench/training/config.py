@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from rnnbench.core.backends import TRAINING_BACKENDS, Unsupported, check_trains
-from rnnbench.core.cells import CELLS, NONLINEARITIES, ORTHOGONAL_MAPS, SPECS, cell_options
+from rnnbench.core.cells import CELLS, NONLINEARITIES, ORTHOGONAL_MAPS, SPECS, THEIR_OPTIONS, cell_options
 from rnnbench.core.checks import DEVICES, DTYPES, ConfigError, int_at_least, one_of, positive_number
 from rnnbench.core.checks import resolve_device as resolve_device  # the training layer's, re-exported
 from rnnbench.core.initialisation import INITS, check_applies
@@ -37,6 +37,9 @@ LATER_FIELDS: dict[str, Any] = {
     "orthogonal_map": "matrix_exp",
     "orthogonal_lr": None,
     "allow_tf32": False,
+    "peephole": False,
+    "learn_initial_state": False,
+    "train_set": 0,
 }
 # expRNN's learning rate of the orthogonal parameters, as a fraction of the others' (1_copying.py: 2e-5 / 2e-4)
 ORTHOGONAL_LR_RATIO = 0.1
@@ -96,6 +99,9 @@ class RunConfig:
     nonlinearity: str = "tanh"  # vanilla RNN only: tanh, or relu (with init identity: the IRNN)
     orthogonal_map: str = "matrix_exp"  # orthogonal RNN only: B = matrix_exp(A) or cayley(A)
     orthogonal_lr: float | None = None  # orthogonal RNN only: B's learning rate; None = lr × ORTHOGONAL_LR_RATIO
+    peephole: bool = False  # LSTM only: complex_RNN's V_o c_t in the output gate (explicit backends)
+    learn_initial_state: bool = False  # h_0 (and c_0) learned, from zeros, as complex_RNN's (explicit backends)
+    train_set: int = 0  # 0: a fresh batch every step; N: N sequences drawn once from the seed, cycled in order
     backend: str = "explicit-premul"  # explicit backends can be probed; fused through a twin; auto picks per run
     device: str = "cpu"
     dtype: str = "float32"
@@ -127,7 +133,8 @@ class RunConfig:
         int_at_least("seed", self.seed, 0)
         int_at_least("eval_seed", self.eval_seed, 0)
         int_at_least("probe_batch", self.probe_batch, 0)
-        for name in ("bidirectional", "reset_after", "allow_tf32"):
+        int_at_least("train_set", self.train_set, 0)
+        for name in ("bidirectional", "reset_after", "allow_tf32", "peephole", "learn_initial_state"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if isinstance(self.probe_at, list):  # from YAML/JSON; stored as a tuple so the config stays hashable
@@ -160,7 +167,7 @@ class RunConfig:
             )
         if self.backend != AUTO:  # auto never picks a backend that cannot compute the cell
             try:
-                check_trains(self.backend, self.cell, self.reset_after)
+                check_trains(self.backend, self.cell, self.reset_after, self.cell_options())
             except Unsupported as e:
                 raise ConfigError(str(e)) from None
 
@@ -197,8 +204,11 @@ class RunConfig:
         return self.orthogonal_lr if self.orthogonal_lr is not None else self.lr * ORTHOGONAL_LR_RATIO
 
     def cell_options(self) -> dict[str, Any]:
-        """The cell's constructor options (the RNN's nonlinearity, the orthogonal RNN's map)."""
-        return cell_options(SPECS[self.cell], self.to_dict())
+        """The cell's constructor options (the RNN's nonlinearity, the orthogonal RNN's map), and
+        complex_RNN's (``THEIR_OPTIONS``: the LSTM's peephole, learned initial states) where set, so
+        that a run without them builds its cells as before."""
+        theirs = {name: True for name in THEIR_OPTIONS if getattr(self, name)}
+        return {**cell_options(SPECS[self.cell], self.to_dict()), **theirs}
 
     def probe_torch_dtype(self) -> torch.dtype:
         """The dtype the gradient probes compute in: float64 when ``probe_dtype`` asks, else the run's own."""

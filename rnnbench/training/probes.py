@@ -190,7 +190,7 @@ def gradflow_at_init(cfg, dtype: torch.dtype) -> tuple[list[dict], dict]:
 
     task = TASKS[cfg.task]
     device = resolve_device(cfg.device)
-    backend = concrete_backend(cfg.backend, cfg.cell, cfg.reset_after, device)
+    backend = concrete_backend(cfg.backend, cfg.cell, cfg.reset_after, device, cfg.cell_options())
     model = build_run(cfg, backend).to(device=device, dtype=dtype)
     x, y = make_batch(task, cfg.batch, cfg.length, torch.Generator().manual_seed(cfg.seed), device, dtype)
     _, records = probe(model, x, y, step=0, dtype=dtype)

@@ -22,6 +22,7 @@ from rnnbench.training.autobackend import concrete_backend
 from rnnbench.training.build import build_run, make_batch
 from rnnbench.training.clipping import clipper
 from rnnbench.training.config import DTYPES, RunConfig, resolve_device
+from rnnbench.training.dataset import training_data
 from rnnbench.training.loop import train_loop
 from rnnbench.training.memory import check_fits
 from rnnbench.training.optimizers import OPTIMIZERS, guard_step
@@ -57,13 +58,15 @@ class SingleRun:
         check_fits(cfg, device)
         self.dtype = dtype = DTYPES[cfg.dtype]
         self.task = task = TASKS[cfg.task]
-        self.backend_used = concrete_backend(cfg.backend, cfg.cell, cfg.reset_after, device)  # auto -> what runs
+        self.backend_used = concrete_backend(
+            cfg.backend, cfg.cell, cfg.reset_after, device, cfg.cell_options()
+        )  # auto -> what runs
         self.model = build_run(cfg, self.backend_used).to(device=device, dtype=dtype)
         self.params = list(self.model.parameters())
         self.optimizer = OPTIMIZERS[cfg.optimizer](param_groups(self.model, cfg), cfg.lr, cfg.momentum)
         self.before = [torch.empty_like(p) for p in self.params]  # the parameters before each step
         self.clipper = clipper(cfg.clip_mode, cfg.clip)
-        self.generators = torch.Generator().manual_seed(cfg.seed)
+        self.generators = training_data(task, cfg.train_set, cfg.length, cfg.seed, device, dtype)
         eval_gen = torch.Generator().manual_seed(cfg.eval_seed)
         self.x_eval, self.y_eval = make_batch(task, cfg.eval_batch, cfg.length, eval_gen, device, dtype)
         # probes ride on the training step's own backward when they can; otherwise a separate pass on a copy

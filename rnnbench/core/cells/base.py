@@ -58,6 +58,7 @@ class Recurrence(nn.Module):
     hidden_size: int
     paired_state: bool  # the state is (h, c) (the LSTM), not h alone
     equations: Equations
+    learn_initial_state: bool = False  # h_0 (and c_0) are parameters (complex_RNN's), not zeros
 
     def addmm(self, add: Tensor, h: Tensor, w: Tensor) -> Tensor:
         """add + h wᵀ: a recurrent product (w: gate rows of ``weight_hh``)."""
@@ -71,9 +72,17 @@ class Recurrence(nn.Module):
         h = x.new_zeros(*x.shape[:-1], self.hidden_size)  # (B, H), stacked (M, B, H)
         return (h, h) if self.paired_state else h
 
+    def initial_state(self, x: Tensor):
+        """The state before the first step: zeros, or the learned h_0 (and c_0) of every sequence."""
+        if not self.learn_initial_state:
+            return self.zero_state(x)
+        shape = (*x.shape[:-1], self.hidden_size)  # (B, H), stacked (M, B, H)
+        h = self.initial_h.unsqueeze(-2).expand(shape)  # initial_h: (H,), stacked (M, H)
+        return (h, self.initial_c.unsqueeze(-2).expand(shape)) if self.paired_state else h
+
     def step(self, gx: Tensor, state=None):
-        """One time step from the input part ``gx`` = ``project_input(x_t)``; no state: zeros."""
-        return self.equations(self, gx, self.zero_state(gx) if state is None else state)
+        """One time step from the input part ``gx`` = ``project_input(x_t)``; no state: the initial one."""
+        return self.equations(self, gx, self.initial_state(gx) if state is None else state)
 
 
 class Cell(Recurrence):
@@ -85,7 +94,7 @@ class Cell(Recurrence):
     input_bias: ClassVar[Callable[[nn.Module], Tensor]] = staticmethod(fold_biases)
     sequence: ClassVar[SequenceRunner]  # the hand-written BPTT (``sequence_runner``)
 
-    def __init__(self, input_size: int, hidden_size: int) -> None:
+    def __init__(self, input_size: int, hidden_size: int, learn_initial_state: bool = False) -> None:
         super().__init__()
         self.input_size = input_size
         self.hidden_size = hidden_size
@@ -95,6 +104,17 @@ class Cell(Recurrence):
         self.bias_ih = nn.Parameter(torch.empty(G * hidden_size))
         self.bias_hh = nn.Parameter(torch.empty(G * hidden_size))
         self.reset_parameters()
+        self.add_initial_state(learn_initial_state)
+
+    def add_initial_state(self, learn_initial_state: bool) -> None:
+        """Learned h_0 (and c_0), when asked: registered after the cell's own parameters (and left out
+        of reset_parameters' draws), so that a cell without them keeps its parameter order and its
+        default weights; zeros, as complex_RNN's h_0."""
+        self.learn_initial_state = learn_initial_state
+        if learn_initial_state:
+            self.initial_h = nn.Parameter(torch.zeros(self.hidden_size))
+            if self.paired_state:
+                self.initial_c = nn.Parameter(torch.zeros(self.hidden_size))
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
         """PyTorch's default: every entry U(-1/sqrt(H), 1/sqrt(H))."""
@@ -135,7 +155,8 @@ class Cell(Recurrence):
         return _apply(self.step(self.project_input(x.unsqueeze(0)), state), lambda t: t.squeeze(0))  # (H,)
 
     def extra_repr(self) -> str:
-        return f"{self.input_size}, {self.hidden_size}"
+        learned = ", learn_initial_state=True" if self.learn_initial_state else ""
+        return f"{self.input_size}, {self.hidden_size}{learned}"
 
 
 @dataclass(frozen=True)
@@ -146,6 +167,11 @@ class Option:
     off: Any
     what: str
     builds: bool = False  # the cell's constructor takes it (``cell_options``); the GRU's reset_after has its own path
+
+
+# complex_RNN's model options (Arjovsky et al. 2016) that torch.nn's fused kernels have no form for:
+# the LSTM's peephole V_o c_t into the output gate, and h_0 (c_0) learned as parameters (every cell)
+THEIR_OPTIONS = ("peephole", "learn_initial_state")
 
 
 def cell_options(spec: CellSpec, values: dict[str, Any]) -> dict[str, Any]:

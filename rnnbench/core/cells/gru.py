@@ -105,7 +105,7 @@ class GRUSequence(torch.autograd.Function):
 def gru_sequence(cell: GRUCell, x: Tensor, state: Tensor | None) -> tuple[Tensor, Tensor]:
     # x: (T, B, I) -> hs (T, B, H), h_T; the reset-after form only
     gx = cell.project_input(x, linear=Linear.apply)  # (T, B, 3H)
-    h0 = cell.zero_state(x[0]) if state is None else state  # (B, H)
+    h0 = cell.initial_state(x[0]) if state is None else state  # (B, H)
     hs = GRUSequence.apply(gx, h0, cell.weight_hh, cell.bias_hh)
     return hs, hs[-1]
 
@@ -126,8 +126,10 @@ class GRUCell(Cell):
     input_bias = staticmethod(gru_input_bias)
     sequence = staticmethod(gru_sequence)
 
-    def __init__(self, input_size: int, hidden_size: int, reset_after: bool = False) -> None:
-        super().__init__(input_size, hidden_size)
+    def __init__(
+        self, input_size: int, hidden_size: int, reset_after: bool = False, learn_initial_state: bool = False
+    ) -> None:
+        super().__init__(input_size, hidden_size, learn_initial_state)
         self.reset_after = reset_after
 
     def sequence_runner(self) -> SequenceRunner | None:

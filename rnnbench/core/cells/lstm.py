@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
 from rnnbench.core.bptt import addmm_t, linear, sigmoid_backward, tanh_backward, tanh_into, weight_grad
-from rnnbench.core.cells.base import Cell, CellSpec, LSTMState, Option
+from rnnbench.core.cells.base import Cell, CellSpec, LSTMState, Option, SequenceRunner
 
 
 def lstm_step(cell: nn.Module, gx: Tensor, state: LSTMState) -> LSTMState:
@@ -19,7 +21,9 @@ def lstm_step(cell: nn.Module, gx: Tensor, state: LSTMState) -> LSTMState:
     i = torch.sigmoid(i)  # input gate      i_t = σ(W_i[h_{t-1}, x_t] + b_i)
     c_tilde = torch.tanh(g)  # candidate     c̃_t = tanh(W_c[h_{t-1}, x_t] + b_c)
     c = f * c + i * c_tilde  # cell state    c_t = f_t ⊙ c_{t-1} + i_t ⊙ c̃_t
-    o = torch.sigmoid(o)  # output gate     o_t = σ(W_o[h_{t-1}, x_t] + b_o)
+    if cell.peephole:  # complex_RNN's LSTM: the output gate also sees the new cell state, V_o c_t
+        o = cell.addmm(o, c, cell.weight_co)
+    o = torch.sigmoid(o)  # output gate     o_t = σ(W_o[h_{t-1}, x_t] (+ V_o c_t) + b_o)
     h = o * torch.tanh(c)  # output          h_t = o_t ⊙ tanh(c_t)
     return h, c
 
@@ -90,7 +94,7 @@ class LSTMSequence(torch.autograd.Function):
 
 def lstm_sequence(cell: LSTMCell, x: Tensor, state: LSTMState | None) -> tuple[Tensor, LSTMState]:
     # x: (T, B, I) -> hs (T, B, H), (h_T, c_T)
-    h0, c0 = cell.zero_state(x[0]) if state is None else state  # (B, H) each
+    h0, c0 = cell.initial_state(x[0]) if state is None else state  # (B, H) each
     hs, c = LSTMSequence.apply(x, cell.weight_ih, cell.input_bias(cell), h0, c0, cell.weight_hh)
     return hs, (hs[-1], c)
 
@@ -103,8 +107,28 @@ class LSTMCell(Cell):
     equations = staticmethod(lstm_step)
     sequence = staticmethod(lstm_sequence)
 
+    def __init__(
+        self, input_size: int, hidden_size: int, peephole: bool = False, learn_initial_state: bool = False
+    ) -> None:
+        super().__init__(input_size, hidden_size, learn_initial_state)
+        self.peephole = peephole
+        if peephole:  # V_o (H, H), stored as torch stores W_hh: o_t gets c_t V_oᵀ (rows: output units)
+            self.weight_co = nn.Parameter(torch.empty(hidden_size, hidden_size))
+            bound = 1.0 / math.sqrt(hidden_size)  # the default draw of the other weights; initialise() redraws
+            nn.init.uniform_(self.weight_co, -bound, bound)
+
+    def sequence_runner(self) -> SequenceRunner | None:
+        # the hand-written BPTT has no peephole: a peephole LSTM keeps the autograd path
+        return None if self.peephole else self.sequence
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}{', peephole=True' if self.peephole else ''}"
+
 
 SPEC = CellSpec(
     "lstm", "LSTM", LSTMCell, nn.LSTM, saved_per_unit=14, cost=3,
-    options={"forget_bias": Option(None, "sets the LSTM forget-gate bias")},
+    options={
+        "forget_bias": Option(None, "sets the LSTM forget-gate bias"),
+        "peephole": Option(False, "adds complex_RNN's peephole V_o c_t to the LSTM's output gate"),
+    },
 )  # fmt: skip

@@ -69,7 +69,9 @@ class OrthogonalCell(Cell):
     input_bias = staticmethod(no_input_bias)
     sequence = None  # no hand-written BPTT: ``explicit-bptt`` takes the autograd path
 
-    def __init__(self, input_size: int, hidden_size: int, orthogonal_map: str = "matrix_exp") -> None:
+    def __init__(
+        self, input_size: int, hidden_size: int, orthogonal_map: str = "matrix_exp", learn_initial_state: bool = False
+    ) -> None:
         nn.Module.__init__(self)  # not Cell's: this cell has its own parameters
         if orthogonal_map not in ORTHOGONAL_MAPS:
             raise ValueError(f"orthogonal_map {orthogonal_map!r} is not allowed; choose one of: {ORTHOGONAL_MAPS}")
@@ -81,6 +83,7 @@ class OrthogonalCell(Cell):
         self.bias = nn.Parameter(torch.empty(hidden_size))  # modReLU's b
         parametrizations.orthogonal(self, "weight_hh", orthogonal_map=orthogonal_map, use_trivialization=False)
         self.reset_parameters()
+        self.add_initial_state(learn_initial_state)
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
         """expRNN's: W_in Kaiming normal (ReLU gain), A Henaff, b ~ U(−0.01, 0.01); draws in that order."""

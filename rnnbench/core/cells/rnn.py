@@ -56,7 +56,7 @@ class RNNSequence(torch.autograd.Function):
 def rnn_sequence(cell: RNNCell, x: Tensor, state: Tensor | None) -> tuple[Tensor, Tensor]:
     # x: (T, B, I) -> hs (T, B, H), h_T
     gx = cell.project_input(x, linear=Linear.apply)  # (T, B, H), one GEMM for all steps
-    h0 = cell.zero_state(x[0]) if state is None else state  # (B, H)
+    h0 = cell.initial_state(x[0]) if state is None else state  # (B, H)
     hs = RNNSequence.apply(gx, h0, cell.weight_hh)
     return hs, hs[-1]
 
@@ -68,10 +68,12 @@ class RNNCell(Cell):
     equations = staticmethod(rnn_step)
     sequence = staticmethod(rnn_sequence)
 
-    def __init__(self, input_size: int, hidden_size: int, nonlinearity: str = "tanh") -> None:
+    def __init__(
+        self, input_size: int, hidden_size: int, nonlinearity: str = "tanh", learn_initial_state: bool = False
+    ) -> None:
         if nonlinearity not in NONLINEARITIES:
             raise ValueError(f"nonlinearity {nonlinearity!r} is not allowed; choose one of: {NONLINEARITIES}")
-        super().__init__(input_size, hidden_size)
+        super().__init__(input_size, hidden_size, learn_initial_state)
         self.nonlinearity = nonlinearity
 
     def sequence_runner(self) -> SequenceRunner | None:

@@ -1,0 +1,63 @@
+"""Markdown tables of the reports: a cell built from free text never splits its row."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import markdown
+import pandas as pd
+
+from rnnbench.study.mdtable import md_cell, md_table, table_shapes
+from rnnbench.study.paper_cpu import CLAIMS, claim_rows, claim_table
+
+
+def assert_tables_keep_their_columns(text: str) -> None:
+    """Every row of every Markdown table has the header's cell count, in the Markdown and in the HTML
+    that Python-Markdown (REPORT.html's converter) makes of it."""
+    shapes = table_shapes(text)
+    assert shapes, "no Markdown table found"
+    for header, rows in shapes:
+        assert all(n == header for n in rows), (header, rows)
+    assert_html_tables_keep_their_columns(markdown.markdown(text, extensions=["tables"]))
+
+
+def assert_html_tables_keep_their_columns(html: str) -> None:
+    for table in re.findall(r"<table>.*?</table>", html, re.S):
+        head = len(re.findall(r"<th[ >]", table))
+        for row in re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]:
+            assert len(re.findall(r"<td[ >]", row)) == head, row
+
+
+def test_a_pipe_in_free_text_stays_in_its_cell():
+    claim = "the tanh RNN's gradient vanishes exponentially with the time lag when |f′·w| < 1"
+    text = md_table(["source", "claim", "verdict"], [["Bengio 1994", claim, "agrees"], ["x", "a\nb | `c|d`", "y"]])
+    assert_tables_keep_their_columns(text)
+    assert "\\|f′·w\\| < 1 | agrees |" in text
+    html = markdown.markdown(text, extensions=["tables"])
+    assert "<td>agrees</td>" in html and "|f′·w| &lt; 1" in html  # shown as a pipe, not a column break
+    assert md_cell("x \\| y") == "x \\| y"  # already escaped: not escaped twice
+
+
+def test_the_checker_sees_a_split_row():
+    broken = "| a | b |\n|---|---|\n| 1 | |x| |\n"
+    assert table_shapes(broken) == [(2, [2, 4])]
+
+
+def test_paper_cpu_claim_tables_escape_free_text():
+    rows = []
+    for c in CLAIMS:
+        rows.append(
+            dict(study="sweep", task=c.task, length=c.length, cell=c.cell, seed=0, loss_ratio=0.5, final_loss=0.1,
+                 accuracy=0.5, hidden=128, batch=20, optimizer="rmsprop", lr=1e-3, init="xavier", clip=1.0,
+                 clip_mode="value", steps=3000, backend_used="fused | explicit")
+        )  # fmt: skip
+    out = claim_rows(pd.DataFrame(rows))
+    for r in out:
+        r["our_settings"] += " (|x| < 1)"
+    assert_tables_keep_their_columns(claim_table(out))
+
+
+def test_the_committed_paper_cpu_report_keeps_its_columns():
+    report = Path(__file__).resolve().parents[1] / "docs" / "paper-cpu" / "REPORT.md"
+    assert_tables_keep_their_columns(report.read_text())
