@@ -232,6 +232,10 @@ def fig3_clipping(curves: pd.DataFrame, runs: pd.DataFrame, smooth: int = 10) ->
     return fig
 
 
+# the settings that make a training budget: runs that differ in any are not points of one curve
+BUDGET = ("steps", "optimizer", "lr", "batch", "hidden")
+
+
 def _sweep_grid(runs: pd.DataFrame, y: str, ylabel: str, lines: Callable, linear: bool) -> plt.Figure:
     """Tasks in rows, clipping settings in columns; one line per cell against T. The y axis is log
     only where a row's data span more than a decade (``linear`` forces linear: accuracies)."""
@@ -247,10 +251,13 @@ def _sweep_grid(runs: pd.DataFrame, y: str, ylabel: str, lines: Callable, linear
             d = r[(r["task"] == task) & (r["clipping"] == clip)]
             ok = d[d["status"] == "ok"]
             log = False if linear or positive.empty else style.log_if_wide(ax, positive.min(), positive.max())
-            sns.lineplot(
-                data=ok, x="length", y=y, hue="cell", hue_order=cells, palette=CELL_COLORS, errorbar=("pi", 100),
-                marker="o", markersize=4, ax=ax, legend=False,
-            )  # fmt: skip
+            # one line per training budget: a block of lengths trained at a budget of its own (the copy
+            # contrast at T = 100) stands apart, never joined to the sweep's line as if it continued it
+            for _, part in ok.groupby(list(BUDGET), dropna=False, sort=False):
+                sns.lineplot(
+                    data=part, x="length", y=y, hue="cell", hue_order=cells, palette=CELL_COLORS,
+                    errorbar=("pi", 100), marker="o", markersize=4, ax=ax, legend=False,
+                )  # fmt: skip
             for cell in cells:
                 s = ok[ok["cell"] == cell]
                 jitter = 1 + 0.03 * (cells.index(cell) - 1)  # side by side, on the log axis
