@@ -146,15 +146,17 @@ part deepbench deepbench_result -- "$PY" -m rnnbench throughput --preset deepben
 if "$PY" -m rnnbench throughput --help 2>/dev/null | grep -q -- --allow-tf32; then
     tf32_result() {
         fractions "$OUT/deepbench_tf32.csv" || return 1
-        "$PY" -c "import json, sys; r = json.load(open(sys.argv[1])); c = r['config']
-print('train --allow-tf32: recorded allow_tf32 =', c.get('allow_tf32')); sys.exit(c.get('allow_tf32') is not True)" \
-            "$OUT/train_tf32.json"
+        # TF32 exists on CUDA only: a CPU run that allows it still runs, and records, fp32
+        "$PY" -c "import json, sys; r = json.load(open(sys.argv[1])); c, m = r['config'], r['env'].get('math_mode')
+want = 'tf32' if sys.argv[2] == 'cuda' else 'fp32'
+print('train --allow-tf32: recorded allow_tf32 =', c.get('allow_tf32'), ', math_mode =', m, '(expected', want + ')')
+sys.exit(c.get('allow_tf32') is not True or m != want)" "$OUT/train_tf32.json" "$DEVICE"
     }
     tf32_part() {
         "$PY" -m rnnbench throughput --preset deepbench --device "$DEVICE" --allow-tf32 "${TF32_ARGS[@]}" \
             --out "$OUT/deepbench_tf32.csv" || return 1
-        "$PY" -m rnnbench train --device "$DEVICE" --allow-tf32 --cell lstm --length 20 --hidden 16 --steps 20 \
-            --out "$OUT/train_tf32.json"
+        "$PY" -m rnnbench train --device "$DEVICE" --allow-tf32 --task adding --cell lstm --length 20 --hidden 16 \
+            --steps 20 --seed 0 --clip none --out "$OUT/train_tf32.json"
     }
     part tf32 tf32_result -- tf32_part
 else
