@@ -32,14 +32,6 @@ from rnnbench.training.config import ConfigError
 TINY = {"length": 8, "batch": 4, "hidden": 16, "repeats": 3, "warmup": 1}
 
 
-@pytest.fixture
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_flops_known_shapes():
     # fastrnns-like: I = H = 128, B = 64, T = 100
     assert flops.forward_flops("lstm", 128, 128, 64, 100) == 2 * 4 * 128 * 256 * 64 * 100 == 1_677_721_600
