@@ -12,7 +12,7 @@ import torch
 import yaml
 
 from rnnbench.core.backends import TRAINING_BACKENDS
-from rnnbench.study.sweep import expand, train_jobs
+from rnnbench.study.sweep import expand, train_jobs, variant_of
 from rnnbench.training.autobackend import AUTO, CPU, CUDA, choose, concrete_backend
 from rnnbench.training.batched import PER_RUN_FIELDS, STACKABLE_BACKENDS, train_runs
 from rnnbench.training.config import ConfigError, RunConfig
@@ -110,12 +110,36 @@ def test_stacks_only_where_the_table_says_a_stack_wins():
         assert all(math.isfinite(r["final_loss"]) for r in records)
 
 
-def test_paper_cpu_config_plans_32_runs_with_per_cell_sizes():
+def test_paper_cpu_config_plans_38_runs_with_per_cell_sizes():
     config = yaml.safe_load(open("config/paper-cpu.yaml"))
     runs = expand(config)
-    assert len(runs) == config["max_runs"] == 32
-    copy = {r["cell"]: r["hidden"] for r in runs.values() if r["task"] == "copy"}
-    assert copy == {"rnn": 80, "lstm": 40, "gru": 47}
+    assert len(runs) == config["max_runs"] == 38
+    copy = {(rid.split("/")[0], r["cell"]): r["hidden"] for rid, r in runs.items() if r["task"] == "copy"}
+    assert copy == {
+        ("task~copy", "rnn"): 80,
+        ("task~copy", "lstm"): 40,
+        ("task~copy", "gru"): 47,
+        ("variants", "lstm"): 40,
+    }
+    theirs = [r for rid, r in runs.items() if variant_of(rid) == "arjovsky-lstm"]
+    assert len(theirs) == 6 and all(r["peephole"] and r["train_set"] == 100_000 for r in theirs)
+    assert all(r["optimizer"] == "rmsprop-complexrnn" and r["steps"] == 20_000 for r in theirs)
     assert {r["hidden"] for r in runs.values() if r["task"] == "adding" and r["init"] == "xavier"} == {128}
     jobs = train_jobs(runs, config["runs_per_job"], config["runs_per_stack"], PER_RUN_FIELDS, STACKABLE_BACKENDS)
     assert sorted(rid for members in jobs.values() for rid in members) == sorted(runs)
+
+
+def test_their_lstm_under_auto_trains_explicit_and_stacks_its_seeds():
+    """complex_RNN's LSTM has no fused kernel: auto trains it on our cells, its seeds stacked (2.5x one alone)."""
+    cfg = RunConfig(
+        cell="lstm", backend=AUTO, length=8, hidden=16, batch=4, steps=6, eval_every=3, probe_at=(0, -1),
+        peephole=True, learn_initial_state=True, optimizer="rmsprop-complexrnn", train_set=40,
+    )  # fmt: skip
+    assert can_stack(cfg.to_dict(), STACKABLE_BACKENDS) and not can_stack(
+        RunConfig(cell="lstm", backend=AUTO).to_dict()
+    )
+    records = train_runs([dataclasses.replace(cfg, seed=s) for s in range(2)], progress=False)
+    assert [r["backend_used"] for r in records] == ["stacked"] * 2
+    alone = train(dataclasses.replace(cfg, seed=1))
+    assert alone["backend_used"] == "explicit-premul"
+    assert records[1]["final_loss"] == pytest.approx(alone["final_loss"], rel=1e-5, abs=1e-7)

@@ -11,6 +11,9 @@ studies; every run is one ``RunConfig`` and one result file ``results/runs/<id>.
   id ``clipping/optimizer~sgd/clip~none/seed~0``.
 - ``depth``: layers × directions × cells on one task and length, probed per layer and direction at
   initialisation and after training; id ``depth/task~adding/length~20/cell~lstm/layers~2/bidirectional~true/seed~0``.
+- ``variants``: named models beside the sweep's cells -- a cell with settings of its own (complex_RNN's
+  LSTM, the IRNN) -- on the sweep's tasks; id ``variants/variant~arjovsky-lstm/task~adding/length~100/clip~1.0/seed~0``.
+  Their own study keeps them out of the sweep's figures and tables, which draw one line per cell.
 
 Ids are built from plain Python values (never numpy scalars), so they and the configs are stable
 and JSON-ready.
@@ -29,7 +32,7 @@ from rnnbench.training.autobackend import AUTO
 from rnnbench.training.config import ConfigError, RunConfig, not_applicable
 from rnnbench.training.stacking import PER_RUN_FIELDS, PER_RUN_SEGMENTS, STACKABLE_BACKENDS, group_stacks
 
-STUDIES = ("sweep", "gains", "clipping", "depth")
+STUDIES = ("sweep", "gains", "clipping", "depth", "variants")
 SEP = "~"
 
 
@@ -162,6 +165,35 @@ def depth_runs(config: dict) -> dict[str, dict]:
     return runs
 
 
+def variant_runs(config: dict) -> dict[str, dict]:
+    """Each named variant (``variants``) on its tasks and lengths × clip × seeds (the sweep's where it names
+    none): the run takes the shared settings, the task's, the task's ``cell_train`` for its cell (the copy
+    task's per-cell sizes), then the variant's own ``train`` over them."""
+    s = config["sweep"]
+    runs: dict[str, dict] = {}
+    for name, v in config.get("variants", {}).items():
+        for task, lengths in v["tasks"].items():
+            spec = s["tasks"].get(task, {})
+            base = {**config["train"], **spec.get("train", {}), **spec.get("cell_train", {}).get(v["cell"], {})}
+            for length, clip, seed in product(lengths, v.get("clip", s["clip"]), v.get("seeds", s["seeds"])):
+                params = {"variant": name, "task": task, "length": length, "clip": clip, "seed": seed}
+                rid = run_id("variants", params)
+                fields = {k: val for k, val in params.items() if k != "variant"}
+                runs[rid] = _run(
+                    {**base, **v.get("train", {})},
+                    f"variant run {rid}",
+                    **fields,
+                    cell=v["cell"],
+                    device=study_device(config),
+                )
+    return runs
+
+
+def variant_of(rid: str) -> str:
+    """The variant a run id names (``variants/variant~irnn/...`` -> ``irnn``); '' for every other study's run."""
+    return parse_run_id(rid)[1].get("variant", "")
+
+
 def study_device(config: dict) -> str:
     """The device of the studies that do not sweep devices (all but the length sweep)."""
     return _devices(config)[0]
@@ -170,7 +202,13 @@ def study_device(config: dict) -> str:
 def expand(config: dict) -> dict[str, dict]:
     """Every run of every study: ``{run id: RunConfig dict}``, in a stable order."""
     runs: dict[str, dict] = {}
-    for part in (sweep_runs(config), gains_runs(config), clipping_runs(config), depth_runs(config)):
+    for part in (
+        sweep_runs(config),
+        gains_runs(config),
+        clipping_runs(config),
+        depth_runs(config),
+        variant_runs(config),
+    ):
         runs.update(part)
     return runs
 
