@@ -110,10 +110,10 @@ def test_stacks_only_where_the_table_says_a_stack_wins():
         assert all(math.isfinite(r["final_loss"]) for r in records)
 
 
-def test_paper_cpu_config_plans_38_runs_with_per_cell_sizes():
+def test_paper_cpu_config_plans_42_runs_with_per_cell_sizes():
     config = yaml.safe_load(open("config/paper-cpu.yaml"))
     runs = expand(config)
-    assert len(runs) == config["max_runs"] == 38
+    assert len(runs) == config["max_runs"] == 42
     copy = {(rid.split("/")[0], r["cell"]): r["hidden"] for rid, r in runs.items() if r["task"] == "copy"}
     assert copy == {
         ("task~copy", "rnn"): 80,
@@ -124,6 +124,8 @@ def test_paper_cpu_config_plans_38_runs_with_per_cell_sizes():
     theirs = [r for rid, r in runs.items() if variant_of(rid) == "arjovsky-lstm"]
     assert len(theirs) == 6 and all(r["peephole"] and r["train_set"] == 100_000 for r in theirs)
     assert all(r["optimizer"] == "rmsprop-complexrnn" and r["steps"] == 20_000 for r in theirs)
+    irnn = [r for rid, r in runs.items() if variant_of(rid) == "irnn"]
+    assert len(irnn) == 4 and all(r["nonlinearity"] == "relu" and r["init"] == "identity" for r in irnn)
     assert {r["hidden"] for r in runs.values() if r["task"] == "adding" and r["init"] == "xavier"} == {128}
     jobs = train_jobs(runs, config["runs_per_job"], config["runs_per_stack"], PER_RUN_FIELDS, STACKABLE_BACKENDS)
     assert sorted(rid for members in jobs.values() for rid in members) == sorted(runs)
