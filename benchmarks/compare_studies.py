@@ -64,9 +64,12 @@ def compare(a: pd.DataFrame, b: pd.DataFrame, rtol: float) -> list[str]:
 
 
 def compare_reports(a: Path, b: Path) -> int:
-    """``--conclusions``: 0 when both reports conclude alike, 1 when a conclusion differs, 2 for bad input."""
+    """``--conclusions``: 0 when both reports conclude alike, 1 when a conclusion differs, 2 for bad input
+    (also a row that cannot be read, as in a report from before rnnbench escaped pipes in cells: the
+    other conclusions are still compared, but "same" is never said about a report read in part)."""
+    unreadable: list[str] = []
     try:
-        (ra, ca), (rb, cb) = read_conclusions(a), read_conclusions(b)
+        (ra, ca), (rb, cb) = read_conclusions(a, unreadable), read_conclusions(b, unreadable)
     except ReportError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -74,9 +77,14 @@ def compare_reports(a: Path, b: Path) -> int:
     lines = compare_conclusions(ca, cb)
     for line in lines:
         print(line)
+    for problem in unreadable:
+        print(f"unreadable, left out: {problem}")
     if lines:
         print(f"DIFFERENT: {len(lines)} of {len(set(ca) | set(cb))} conclusions")
         return 1
+    if unreadable:
+        print(f"no difference in {len(ca)} conclusions, but {len(unreadable)} row(s) could not be read")
+        return 2
     print(f"same: {len(ca)} conclusions")
     return 0
 

@@ -116,6 +116,11 @@ def test_an_unescaped_pipe_in_a_conclusion_table_is_refused_with_its_line():
     broken = "## lit\n\n| source | claim | verdict |\n|---|---|---|\n| P | when |f| < 1 | agrees |\n"
     with pytest.raises(ReportError, match=r"x\.md, line 5: a row of 5 cells under a header of 3"):
         conclusions(broken, "x.md")
+    # asked to, the row is left out and said, and the other rows are still read
+    unreadable: list[str] = []
+    found = conclusions(broken + "| Q | fine | agrees |\n", "x.md", unreadable)
+    assert found == {"lit | Q | fine | verdict": "agrees"}
+    assert len(unreadable) == 1 and unreadable[0].startswith("x.md, line 5: a row of 5 cells")
 
 
 def test_the_default_studys_report_states_its_headline_and_literature_verdicts():
@@ -183,5 +188,16 @@ def test_the_command_line_says_same_or_lists_the_flips(tmp_path):
     assert diff.returncode == 1, diff.stderr
     assert "differs: headline | adding | gru | clip 1 | longest T solved: '100' -> '50'" in diff.stdout
     assert "DIFFERENT: 1 of 27 conclusions" in diff.stdout
+    # a report from before pipes were escaped (the literature row of |f′·w|): never "same"
+    old_style = text.replace("\\|f′·w\\|", "|f′·w|")
+    assert old_style != text
+    (b / "REPORT.md").write_text(old_style)
+    partial = compare_cli(a.parent, b.parent)
+    assert partial.returncode == 1, partial.stderr  # A's row of that claim is missing from B
+    (a / "REPORT.md").write_text(old_style)
+    partial = compare_cli(a.parent, b.parent)
+    assert partial.returncode == 2, partial.stderr
+    assert "no difference in 26 conclusions, but 2 row(s) could not be read" in partial.stdout
+    assert "same:" not in partial.stdout
     missing = compare_cli(a.parent, tmp_path / "nowhere")
     assert missing.returncode == 2 and "no report there" in missing.stderr

@@ -51,10 +51,13 @@ def _key_columns(header: list[str], concluding: list[int]) -> list[int]:
     return named or [i for i in range(len(header)) if i not in concluding][:2]
 
 
-def table_conclusions(table: MdTable, where: str = "report") -> list[tuple[str, str]]:
-    """The conclusions one table states as (key, text), keyed as in the module's docstring;
-    ``ReportError`` for a row whose cells do not match its header (an unescaped pipe: every column after
-    it would be misread)."""
+def table_conclusions(
+    table: MdTable, where: str = "report", unreadable: list[str] | None = None
+) -> list[tuple[str, str]]:
+    """The conclusions one table states as (key, text), keyed as in the module's docstring. A row whose
+    cells do not match its header (an unescaped pipe, as in reports written before ``mdtable`` escaped
+    them: which cell holds it cannot be known, so no cell of the row can be trusted) raises
+    ``ReportError``, or with ``unreadable`` given, is left out and described there."""
     concluding = [i for i, h in enumerate(table.header) if any(w in h.lower() for w in CONCLUDING)]
     if not concluding:
         return []
@@ -63,21 +66,26 @@ def table_conclusions(table: MdTable, where: str = "report") -> list[tuple[str, 
     out = []
     for n, row in enumerate(table.rows, start=table.line + 2):
         if len(row) != len(table.header):
-            raise ReportError(
+            problem = (
                 f"{where}, line {n}: a row of {len(row)} cells under a header of {len(table.header)} "
                 f"({' | '.join(table.header)}): an unescaped '|' in a cell?"
             )
+            if unreadable is None:
+                raise ReportError(problem)
+            unreadable.append(problem)
+            continue
         for c in concluding:
             key = " | ".join([*prefix, *(row[i] for i in ids), table.header[c]])
             out.append((key, row[c].replace("**", "").strip()))
     return out
 
 
-def conclusions(report_md: str, where: str = "report") -> dict[str, str]:
-    """Every conclusion ``report_md`` states: key -> the cell's whole text (``**`` removed)."""
+def conclusions(report_md: str, where: str = "report", unreadable: list[str] | None = None) -> dict[str, str]:
+    """Every conclusion ``report_md`` states: key -> the cell's whole text (``**`` removed). Rows that
+    cannot be read: as in ``table_conclusions``."""
     out: dict[str, str] = {}
     for table in md_tables(report_md):
-        for key, value in table_conclusions(table, where):
+        for key, value in table_conclusions(table, where, unreadable):
             base, k = key, 2
             # rows alike in every identifying cell (or two such tables under one heading): numbered in order
             while key in out:
@@ -110,15 +118,16 @@ def find_report(path: str | os.PathLike) -> Path:
     )
 
 
-def read_conclusions(path: str | os.PathLike) -> tuple[Path, dict[str, str]]:
+def read_conclusions(path: str | os.PathLike, unreadable: list[str] | None = None) -> tuple[Path, dict[str, str]]:
     """The report ``path`` names and its conclusions; ``ReportError`` for a report that states none (not a
-    study's report: comparing it would print "same" about nothing)."""
+    study's report: comparing it would print "same" about nothing). Rows that cannot be read: as in
+    ``table_conclusions``."""
     report = find_report(path)
     try:
         text = report.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:
         raise ReportError(f"{report}: not a Markdown report (not UTF-8 text: {e.reason})") from None
-    found = conclusions(text, str(report))
+    found = conclusions(text, str(report), unreadable)
     if not found:
         raise ReportError(
             f"{report}: no conclusions found (no Markdown table with a column whose header says "
