@@ -91,7 +91,8 @@ def fig1b_gradflow_paper_scale(probes: pd.DataFrame, runs: pd.DataFrame | None =
 
 def _legend(label: str, d: pd.DataFrame, s: pd.DataFrame) -> str:
     fb = d["forget_bias"].dropna()
-    name = f"{label} ({d['init'].iloc[0]}{', forget bias ' + format(fb.iloc[0], 'g') if len(fb) else ''})"
+    peephole = ", peephole" if "peephole" in d and d["peephole"].any() else ""  # their LSTM (complex_RNN)
+    name = f"{label} ({d['init'].iloc[0]}{', forget bias ' + format(fb.iloc[0], 'g') if len(fb) else ''}{peephole})"
     text = f"{name}: ×{np.median(s['factor']):.3g}/step"
     lost = s["decades_lost"].replace(math.inf, np.nan).dropna()
     if len(lost) == len(s):
