@@ -15,8 +15,6 @@ import torch
 import yaml
 
 from rnnbench.study import plan as study_plan
-from rnnbench.study.paper_cpu import CLAIMS, STUDIES, paper_at, verdict
-from rnnbench.study.sweep import sweep_runs
 
 REPO = Path(__file__).resolve().parents[1]
 FAKECUDA = REPO / "tests" / "fakecuda"
@@ -24,13 +22,6 @@ FAKECUDA = REPO / "tests" / "fakecuda"
 
 def config(name: str = "paper-gpu") -> dict:
     return yaml.safe_load((REPO / "config" / f"{name}.yaml").read_text())
-
-
-@pytest.mark.parametrize("study", sorted(STUDIES))
-def test_every_sweep_cell_of_each_paper_study_has_its_claim(study):
-    cfg = config(STUDIES[study].config.removeprefix("config/").removesuffix(".yaml"))
-    cells = {(r["task"], r["length"], r["cell"]) for r in sweep_runs(cfg).values()}
-    assert cells <= {(c.task, c.length, c.cell) for c in CLAIMS}
 
 
 def test_paper_gpu_is_arjovskys_settings_at_their_lengths():
@@ -46,19 +37,6 @@ def test_paper_gpu_is_arjovskys_settings_at_their_lengths():
     }
     assert abs(count["lstm"] - count["gru"]) <= 1
     assert cfg["train"]["reset_after"] is True and cfg["checkpoint_every"] > 0
-
-
-def test_paper_at_reads_the_curve_around_a_step():
-    assert paper_at("adding", 100, "lstm", 20_000) == "near 0.01 (at 3,000); about 0.005 (at 30,000)"
-    assert paper_at("adding", 100, "lstm", 3_000) == "near 0.01 (at 3,000)"
-    assert paper_at("adding", 400, "rnn", 20_000) == "on the baseline up to here (at 36,000)"
-    assert paper_at("copy", 300, "lstm", 20_000) == "no curve in the paper"
-
-
-def test_the_training_length_caveat_only_short_of_the_papers_steps():
-    assert verdict("convincing", [0.5, 1.2], 3_000) == "disagrees; not at the paper's training length"
-    assert verdict("convincing", [0.5, 1.2], 20_000) == "disagrees"
-    assert verdict("baseline", [0.5, 0.95], 20_000) == "mixed (1 of 2 seeds)"
 
 
 def test_the_plan_gives_every_cuda_job_one_gpu_slot_without_cuda_here():

@@ -191,6 +191,8 @@ GRADIENT_FIGURE_RNN = Claim(
     checked_in=(REPORT, *PAPERS),
     readings=(Reading(1000, "about 13 decades lost", None),),
 )
+GRADIENT_RNN_DECADES, GRADIENT_T = 13.0, 1000  # the tanh RNN's reading, as a number the figures draw
+GRADIENT_LSTM_LEVEL, GRADIENT_LSTM_DISTANCE = 1e-23, 550  # the LSTM's: below this level within this distance
 GRADIENT_FIGURE_LSTM = Claim(
     key="arjovsky-gradient-lstm",
     source=f"{ARJOVSKY} (gradient figure)",

@@ -14,6 +14,7 @@ import pandas as pd
 from matplotlib.legend_handler import HandlerTuple
 from matplotlib.lines import Line2D
 
+from rnnbench.study import claims as registry
 from rnnbench.study import style
 from rnnbench.study.aggregate import depth_profiles
 from rnnbench.study.initprobes import summarise_probes
@@ -26,9 +27,9 @@ from rnnbench.study.style import CELL_COLORS, CELL_NAMES, provenance, run_detail
 # while a dash keeps full contrast, survives greyscale, and is what "second factor" means in every
 # other rnnbench figure.
 INIT_STYLES = ["-", (0, (5, 2)), (0, (1.2, 1.6)), (0, (5, 1.5, 1, 1.5))]
-# Arjovsky et al. 2016's gradient figure, read as literature.md states it: the tanh RNN at Glorot init
-# loses about 13 decades over T = 1000 steps (adding problem, H = 128)
-ARJOVSKY_RNN_DECADES, ARJOVSKY_T = 13.0, 1000
+# the registry's reading of Arjovsky et al.'s gradient figure: the tanh RNN at Glorot init loses about 13
+# decades over T = 1000 steps (adding problem, H = 128); their LSTM falls below 1e−23 within about 550 steps
+ARJOVSKY_RNN_DECADES, ARJOVSKY_T = registry.GRADIENT_RNN_DECADES, registry.GRADIENT_T
 
 
 def _positive(d: pd.DataFrame) -> pd.DataFrame:
@@ -66,10 +67,17 @@ def fig1b_gradflow_paper_scale(probes: pd.DataFrame, runs: pd.DataFrame | None =
             g0 = probes[(probes["cell"] == "rnn") & (probes["init_label"] == "paper") & (probes["distance"] == 0)]
             start = float(np.exp(np.log(g0["grad_norm"]).mean()))
             style.reference_curve(ax, [0, T - 1], [start, start * 10**-ARJOVSKY_RNN_DECADES],
-                                  "Arjovsky et al. 2016: ≈13 decades in 1000 steps", va="top")  # fmt: skip
+                                  f"{registry.ARJOVSKY}: ≈{ARJOVSKY_RNN_DECADES:g} decades in {T} steps", va="top")  # fmt: skip
+        if cell == "lstm" and T == ARJOVSKY_T and "paper" in labels:
+            ax.plot([registry.GRADIENT_LSTM_DISTANCE], [registry.GRADIENT_LSTM_LEVEL], "k*", ms=9, zorder=5)
+            ax.annotate(f"{registry.ARJOVSKY}: below 1e−23 by ≈{registry.GRADIENT_LSTM_DISTANCE}",
+                        (registry.GRADIENT_LSTM_DISTANCE, registry.GRADIENT_LSTM_LEVEL), fontsize=6,
+                        xytext=(4, 4), textcoords="offset points")  # fmt: skip
         ax.set(yscale="log", xlabel=style.DISTANCE, title=CELL_NAMES[cell])
         ax.set_xlim(0, T - 1)
         ax.set_ylim(positive.min() / 10, positive.max() * 10)  # down to the smallest nonzero norm of any cell
+        if cell == "lstm" and T == ARJOVSKY_T and "paper" in labels:  # keep the paper's LSTM reading in view
+            ax.set_ylim(bottom=min(ax.get_ylim()[0], registry.GRADIENT_LSTM_LEVEL / 10))
         ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.22), fontsize=7,
                   title="median factor per step; decades lost over T", title_fontsize=7)  # fmt: skip
     style.decade_ticks(axes[0][0])

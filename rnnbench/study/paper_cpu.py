@@ -218,7 +218,7 @@ def _clipping_table(runs: pd.DataFrame) -> str:
         if verdict.startswith("inconclusive"):
             verdict += f" ({sum(exploded)} of {len(g)} exploded)"
         rows.append([opt, label, f"{div} of {len(g)}", mse, claim, f"**{verdict}**"])
-    header = ["optimizer", "clipping", "diverged seeds", "held-out MSE per seed", "Pascanu 2013", "verdict"]
+    header = ["optimizer", "clipping", "diverged seeds", "held-out MSE per seed", "the paper's claim", "verdict"]
     return md_table(header, rows)
 
 

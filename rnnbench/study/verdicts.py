@@ -60,9 +60,19 @@ def mean_interval(values: Sequence[float], confidence: float = CONFIDENCE, draws
     with np.errstate(invalid="ignore"):  # inf values: their means are inf, never NaN
         means = a[rng.integers(0, a.size, size=(draws, a.size))].mean(axis=1)
     alpha = 1 - confidence
-    low = float(np.quantile(means, alpha / 2, method="lower"))
-    high = float(np.quantile(means, 1 - alpha / 2, method="higher"))
+    low = _snap(float(np.quantile(means, alpha / 2, method="lower")), a)
+    high = _snap(float(np.quantile(means, 1 - alpha / 2, method="higher")), a)
     return Interval(float(a.mean()), low, high, int(a.size))
+
+
+def _snap(bound: float, values: np.ndarray) -> float:
+    """``bound`` put back on a seed's value it differs from by float rounding only: the mean of a resample of
+    three equal values 0.9 is 0.8999..., and a bound the seeds sit on must not cross a threshold they meet."""
+    finite = values[np.isfinite(values)]
+    if not math.isfinite(bound) or finite.size == 0:
+        return bound
+    nearest = float(finite[np.argmin(np.abs(finite - bound))])
+    return nearest if abs(nearest - bound) <= 1e-12 * max(1.0, abs(nearest)) else bound
 
 
 def fraction_interval(k: int, n: int, confidence: float = CONFIDENCE) -> Interval:
