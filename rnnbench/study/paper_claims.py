@@ -16,6 +16,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 
 from rnnbench.study import claims as registry  # noqa: E402
 from rnnbench.study.claims import AT_BASELINE, CONVINCING, PAPER_STEPS, Claim  # noqa: E402
@@ -174,9 +175,17 @@ def figure_curves(curves: pd.DataFrame, out: Path, names: dict[str, str]) -> Non
         ax.tick_params(labelsize=7)
     for ax in axes[:, 0]:
         ax.set_ylabel("held-out loss / baseline", fontsize=8)
-    axes[0][cols - 1].legend(fontsize=7, frameon=False)
+    handles = {}  # every model of every panel, once (a variant may train on one task only)
+    for ax in axes.flat:
+        for h, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, h)
+    handles["the paper's LSTM (read off its figure)"] = Line2D([], [], color="k", marker="*", ls="", ms=7)
+    handles["the paper's tanh RNN (read off its figure)"] = Line2D([], [], color="k", marker="x", ls="", ms=6)
+    fig.legend(
+        handles.values(), handles.keys(), fontsize=7, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5)
+    )
     fig.tight_layout()
-    fig.savefig(out, dpi=90)
+    fig.savefig(out, dpi=90, bbox_inches="tight")
     plt.close(fig)
 
 

@@ -186,7 +186,10 @@ def clipping_section(runs: pd.DataFrame, curves: pd.DataFrame) -> str:
 VERDICTS = (
     "Verdicts: `agrees`; `disagrees`, given only where our settings match the paper's; `not comparable at this "
     "scale` where they differ and the paper's cannot be afforded here; `not comparable` with the reason where "
-    "the model itself differs. A verdict is never drawn across unmatched settings."
+    "the model itself differs; `inconclusive at n seeds` where the seeds split across the rule's line. A verdict "
+    "is never drawn across unmatched settings. Every claim, its settings and its rule come from one registry "
+    "(`rnnbench/study/claims.py`), which the paper studies' reports (`docs/paper-cpu/REPORT.md`) share; the "
+    "trained claims at the papers' own settings and budgets are judged there."
 )
 NOT_AT_SCALE = "not comparable at this scale"
 
