@@ -8,8 +8,9 @@ from pathlib import Path
 import markdown
 import pandas as pd
 
+from rnnbench.study import claims as registry
 from rnnbench.study.mdtable import md_cell, md_table, table_shapes
-from rnnbench.study.paper_cpu import CLAIMS, claim_rows, claim_table
+from rnnbench.study.paper_claims import claim_rows, claim_table
 
 
 def assert_tables_keep_their_columns(text: str) -> None:
@@ -45,16 +46,17 @@ def test_the_checker_sees_a_split_row():
 
 
 def test_paper_cpu_claim_tables_escape_free_text():
-    rows = []
-    for c in CLAIMS:
-        rows.append(
-            dict(study="sweep", task=c.task, length=c.length, cell=c.cell, seed=0, loss_ratio=0.5, final_loss=0.1,
-                 accuracy=0.5, hidden=128, batch=20, optimizer="rmsprop", lr=1e-3, init="xavier", clip=1.0,
-                 clip_mode="value", steps=3000, backend_used="fused | explicit")
-        )  # fmt: skip
-    out = claim_rows(pd.DataFrame(rows))
-    for r in out:
-        r["our_settings"] += " (|x| < 1)"
+    claim = registry.trained("adding", 100, "lstm")
+    runs, curves = [], []
+    for seed in (0, 1):
+        rid = f"task~adding/cell~lstm/length~100/clip~1.0/seed~{seed}"
+        runs.append(dict(run=rid, study="sweep", task="adding", length=100, cell="lstm", seed=seed, steps=3000))
+        curves += [
+            dict(run=rid, study="sweep", kind="eval", task="adding", length=100, cell="lstm", seed=seed, step=step,
+                 loss_ratio=0.5) for step in (1500, 3000)
+        ]  # fmt: skip
+    out = claim_rows(pd.DataFrame(runs), pd.DataFrame(curves), {"lstm": "LSTM | ours"})
+    assert len(out) == 2 and out[0]["claim"] is claim
     assert_tables_keep_their_columns(claim_table(out))
 
 
