@@ -139,7 +139,7 @@ def _rename(*keys: str, to: str) -> Callable[[dict], None]:
 
 
 def _paper_cpu_seeds(cfg: dict) -> None:
-    """config/paper-cpu.yaml (32 runs, max_runs 32) with one more seed: 41 runs, refused."""
+    """config/paper-cpu.yaml (40 runs, max_runs 40) with one more seed: 53 runs (the variants take the sweep's seeds), refused."""
     paper = yaml.safe_load(open(REPO / "config" / "paper-cpu.yaml"))
     paper["sweep"]["seeds"] = [0, 1, 2]
     cfg.clear()
@@ -170,7 +170,7 @@ PIPELINE_CASES: list[tuple[str, str, Callable[[dict], None] | str]] = [
     ("unknown depth study key", "`depth.layer: [1, 2]`", _rename("depth", "layers", to="layer")),
     (
         "paper-cpu edited past its max_runs",
-        "`sweep.seeds: [0, 1, 2]` in `config/paper-cpu.yaml` (41 runs)",
+        "`sweep.seeds: [0, 1, 2]` in `config/paper-cpu.yaml` (53 runs)",
         _paper_cpu_seeds,
     ),
 ]
