@@ -161,3 +161,7 @@ def test_claim_rows_judge_their_lstm_and_ours_at_each_reading():
         ("lstm", 3000): "disagrees",
     }
     assert rows[0]["name"] == "their LSTM" and rows[0]["per_seed"] == "0.05, 0.06"
+
+
+def test_every_claim_names_the_config_that_checks_it():
+    assert all(c.checked_by for c in registry.CLAIMS), [c.key for c in registry.CLAIMS if not c.checked_by]

@@ -162,6 +162,7 @@ TRAINED = (
 
 HOCHREITER_ADDING = Claim(
     key="hochreiter-adding-100",
+    checked_by="config/paper-cpu.yaml (adding T = 100, every model)",
     source="Hochreiter & Schmidhuber 1997, §5.4, Table 7",
     says="the LSTM solves adding T = 100 after 74,000 training sequences (mean of 10 trials)",
     settings="their variant: values in [−1, 1], markers in the first 10 and first T/2 − 1 steps, lengths in "
@@ -175,6 +176,7 @@ HOCHREITER_ADDING = Claim(
 )
 VANISHING = Claim(
     key="vanishing",
+    checked_by="config/config.yaml (the adding sweep's probes at initialisation)",
     source="Hochreiter 1991; Pascanu et al. 2013 §2.1",
     says="the tanh RNN's gradient vanishes exponentially with the time lag when |f′·w| < 1",
     settings="any (a property of the recurrence)",
@@ -183,6 +185,7 @@ VANISHING = Claim(
 )
 GRADIENT_FIGURE_RNN = Claim(
     key="arjovsky-gradient-rnn",
+    checked_by="config/config.yaml (init_probes, label paper)",
     source=f"{ARJOVSKY} (gradient figure)",
     says="at initialisation the tanh RNN's gradient falls by about 13 orders of magnitude over 1000 steps "
     "(≈ ×0.97 per step)",
@@ -195,6 +198,7 @@ GRADIENT_RNN_DECADES, GRADIENT_T = 13.0, 1000  # the tanh RNN's reading, as a nu
 GRADIENT_LSTM_LEVEL, GRADIENT_LSTM_DISTANCE = 1e-23, 550  # the LSTM's: below this level within this distance
 GRADIENT_FIGURE_LSTM = Claim(
     key="arjovsky-gradient-lstm",
+    checked_by="config/config.yaml (init_probes, label paper: their LSTM, peephole)",
     source=f"{ARJOVSKY} (gradient figure)",
     says="at initialisation the LSTM's gradient falls below 1e−23 within about 550 steps (faster than the tanh RNN's)",
     settings="adding, T = 1000, H = 128; Glorot uniform per matrix, biases 0, forget bias 1; their LSTM has a "
@@ -206,6 +210,7 @@ GRADIENT_FIGURE_LSTM = Claim(
 )
 FORGET_GATE = Claim(
     key="forget-gate-default",
+    checked_by="config/config.yaml (the adding sweep's LSTM probes at initialisation)",
     source="PyTorch default init; Gers et al. 2000",
     says="with the default forget bias the LSTM cell path decays like ≈ 0.5 per step at initialisation",
     settings="PyTorch's default initialisation",
@@ -214,6 +219,7 @@ FORGET_GATE = Claim(
 )
 PASCANU_BOUND = Claim(
     key="pascanu-bound",
+    checked_by="config/config.yaml and the paper configs (gains)",
     source="Pascanu et al. 2013 §2.1",
     says="σ_max(W_hh) = η < 1/γ is sufficient for vanishing: ‖∂h_t/∂h_k‖ ≤ η^(t−k)",
     settings="any (a bound)",
@@ -222,6 +228,7 @@ PASCANU_BOUND = Claim(
 )
 PASCANU_NECESSARY = Claim(
     key="pascanu-necessary",
+    checked_by="config/config.yaml and the paper configs (gains)",
     source="Pascanu et al. 2013 §2.1",
     says="η > 1 is necessary, not sufficient, for exploding gradients",
     settings="any (a condition)",
@@ -230,6 +237,7 @@ PASCANU_NECESSARY = Claim(
 )
 PASCANU_CLIPPING = Claim(
     key="pascanu-clipping",
+    checked_by="config/config.yaml and the paper configs (clipping)",
     source="Pascanu et al. 2013 §3.2 (Algorithm 1)",
     says="norm clipping keeps an exploding SGD run finite",
     settings="any exploding SGD run; their code clips at 1",
@@ -238,6 +246,7 @@ PASCANU_CLIPPING = Claim(
 )
 ARJOVSKY_ADDING = Claim(
     key="arjovsky-adding",
+    checked_by="config/config.yaml (the adding sweep, judged only at the paper's settings)",
     source=f"{ARJOVSKY} (adding)",
     says="the LSTM learns adding lengths where the tanh RNN stays at the baseline",
     settings="T = 100, 200, 400, 750; H = 128; RMSprop lr 1e-3; batch 20/50; Glorot init, LSTM forget bias 1",
@@ -248,6 +257,7 @@ ARJOVSKY_ADDING = Claim(
 )
 ARJOVSKY_COPY = Claim(
     key="arjovsky-copy",
+    checked_by="config/config.yaml (the copy sweep, judged only at the paper's settings)",
     source=f"{ARJOVSKY} (copy)",
     says="the LSTM beats the copy baseline only at short delays; the tanh RNN never does",
     settings="T = 100–500; RNN H = 80, LSTM H = 40; RMSprop lr 1e-3; batch 20; Glorot init, LSTM forget bias 1",
@@ -257,6 +267,7 @@ ARJOVSKY_COPY = Claim(
 )
 BAI_GRU = Claim(
     key="bai-gru-adding",
+    checked_by="none at its sizes; config/config.yaml shows the adding sweep beside it",
     source="Bai et al. 2018, Table 1",
     says="the GRU solves long adding problems the LSTM does not (T = 600: GRU 5.3e-5, LSTM 0.164)",
     settings="T = 600; about 70k parameters per model; optimizer and lr tuned per model",
@@ -267,6 +278,7 @@ BAI_GRU = Claim(
 )
 URNN_COPY = Claim(
     key="urnn-copy",
+    checked_by="config/config.yaml (the copy contrast block, T = 100)",
     source=f"{ARJOVSKY} (uRNN, copy)",
     says="a unitary recurrence solves copy T = 100 (loss ≈ 0 within about 1,000 steps) where the LSTM stays at the "
     "baseline",
@@ -280,6 +292,7 @@ URNN_COPY = Claim(
 )
 EXPRNN_COPY = Claim(
     key="exprnn-copy-1000",
+    checked_by="a GPU study at L = 1000 (config/paper.yaml's comment); not run",
     source="Lezcano-Casado & Martínez-Rubio 2019 (expRNN)",
     says="the orthogonal RNN solves copy L = 1000 where the LSTM stays at the baseline 0.0204",
     settings="L = 1000, H = 190, batch 128, RMSprop lr 2e-4 (2e-5 for B), 4,000 iterations",
@@ -291,6 +304,7 @@ EXPRNN_COPY = Claim(
 )
 IRNN_ADDING = Claim(
     key="le-irnn-adding",
+    checked_by="none at their settings; the IRNN at Arjovsky's: config/paper-cpu.yaml (variant irnn)",
     source="Le, Jaitly & Hinton 2015 (IRNN)",
     says="a ReLU RNN with W_hh = I (the IRNN) learns the adding problem at T = 150–400",
     settings="adding T = 150, 200, 300, 400 (their variant, baseline 0.1767); SGD with gradient clipping; their "
