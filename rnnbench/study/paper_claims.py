@@ -164,8 +164,9 @@ def figure_curves(curves: pd.DataFrame, out: Path, names: dict[str, str]) -> Non
         for claim in registry.TRAINED:
             if (claim.task, claim.length) != (task, length):
                 continue
+            last = ev[(ev["task"] == task) & (ev["length"] == length)]["step"].max()
             for r in claim.readings:
-                if r.ratio is not None:
+                if r.ratio is not None and r.step <= last:  # a reading past our budget would squeeze our curves
                     ax.plot(r.step, r.ratio, "k*" if claim.cell == "lstm" else "kx", ms=7, zorder=5)
         ax.axhline(1.0, color="0.4", ls="--", lw=0.8)
         ax.axhline(CONVINCING, color="0.7", ls=":", lw=0.8)
