@@ -302,16 +302,22 @@ def synthetic_runs() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def test_headline_longest_solved_by_majority_and_diverged_shown():
-    from rnnbench.study.report import headline, longest_solved
+def test_headline_longest_solved_with_its_interval_and_diverged_shown():
+    from rnnbench.study.report import headline, length_solved, longest_solved
 
     runs = synthetic_runs()
     rnn = runs[runs["cell"] == "rnn"]
-    assert longest_solved(rnn, 0.5) == 10  # 2 of 3 seeds
-    assert longest_solved(rnn, 0.7) is None
+    # 2 of 3 seeds: the interval of the solved fraction (3 seeds: their range, 0 to 1) straddles one half
+    assert length_solved(rnn[rnn["length"] == 10], 0.5) is None
+    assert longest_solved(rnn, 0.5) is None
+    lstm = runs[runs["cell"] == "lstm"]
+    assert longest_solved(lstm, 0.5) == 50 and length_solved(lstm[lstm["length"] == 100], 0.5) is False
     text = headline(runs, 0.5)
-    assert "| rnn | no clipping | 10 | 0.01 (2/3) | 1.1 (0/3) | 1.1 (0/3) |" in text
+    assert "| rnn | no clipping | none (10: inconclusive at 3 seeds) | 0.01 (2/3) | 1.1 (0/3) | 1.1 (0/3) |" in text
     assert "| lstm | no clipping | 50 | 0.01 (3/3) | 0.01 (3/3) | 1.1 (0/3), 1 diverged |" in text
+    # with more seeds the interval narrows: 9 of 10 seeds solve it decisively
+    many = pd.concat([rnn[(rnn["length"] == 10) & (rnn["seed"] == 0)]] * 9 + [rnn[rnn["seed"] == 2].head(1)])
+    assert length_solved(many, 0.5) is True
 
 
 def test_writing_the_report_imports_no_plotting_library():
