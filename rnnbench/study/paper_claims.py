@@ -8,6 +8,7 @@ and judges the seeds' mean with its interval (``rnnbench.study.verdicts``).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,13 +89,16 @@ def claim_rows(runs: pd.DataFrame, curves: pd.DataFrame, names: dict[str, str]) 
             if mine.empty:
                 continue
             last = int(runs[runs["run"].isin(set(mine["run"]))]["steps"].max())
+            seeds = runs[runs["run"].isin(set(mine["run"]))].sort_values("seed")["run"].tolist()
             for b in budgets(claim, set(mine["step"].astype(int)), last):
-                at = mine[mine["step"] == b.step].sort_values("seed")
-                interval = mean_interval(at["loss_ratio"].astype(float).tolist())
+                # a run that diverged before this budget has no evaluation there: it counts as the worst value
+                at = mine[mine["step"] == b.step].set_index("run")["loss_ratio"].astype(float)
+                ratios = [float(at.get(rid, float("nan"))) for rid in seeds]
+                interval = mean_interval(ratios)
                 rows.append(
                     {"claim": claim, "model": model, "name": names.get(model, model), "budget": b,
-                     "per_seed": ", ".join(f"{x:.3g}" for x in at["loss_ratio"]), "interval": interval,
-                     "verdict": verdict_at(b.category, interval)}
+                     "per_seed": ", ".join("diverged" if math.isnan(x) else f"{x:.3g}" for x in ratios),
+                     "interval": interval, "verdict": verdict_at(b.category, interval)}
                 )  # fmt: skip
     return rows
 
@@ -142,6 +146,7 @@ def settings_table(runs: pd.DataFrame, names: dict[str, str], differs: dict[str,
     return md_table(["task", "model", "paper's settings", "ours", "what differs from the paper's model"], rows)
 
 
+TOP = 10.0  # the learning curves' y axis stops at 10× the baseline
 COLORS = {"rnn": "#d62728", "lstm": "#1f77b4", "gru": "#2ca02c", "arjovsky-lstm": "#9467bd", "irnn": "#ff7f0e"}
 
 
@@ -171,6 +176,10 @@ def figure_curves(curves: pd.DataFrame, out: Path, names: dict[str, str]) -> Non
         ax.axhline(1.0, color="0.4", ls="--", lw=0.8)
         ax.axhline(CONVINCING, color="0.7", ls=":", lw=0.8)
         ax.set_yscale("log")
+        if ax.get_ylim()[1] > TOP:  # a diverging run (1e28 × the baseline) would flatten every other curve
+            ax.set_ylim(top=TOP)
+            ax.text(0.02, 0.97, f"runs above {TOP:g}× leave the panel (diverging)", transform=ax.transAxes,
+                    fontsize=6, va="top", color="0.3")  # fmt: skip
         ax.set_title(f"{task}, T = {length}", fontsize=9)
         ax.set_xlabel("training steps (batch 20)", fontsize=8)
         ax.tick_params(labelsize=7)

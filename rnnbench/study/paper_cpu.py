@@ -267,6 +267,26 @@ def _sweep_budget(runs: pd.DataFrame) -> tuple[pd.DataFrame, int, int]:
     return sweep, int(sweep["steps"].iloc[0]), int(sweep["batch"].iloc[0])
 
 
+def _harness_text(job_wall: float, work: float, train_s: float) -> str:
+    """How the jobs' time split; a study resumed from checkpoints has jobs whose process times cover only
+    the part after the stop, while each run's work counts its whole training, so no overhead is stated."""
+    split = (
+        f"{work:.0f} s were the runs' training loops with their probes and evaluations, and {train_s:.0f} s "
+        f"training steps alone: data, probes and held-out evaluations took {(work - train_s) / work:.1%} of the "
+        "runs' work"
+    )
+    if work > job_wall:
+        return (
+            f"Of the runs' work, {split}. The jobs' process times ({job_wall:.0f} s summed) cover only what ran "
+            "after the study was stopped and resumed from its checkpoints, so the harness overhead is not measured "
+            "here."
+        )
+    return (
+        f"Of the jobs' {job_wall:.0f} s (process start to finish, summed over jobs), {split}, and process "
+        f"start-up and writing results {(job_wall - work) / job_wall:.1%} of the jobs' time."
+    )
+
+
 def cost_part(
     runs: pd.DataFrame,
     timings: pd.DataFrame,
@@ -306,10 +326,7 @@ of `snakemake --cores all --configfile {study.config}` ({len(runs)} runs; commit
 Steps: **{steps:,} per run** ({steps * batch:,} sequences at batch {batch}). {steps_why}
 
 Backends (`--backend auto`, recorded per run as `backend_used`): {_backends(runs, names)}.
-Of the jobs' {job_wall:.0f} s (process start to finish, summed over jobs), {work:.0f} s were the runs'
-training loops with their probes and evaluations, and {train_s:.0f} s training steps alone: data,
-probes and held-out evaluations took {(work - train_s) / work:.1%} of the runs' work, and process
-start-up and writing results {(job_wall - work) / job_wall:.1%} of the jobs' time.
+{_harness_text(job_wall, work, train_s)}
 
 """
 
