@@ -16,7 +16,14 @@ from typing import Any
 import torch
 
 from rnnbench.core.backends import TRAINING_BACKENDS, Unsupported, check_trains
-from rnnbench.core.cells import CELLS, NONLINEARITIES, ORTHOGONAL_MAPS, SPECS, THEIR_OPTIONS, cell_options
+from rnnbench.core.cells import (
+    CELLS,
+    NONLINEARITIES,
+    ORTHOGONAL_MAPS,
+    SPECS,
+    cell_options,
+    their_options,
+)
 from rnnbench.core.checks import DEVICES, DTYPES, ConfigError, int_at_least, one_of, positive_number
 from rnnbench.core.checks import resolve_device as resolve_device  # the training layer's, re-exported
 from rnnbench.core.initialisation import INITS, check_applies
@@ -207,8 +214,8 @@ class RunConfig:
         """The cell's constructor options (the RNN's nonlinearity, the orthogonal RNN's map), and
         complex_RNN's (``THEIR_OPTIONS``: the LSTM's peephole, learned initial states) where set, so
         that a run without them builds its cells as before."""
-        theirs = {name: True for name in THEIR_OPTIONS if getattr(self, name)}
-        return {**cell_options(SPECS[self.cell], self.to_dict()), **theirs}
+        values = self.to_dict()
+        return {**cell_options(SPECS[self.cell], values), **their_options(values)}
 
     def probe_torch_dtype(self) -> torch.dtype:
         """The dtype the gradient probes compute in: float64 when ``probe_dtype`` asks, else the run's own."""

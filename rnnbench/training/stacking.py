@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable
 
 from rnnbench.core import backends
-from rnnbench.core.cells import THEIR_OPTIONS
+from rnnbench.core.cells import their_options
 from rnnbench.training.autobackend import AUTO, choose
 from rnnbench.training.config import ConfigError, resolve_device
 
@@ -44,8 +44,7 @@ def can_stack(cfg: dict, stackable_backends: tuple[str, ...] = STACKABLE_BACKEND
     if cfg["backend"] == AUTO:
         # 'cuda' is looked up as asked: a cluster's login node plans CUDA jobs it cannot run itself
         device = resolve_device("auto") if cfg["device"] == "auto" else cfg["device"]
-        theirs = {name: True for name in THEIR_OPTIONS if cfg.get(name)}
-        return choose(cfg["cell"], cfg["reset_after"], device, theirs).stack
+        return choose(cfg["cell"], cfg["reset_after"], device, their_options(cfg)).stack
     return cfg["backend"] in stackable_backends and backends.BACKENDS[cfg["backend"]].stacks(cfg["cell"])
 
 

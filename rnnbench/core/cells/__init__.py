@@ -8,7 +8,16 @@ cell is one module here and one entry below.
 """
 
 from rnnbench.core.cells import gru, lstm, orthogonal, rnn
-from rnnbench.core.cells.base import THEIR_OPTIONS, Cell, CellSpec, LSTMState, Option, Recurrence, cell_options
+from rnnbench.core.cells.base import (
+    THEIR_OPTIONS,
+    Cell,
+    CellSpec,
+    LSTMState,
+    Option,
+    Recurrence,
+    cell_options,
+    their_options,
+)
 from rnnbench.core.cells.gru import GRUCell, GRUSequence, notes_gru
 from rnnbench.core.cells.lstm import LSTMCell, LSTMSequence
 from rnnbench.core.cells.orthogonal import ORTHOGONAL_MAPS, OrthogonalCell
@@ -18,6 +27,6 @@ SPECS: dict[str, CellSpec] = {s.name: s for s in (rnn.SPEC, lstm.SPEC, gru.SPEC,
 CELLS: dict[str, type[Cell]] = {name: s.cls for name, s in SPECS.items()}
 
 __all__ = [
-    "CELLS", "NONLINEARITIES", "SPECS", "THEIR_OPTIONS", "Cell", "CellSpec", "GRUCell", "GRUSequence", "LSTMCell", "LSTMSequence", "LSTMState",
+    "CELLS", "NONLINEARITIES", "SPECS", "THEIR_OPTIONS", "their_options", "Cell", "CellSpec", "GRUCell", "GRUSequence", "LSTMCell", "LSTMSequence", "LSTMState",
     "ORTHOGONAL_MAPS", "Option", "OrthogonalCell", "RNNCell", "RNNSequence", "Recurrence", "cell_options", "notes_gru",
 ]  # fmt: skip

@@ -174,6 +174,11 @@ class Option:
 THEIR_OPTIONS = ("peephole", "learn_initial_state")
 
 
+def their_options(values: dict[str, Any]) -> dict[str, bool]:
+    """complex_RNN's options set in ``values`` (a RunConfig's fields), each as ``True``; empty when none is."""
+    return {name: True for name in THEIR_OPTIONS if values.get(name)}
+
+
 def cell_options(spec: CellSpec, values: dict[str, Any]) -> dict[str, Any]:
     """The constructor options of ``spec``'s cell, taken from ``values`` (a RunConfig's) where given."""
     return {name: values.get(name, o.off) for name, o in spec.options.items() if o.builds}
