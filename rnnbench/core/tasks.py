@@ -23,7 +23,7 @@ DELIMITER = 9
 COPY_CLASSES = 10
 COPY_RECALL = 10  # symbols to remember
 
-# Solved criteria (documented in the README).
+# Solved criteria (documented in docs/guide/models.md, "Tasks").
 COPY_SOLVED_ACCURACY = 0.9  # per-symbol recall accuracy; the memoryless baseline gets 1/8
 ADDING_SOLVED_RATIO = 0.1  # held-out MSE below 10% of the 1/6 baseline
 ADDING_TOLERANCE = 0.04  # Hochreiter & Schmidhuber 1997: a sequence is correct when |error| < 0.04

@@ -1,4 +1,4 @@
-# The README's figures: small copies of the default study's figures, committed under docs/figures/.
+# The README's and the documentation site's figures: small copies of the default study's figures, committed under docs/figures/.
 # Not part of `all`; regenerate them with `snakemake --cores all docs` after the default study.
 
 
