@@ -327,7 +327,7 @@ def test_writing_the_report_imports_no_plotting_library():
     import sys
 
     code = (
-        "import sys, rnnbench.study.report\n"
+        "import sys, rnnbench.study.report_md\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'seaborn')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)

@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rnnbench.core.storage import atomic_write
 from rnnbench.core.tasks import ADDING_SOLVED_RATIO, COPY_RECALL, COPY_SOLVED_ACCURACY
 from rnnbench.study import claims as registry
 from rnnbench.study.aggregate import depth_profiles
@@ -688,16 +687,25 @@ processes used the CPU (column `busy`): compare ratios within one run, not absol
 """
 
 
-def figure_links(figures: list[str], out: str | os.PathLike) -> str:
-    """One image per figure, linked relative to the report itself (``figures/x.png`` beside
-    ``results/REPORT.md``), as POSIX paths, so the links work wherever the results folder is copied
-    (and REPORT.html embeds them); never relative to the directory the pipeline ran in."""
-    here = os.path.dirname(os.path.abspath(out))
+def figure_link(figure: str, out: str | os.PathLike) -> str:
+    """A figure linked relative to the report itself (``figures/x.png`` beside ``results/REPORT.md``), as a
+    POSIX path, so the link works wherever the results folder is copied (and REPORT.html embeds it); never
+    relative to the directory the pipeline ran in."""
+    return Path(os.path.relpath(os.path.abspath(figure), os.path.dirname(os.path.abspath(out)))).as_posix()
+
+
+def figure_name(figure: str) -> str:
+    return os.path.splitext(os.path.basename(figure))[0]
+
+
+def figure_links(figures: list[str], out: str | os.PathLike, shown_above: str = "") -> str:
+    """One image per figure (``figure_link``), under a heading of its name; the one ``shown_above`` (figure 1,
+    under Findings) is pointed to rather than shown twice."""
     blocks = []
     for f in figures:
-        link = Path(os.path.relpath(os.path.abspath(f), here)).as_posix()
-        name = os.path.splitext(os.path.basename(f))[0]
-        blocks.append(f"### {name}\n\n![{name}]({link})")
+        name = figure_name(f)
+        image = "Shown under [Findings](#findings)." if name == shown_above else f"![{name}]({figure_link(f, out)})"
+        blocks.append(f"### {name}\n\n{image}")
     return "\n\n".join(blocks)
 
 
@@ -711,10 +719,10 @@ def read_tables(tables: dict[str, str]) -> dict[str, pd.DataFrame | None]:
 
 
 def study_part(runs: pd.DataFrame, config_hash: str, majority: float) -> str:
-    """The title, what the length sweep trained, and how to read the headline; then the headline."""
+    """What the length sweep trained, and how to read the headline; then the headline."""
     s = sweep(runs)
     trainer = s.iloc[0]
-    return f"""# rnnbench study report
+    return f"""## The study
 
 Config hash `{config_hash}`. Length sweep: {len(s)} runs, {trainer["optimizer"]} lr {trainer["lr"]:g},
 hidden {int(trainer["hidden"])}, batch {int(trainer["batch"])}, {int(trainer["steps"])} steps per run (per task
@@ -789,17 +797,3 @@ with every figure embedded, and the Snakemake report (`snakemake --report`) show
 
 {provenance_section(data["runs"], config_hash, data["timings"])}
 """
-
-
-def write_report(
-    tables: dict[str, str], figures: list[str], out: str | os.PathLike, config_hash: str, settings: dict
-) -> None:
-    """REPORT.md at ``out`` from the CSV ``tables`` (paths by name) and the ``figures`` (PNG paths)."""
-    data = read_tables(tables)
-    task, majority = settings["gradflow_task"], float(settings.get("majority", 0.5))
-    text = (
-        study_part(data["runs"], config_hash, majority)
-        + gradient_part(data, task, majority)
-        + closing_part(data, tables, figure_links(figures, out), config_hash)
-    )
-    atomic_write(out, lambda f: f.write(text))
