@@ -460,6 +460,32 @@ def test_report_opens_in_a_browser(smoke_report, chromium, tmp_path):
     assert chromium.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
 
 
+@pytest.mark.browser
+def test_report_first_screen_shows_the_findings_and_figure_1(smoke, chromium, tmp_path):
+    """REPORT.html at 1280×800, as it opens: the whole Findings section and figure 1 beside it lie inside the
+    window (nothing to scroll to), the figure decoded and on top where it is drawn."""
+    chromium.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride", {"width": 1280, "height": 800, "deviceScaleFactor": 1, "mobile": False}
+    )
+    chromium.get((smoke / "results/REPORT.html").as_uri())
+    seen = chromium.execute_script(
+        """const section = document.getElementById("findings").closest("section");
+        const img = section.querySelector("figure img");
+        const s = section.getBoundingClientRect(), i = img.getBoundingClientRect();
+        const hit = document.elementFromPoint(i.left + i.width / 2, i.top + i.height / 2);
+        return {width: innerWidth, height: innerHeight, scrolled: scrollY, sentences: section.querySelectorAll("li").length,
+                section: [s.top, s.bottom], image: [i.top, i.bottom, i.left, i.right], alt: img.alt,
+                decoded: img.complete && img.naturalWidth, onTop: hit === img};"""
+    )
+    assert (seen["width"], seen["height"], seen["scrolled"]) == (1280, 800, 0), seen
+    assert seen["sentences"] >= 5 and 0 <= seen["section"][0] and seen["section"][1] <= 800, seen
+    top, bottom, left, right = seen["image"]
+    assert seen["alt"] == "fig1_gradflow_cells" and seen["decoded"] and seen["onTop"], seen
+    assert 0 <= top and bottom <= 800 and right <= 1280 and right - left >= 400, seen
+    shot = tmp_path / "first-screen.png"
+    assert chromium.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
+
+
 @pytest.mark.slow
 def test_rerun_does_nothing_then_only_a_deleted_run_reruns(smoke):
     proc = snakemake(smoke, "-n", "--configfile", "config/smoke.yaml")

@@ -25,7 +25,8 @@ EMBED_WIDTH = 1400
 
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", "DejaVu Sans", sans-serif; line-height: 1.45;
-       max-width: 1100px; margin: 1.5em auto; padding: 0 1em; color: #1f2328; }
+       max-width: 1200px; margin: 1em auto; padding: 0 1em; color: #1f2328; }
+h1 { margin: .3em 0 .2em; }
 h1, h2, h3 { line-height: 1.2; } h2 { border-bottom: 1px solid #d0d7de; padding-bottom: .2em; margin-top: 1.6em; }
 table { border-collapse: collapse; margin: .8em 0; font-size: 0.86em; }
 th, td { border: 1px solid #d0d7de; padding: .25em .55em; vertical-align: top; }
@@ -38,6 +39,12 @@ code { background: #f6f8fa; padding: 0 .2em; border-radius: 3px; }
 .scroll thead th { position: sticky; top: 0; z-index: 1; box-shadow: 0 1px 0 #d0d7de; }
 .scroll tbody th { position: sticky; left: 0; background: #f6f8fa; }
 .note { color: #59636e; font-size: .9em; }
+/* the first screen: the findings, with figure 1 beside them (first_screen) */
+.first-screen { overflow: hidden; font-size: .9em; line-height: 1.4; }
+.first-screen h2 { margin-top: .4em; }
+.first-screen ul { padding-left: 1.2em; margin: .4em 0; }
+.first-screen li { margin-bottom: .25em; }
+.first-screen figure { float: right; width: 46%; margin: 0 0 .5em 1em; }
 """
 
 
@@ -80,13 +87,32 @@ def embed_images(body: str, base: Path) -> str:
     return re.sub(r'(<img\b[^>]*?\bsrc=")([^"]+)(")', inline, body)
 
 
+FINDINGS = re.compile(r'(<h2 id="findings">.*?</h2>)(.*?)(?=<h2\b|\Z)', re.S)
+FIRST_IMAGE = re.compile(r"<p>\s*(<img\b[^>]*>)\s*</p>", re.S)
+
+
+def first_screen(body: str) -> str:
+    """The Findings section (REPORT.md opens with it) as one block whose first image (figure 1) floats beside
+    the sentences, so that both fit the first screen; a page without the section is left as it is."""
+    m = FINDINGS.search(body)
+    if not m:
+        return body
+    heading, section = m.group(1), m.group(2)
+    image = FIRST_IMAGE.search(section)
+    figure = f"<figure>{image.group(1)}</figure>" if image else ""
+    rest = FIRST_IMAGE.sub("", section, count=1) if image else section
+    block = f'<section class="first-screen">{figure}{heading}{rest}</section>\n'
+    return body[: m.start()] + block + body[m.end() :]
+
+
 def markdown_page(md_path: str | os.PathLike, out: str | os.PathLike, title: str | None = None) -> None:
     """Render the Markdown file ``md_path`` to one self-contained HTML file ``out``: tables as HTML
     tables, images (relative to the Markdown file) embedded."""
     md_path = Path(md_path)
     text = md_path.read_text(encoding="utf-8")
-    body = markdown.markdown(text, extensions=["tables", "fenced_code", "sane_lists"], output_format="html")
-    body = embed_images(body, md_path.parent)
+    # toc: each heading gets the id GitHub and MkDocs give it, so the findings' links (#measured-...) work here too
+    body = markdown.markdown(text, extensions=["tables", "fenced_code", "sane_lists", "toc"], output_format="html")
+    body = embed_images(first_screen(body), md_path.parent)
     heading = re.search(r"^#\s+(.+)$", text, re.M)
     doc = page(title or (heading.group(1) if heading else md_path.stem), body)
     atomic_write(out, lambda f: f.write(doc))

@@ -36,7 +36,7 @@ rule report_html:
             "results/REPORT.html",
             caption="../report/report_html.rst",
             category="report",
-            labels={"page": "REPORT: headline, decay rates, literature verdicts"},
+            labels={"page": "REPORT: findings, headline, decay rates, literature verdicts"},
         ),
         tables=[
             report(
