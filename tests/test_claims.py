@@ -138,9 +138,11 @@ def test_budgets_are_the_readings_evaluated_then_the_claim_at_the_papers_length(
     assert short[0].category is None and "not this budget" in short[0].paper
 
 
-def test_claim_rows_judge_their_lstm_and_ours_at_each_reading():
+def adding_100_tables(theirs: float, ours: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Their LSTM and ours at adding T = 100, two seeds (loss ratios ``theirs``/``ours`` + 0.01 · seed),
+    evaluated at the paper's readings 1,500 and 3,000."""
     runs, curves = [], []
-    for model, ratio in (("arjovsky-lstm", 0.05), ("lstm", 0.95)):
+    for model, ratio in (("arjovsky-lstm", theirs), ("lstm", ours)):
         for seed in (0, 1):
             rid = (
                 f"variants/variant~{model}/task~adding/length~100/clip~1.0/seed~{seed}"
@@ -152,7 +154,11 @@ def test_claim_rows_judge_their_lstm_and_ours_at_each_reading():
             for step in (1500, 3000):
                 curves.append(dict(run=rid, study=study, kind="eval", task="adding", length=100, cell="lstm",
                                    seed=seed, step=step, loss_ratio=ratio + 0.01 * seed))  # fmt: skip
-    rows = claim_rows(pd.DataFrame(runs), pd.DataFrame(curves), {"arjovsky-lstm": "their LSTM"})
+    return pd.DataFrame(runs), pd.DataFrame(curves)
+
+
+def test_claim_rows_judge_their_lstm_and_ours_at_each_reading():
+    rows = claim_rows(*adding_100_tables(0.05, 0.95), {"arjovsky-lstm": "their LSTM"})
     got = {(r["model"], r["budget"].step): r["verdict"] for r in rows}
     assert got == {
         ("arjovsky-lstm", 1500): "agrees",
@@ -165,3 +171,18 @@ def test_claim_rows_judge_their_lstm_and_ours_at_each_reading():
 
 def test_every_claim_names_the_config_that_checks_it():
     assert all(c.checked_by for c in registry.CLAIMS), [c.key for c in registry.CLAIMS if not c.checked_by]
+
+
+def test_the_paper_reports_findings_follow_their_claim_rows():
+    """The paper reports open with a sentence per claim built from the claim rows: other tables, other verdicts."""
+    from rnnbench.study.findings import paper_findings
+
+    names = {"arjovsky-lstm": "their LSTM", "lstm": "LSTM (ours)"}
+    text = paper_findings(claim_rows(*adding_100_tables(0.05, 0.95), names), {"adding": "#claim-1"})
+    assert text.startswith("## Findings\n\n- **adding T = 100**, paper: ")
+    assert "their LSTM (2 seeds): **agrees** at 1,500 and 3,000 steps (0.055, 0.055)" in text
+    assert "LSTM (ours) (2 seeds): **disagrees** at 1,500 and 3,000 steps (0.95, 0.95)" in text
+    assert "([table](#claim-1))" in text
+    swapped = paper_findings(claim_rows(*adding_100_tables(0.95, 0.05), names), {"adding": "#claim-1"})
+    assert "their LSTM (2 seeds): **disagrees**" in swapped and "LSTM (ours) (2 seeds): **agrees**" in swapped
+    assert paper_findings([], {}).endswith("_This study's tables hold none of the registry's claims._\n\n")

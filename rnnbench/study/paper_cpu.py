@@ -29,6 +29,7 @@ from rnnbench.core.tasks import ADDING_TOLERANCE  # noqa: E402
 from rnnbench.study import claims as registry  # noqa: E402
 from rnnbench.study import labels  # noqa: E402
 from rnnbench.study.claims import CONVINCING, PAPER_STEPS  # noqa: E402
+from rnnbench.study.findings import paper_findings  # noqa: E402
 from rnnbench.study.mdtable import md_table  # noqa: E402
 from rnnbench.study.paper_claims import claim_rows, claim_table, figure_curves, settings_table, with_models  # noqa: E402
 from rnnbench.study.verdicts import judged  # noqa: E402
@@ -180,7 +181,10 @@ def _backends(runs: pd.DataFrame, names: dict[str, str]) -> str:
     return "; ".join(f"{task} {names.get(model, model)}: {b}" for (task, model), b in used.items())
 
 
-def _gains_table(gains: pd.DataFrame) -> str:
+GAINS_HEADER = ["gain (= η = σ_max(W_hh))", "ours: per-step factor at init (mean, range over seeds)", "verdict"]
+
+
+def _gains_rows(gains: pd.DataFrame) -> list[list[str]]:
     rows = []
     for r in gains.itertuples():
         eta = float(r.init_gain)
@@ -188,8 +192,7 @@ def _gains_table(gains: pd.DataFrame) -> str:
         ok = r.max < 1 if eta < 1 else True
         verdict = ("agrees" if ok else "disagrees") if eta < 1 else "no claim (η ≥ 1 is only necessary)"
         rows.append([f"{eta:g}", f"{r.mean:.3f} ({r.min:.3f}–{r.max:.3f}); Pascanu: {expected}", f"**{verdict}**"])
-    header = ["gain (= η = σ_max(W_hh))", "ours: per-step factor at init (mean, range over seeds)", "verdict"]
-    return md_table(header, rows)
+    return rows
 
 
 EXPLODED = 10.0  # held-out loss / baseline at or above this (or a diverged run): the run exploded
@@ -208,7 +211,10 @@ def _study_settings(runs: pd.DataFrame, study: str) -> str:
     return f"{CELL_NAMES[r['cell']]}, H = {r['hidden']}, {r['task']} T = {r['length']}, batch {r['batch']}, {r['steps']} steps"
 
 
-def _clipping_table(runs: pd.DataFrame) -> str:
+CLIPPING_HEADER = ["optimizer", "clipping", "diverged seeds", "held-out MSE per seed", "the paper's claim", "verdict"]
+
+
+def _clipping_rows(runs: pd.DataFrame) -> list[list[str]]:
     """Pascanu's claim for plain SGD: it explodes without clipping, stays finite and trains with it."""
     c = runs[runs["study"] == "clipping"]
     rows = []
@@ -228,8 +234,21 @@ def _clipping_table(runs: pd.DataFrame) -> str:
         if verdict.startswith("inconclusive"):
             verdict += f" ({sum(exploded)} of {len(g)} exploded)"
         rows.append([opt, label, f"{div} of {len(g)}", mse, claim, f"**{verdict}**"])
-    header = ["optimizer", "clipping", "diverged seeds", "held-out MSE per seed", "the paper's claim", "verdict"]
-    return md_table(header, rows)
+    return rows
+
+
+def pascanu_findings(runs: pd.DataFrame, gradflow: pd.DataFrame) -> list[str]:
+    """Claim 5's sentences for the findings: the gains study's verdicts and plain SGD with and without clipping."""
+    out = []
+    gains = _gains_rows(decay_at_init(gradflow, "gains"))
+    if gains:
+        per = "; ".join(f"gain {g}: ×{f.split(' ')[0]} per step, {v}" for g, f, v in gains)
+        out.append(f"**{registry.PASCANU_BOUND.source}**, {registry.PASCANU_BOUND.says}: {per} ([table](#claim-5)).")
+    sgd = [r for r in _clipping_rows(runs) if r[0] == "sgd"]
+    if sgd:
+        per = "; ".join(f"clipping {r[1]}: {r[2]} diverged, the paper: {r[4]}: {r[5]}" for r in sgd)
+        out.append(f"**{registry.PASCANU_CLIPPING.source}**, plain SGD: {per} ([table](#claim-5)).")
+    return out
 
 
 def report(
@@ -254,8 +273,14 @@ def report(
     names = model_names(runs, STUDIES[study].config)
     figure_curves(curves, out / "learning_curves.png", names)
     figure_gradients(gradflow, out / "gradients.png", names)
+    title, intro = cost_part(runs, timings, jobs, wall_seconds, started, note, steps_why, STUDIES[study], out).split(
+        "\n\n", 1
+    )
+    anchors = {"adding": "#claim-1", "copy": "#claim-2"}  # claims_part's numbering
     return (
-        cost_part(runs, timings, jobs, wall_seconds, started, note, steps_why, STUDIES[study], out)
+        f"{title}\n\n"
+        + paper_findings(claim_rows(runs, curves, names), anchors, pascanu_findings(runs, gradflow))
+        + intro
         + claims_part(runs, curves, names, model_differences(STUDIES[study].config))
         + differences_part(runs, curves, names, differences)
         + gradients_part(runs, gradflow, names, STUDIES[study])
@@ -349,7 +374,7 @@ def claims_part(runs: pd.DataFrame, curves: pd.DataFrame, names: dict[str, str],
         mine = [r for r in rows if r["claim"].task == task]
         if mine:
             claim = mine[0]["claim"]
-            parts.append(f"## Claim {n} — {claim.source}\n\n{claim_table(mine)}\n")
+            parts.append(f'<a id="claim-{n}"></a>\n\n## Claim {n} — {claim.source}\n\n{claim_table(mine)}\n')
     claims_text = "\n".join(parts)
     return f"""## Rule for the verdicts
 
@@ -443,12 +468,14 @@ lengths, for scale.
 
 ![gradient norms against distance](gradients.png)
 
+<a id="claim-5"></a>
+
 ## Claim 5 — {bound.source}: {bound.says}; {clipping.source}: {clipping.says}
 
 {_study_settings(runs, "gains")}, orthogonal W_hh of the given gain (every singular value equals it); the
 claim is about the gradient at initialisation ({bound.rule}):
 
-{_gains_table(gains) if not gains.empty else "(no gains study in this run)"}
+{md_table(GAINS_HEADER, _gains_rows(gains)) if not gains.empty else "(no gains study in this run)"}
 
 An exploding configuration ({_study_settings(runs, "clipping")}, Gaussian W_hh of gain
 {_first(runs, "clipping", "init_gain"):g}; SGD lr {_first(runs[runs["optimizer"] == "sgd"], "clipping", "lr"):g}), with and without norm clipping at 1. The
@@ -456,7 +483,7 @@ paper shows (qualitatively, at its own tasks and sizes) that plain SGD explodes 
 with it; "exploded" here = diverged (NaN/inf) or a held-out MSE ≥ {EXPLODED:g} × baseline, and a row whose seeds
 split is inconclusive at its number of seeds:
 
-{_clipping_table(runs)}
+{md_table(CLIPPING_HEADER, _clipping_rows(runs))}
 
 ## Learning curves
 
