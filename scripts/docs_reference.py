@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 HELP_COLUMNS = "100"  # argparse wraps --help to the terminal's width: one fixed width, one stable page
 GENERATED = "Generated from {source} when this site is built; edit the source, not this page."
+WIDE = "---\nhide:\n  - toc\n---\n\n"  # Material front matter: a wide table needs the table of contents' column
 
 
 def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
@@ -90,7 +91,8 @@ def schema_page() -> str:
     schema = yaml.safe_load(text)
     table = md_table(["key", "required", "type", "what"], schema_rows(schema["properties"], schema.get("required", [])))
     return (
-        "# Config schema reference\n\n"
+        WIDE
+        + "# Config schema reference\n\n"
         + GENERATED.format(source="`workflow/schemas/config.schema.yaml`")
         + " The guide: [configs and the schema](../guide/configs.md).\n\n"
         + " ".join(str(schema.get("description", "")).split())
@@ -110,7 +112,8 @@ def claims_page() -> str:
     ]
     header = ["key", "source", "claim", "paper's settings", "rule", "checked by", "judged in"]
     return (
-        "# Claims registry reference\n\n"
+        WIDE
+        + "# Claims registry reference\n\n"
         + GENERATED.format(source="`rnnbench/study/claims.py` (`CLAIMS`)")
         + " How the studies judge them: [the paper studies](../guide/paper-studies.md).\n\n"
         + "## The rule for trained claims\n\n"
