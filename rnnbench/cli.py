@@ -525,7 +525,7 @@ def _throughput_progress(row) -> None:
 
 
 def cmd_aggregate(args: argparse.Namespace) -> None:
-    from rnnbench.study.aggregate import TABLE_NAMES, ResultError, write_tables
+    from rnnbench.study.tables.aggregate import TABLE_NAMES, ResultError, write_tables
 
     if not args.runs_dir.is_dir():
         raise ConfigError(f"RUNS_DIR {str(args.runs_dir)!r} is not a directory; give the folder of run JSONs")

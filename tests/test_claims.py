@@ -1,5 +1,5 @@
-"""The one registry of claims (rnnbench.study.claims), the verdicts' intervals (rnnbench.study.verdicts),
-and the paper studies' trained claims judged at the papers' budgets (rnnbench.study.paper_claims)."""
+"""The one registry of claims (rnnbench.study.claims.registry), the verdicts' intervals (rnnbench.study.claims.verdicts),
+and the paper studies' trained claims judged at the papers' budgets (rnnbench.study.claims.paper_claims)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from rnnbench.study import claims as registry
-from rnnbench.study.paper_claims import budgets, claim_rows, verdict_at
-from rnnbench.study.sweep import expand, variant_of
-from rnnbench.study.verdicts import fraction_interval, judged, mean_interval, side
+from rnnbench.study.claims import registry
+from rnnbench.study.claims.paper_claims import budgets, claim_rows, verdict_at
+from rnnbench.study.claims.verdicts import fraction_interval, judged, mean_interval, side
+from rnnbench.study.pipeline.sweep import expand, variant_of
 
 REPO = Path(__file__).resolve().parents[1]
 # a paper cited by its authors and year: what only the registry may hold
@@ -44,14 +44,15 @@ def cited_outside(source: str) -> list[str]:
 
 
 def test_no_claim_is_defined_outside_the_registry():
+    study = REPO / "rnnbench" / "study"
     found = {
-        p.name: hits
-        for p in sorted((REPO / "rnnbench" / "study").glob("*.py"))
-        if p.name != "claims.py"
+        str(p.relative_to(study)): hits
+        for p in sorted(study.rglob("*.py"))
+        if p != study / "claims" / "registry.py"
         for hits in [cited_outside(p.read_text())]
         if hits
     }
-    assert not found, f"papers cited outside rnnbench/study/claims.py: {found}"
+    assert not found, f"papers cited outside rnnbench/study/claims/registry.py: {found}"
 
 
 def test_the_scan_finds_a_claim_written_in_a_report_module():

@@ -152,7 +152,7 @@ def test_every_module_is_in_a_layer():
 @pytest.mark.parametrize(
     "source, expect",
     [
-        ("from rnnbench.study.sweep import expand\n", "upward"),
+        ("from rnnbench.study.pipeline.sweep import expand\n", "upward"),
         ("def f():\n    import rnnbench.bench.flops\n", "upward"),
         ("from rnnbench.core.cells import _Cell\n", "private"),
         ("from ..study import sweep\n", "upward"),

@@ -200,7 +200,7 @@ def figure(cmp: Comparison):
     import numpy as np
     from matplotlib.ticker import PercentFormatter
 
-    from rnnbench.study import style
+    from rnnbench.study.figures import style
 
     style.setup()
     t = cmp.table
@@ -260,7 +260,7 @@ def figure(cmp: Comparison):
 def write(cmp: Comparison, out: str | os.PathLike) -> list[Path]:
     """``compare.csv``, ``compare.png`` / ``.pdf`` and ``left_out.csv`` under ``out``."""
     from rnnbench.core.storage import atomic_write
-    from rnnbench.study import style
+    from rnnbench.study.figures import style
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

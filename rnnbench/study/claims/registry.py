@@ -3,14 +3,14 @@
 One record per claim (``Claim``): its source, what it says, the paper's settings, the paper's curve
 read at stated budgets (``Reading``), the reports that check it and the rule they judge it by. The
 numbers are the papers' (``shared/reference/literature.md`` holds where each was read); ours always
-come from the tables. REPORT.md's literature table (``rnnbench.study.report``), the paper studies'
-reports (``rnnbench.study.paper_cpu``, ``--study paper-cpu | paper-gpu``) and figure 1b take every
+come from the tables. REPORT.md's literature table (``rnnbench.study.report.document``), the paper studies'
+reports (``rnnbench.study.papers``, ``--study paper-cpu | paper-gpu``) and figure 1b take every
 claim text, setting and rule from ``CLAIMS``; ``tests/test_claims.py`` fails on a paper cited in any
 other study module's strings.
 
 Trained claims are judged by one rule (``rule_text``): per seed, held-out loss / memoryless baseline;
 **at the baseline** at or above ``AT_BASELINE``, **beats** it below, **convincingly** below
-``CONVINCING``; the seeds' mean with its interval (``rnnbench.study.verdicts``) must lie in the paper's
+``CONVINCING``; the seeds' mean with its interval (``rnnbench.study.claims.verdicts``) must lie in the paper's
 category to agree, outside it to disagree, and a verdict whose interval straddles the line is
 ``inconclusive at n seeds``. A claim is judged at each budget the paper's curve was read at (its
 ``readings``) where our runs were evaluated there.

@@ -23,7 +23,7 @@ import pandas as pd
 
 from rnnbench.core.provenance import rnnbench_version
 from rnnbench.core.storage import atomic_write
-from rnnbench.study.sweep import parse_run_id
+from rnnbench.study.pipeline.sweep import parse_run_id
 
 STATUSES = ("ok", "diverged")
 # What a result record must hold, and the type each value must have (None allowed where non-finite).

@@ -1,7 +1,7 @@
 """Figures of the literature studies: 1b (gradient at initialisation at a paper's own settings) and
-7 (gradient through depth and time), in the visual language of :mod:`rnnbench.study.style` (colour is the
+7 (gradient through depth and time), in the visual language of :mod:`rnnbench.study.figures.style` (colour is the
 cell, line style or shade the second factor, reference lines grey and labelled on the axes), kept in
-their own module next to ``rnnbench.study.figures`` and, like it, built on ``style`` alone.
+their own module next to ``rnnbench.study.figures.training`` and, like it, built on ``style`` alone.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ import pandas as pd
 from matplotlib.legend_handler import HandlerTuple
 from matplotlib.lines import Line2D
 
-from rnnbench.study import claims as registry
-from rnnbench.study import style
-from rnnbench.study.aggregate import depth_profiles
-from rnnbench.study.initprobes import summarise_probes
-from rnnbench.study.labels import TIMINGS_DTYPES, with_hardware
-from rnnbench.study.style import CELL_COLORS, CELL_NAMES, provenance, run_details, save, setup
+from rnnbench.study.claims import registry
+from rnnbench.study.figures import style
+from rnnbench.study.figures.style import CELL_COLORS, CELL_NAMES, provenance, run_details, save, setup
+from rnnbench.study.pipeline.initprobes import summarise_probes
+from rnnbench.study.tables.aggregate import depth_profiles
+from rnnbench.study.tables.labels import TIMINGS_DTYPES, with_hardware
 
 # The initialisation (the paper's, PyTorch's default, ...) by line style, in the config's order, in
 # the cell's own colour: solid, dashed, dotted. Not a light/dark pair of the cell's colour: one thin

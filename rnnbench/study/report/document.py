@@ -13,13 +13,13 @@ import pandas as pd
 
 from rnnbench.core.storage import atomic_write
 from rnnbench.core.tasks import ADDING_SOLVED_RATIO, COPY_RECALL, COPY_SOLVED_ACCURACY
-from rnnbench.study import claims as registry
-from rnnbench.study.aggregate import depth_profiles
-from rnnbench.study.claims import Claim
-from rnnbench.study.harness import harness_section
-from rnnbench.study.labels import CELL_ORDER, TIMINGS_DTYPES, clip_label, cudnn_text, distinct, with_hardware
-from rnnbench.study.mdtable import md_table
-from rnnbench.study.verdicts import fraction_interval, judged, mean_interval
+from rnnbench.study.claims import registry
+from rnnbench.study.claims.registry import Claim
+from rnnbench.study.claims.verdicts import fraction_interval, judged, mean_interval
+from rnnbench.study.pipeline.harness import harness_section
+from rnnbench.study.tables.aggregate import depth_profiles
+from rnnbench.study.tables.labels import CELL_ORDER, TIMINGS_DTYPES, clip_label, cudnn_text, distinct, with_hardware
+from rnnbench.study.tables.mdtable import md_table
 
 # the tasks' own criteria (rnnbench.core.tasks), in words
 SOLVED_RULES = {
@@ -188,7 +188,7 @@ VERDICTS = (
     "scale` where they differ and the paper's cannot be afforded here; `not comparable` with the reason where "
     "the model itself differs; `inconclusive at n seeds` where the seeds split across the rule's line. A verdict "
     "is never drawn across unmatched settings. Every claim, its settings and its rule come from one registry "
-    "(`rnnbench/study/claims.py`), which the paper studies' reports (`docs/paper-cpu/REPORT.md`) share; the "
+    "(`rnnbench/study/claims/registry.py`), which the paper studies' reports (`docs/paper-cpu/REPORT.md`) share; the "
     "trained claims at the papers' own settings and budgets are judged there."
 )
 NOT_AT_SCALE = "not comparable at this scale"
@@ -391,7 +391,7 @@ ABOUT = 1.25
 
 
 def _gradient_rnn_row(init_probes: pd.DataFrame, s: pd.DataFrame, ours: str, matched: bool) -> list[str]:
-    from rnnbench.study.initprobes import decades_range
+    from rnnbench.study.pipeline.initprobes import decades_range
 
     pr = init_probes[(init_probes["init_label"] == "paper") & (init_probes["cell"] == "rnn")]
     lo, med, hi = decades_range(s, "paper", "rnn")
@@ -408,7 +408,7 @@ def _gradient_rnn_row(init_probes: pd.DataFrame, s: pd.DataFrame, ours: str, mat
 
 def _gradient_lstm_row(init_probes: pd.DataFrame, s: pd.DataFrame, ours: str, matched: bool) -> list[str]:
     """Their LSTM (the ``paper`` probes with the peephole) against 'below 1e−23 within about 550 steps'."""
-    from rnnbench.study.initprobes import decades_range, first_below
+    from rnnbench.study.pipeline.initprobes import decades_range, first_below
 
     n = init_probes[(init_probes["init_label"] == "paper") & (init_probes["cell"] == "lstm")]
     theirs = "peephole" in n and bool(n["peephole"].astype(str).eq("True").all())
@@ -436,7 +436,7 @@ def _gradient_lstm_row(init_probes: pd.DataFrame, s: pd.DataFrame, ours: str, ma
 def paper_scale_claims(init_probes: pd.DataFrame | None) -> list[list[str]]:
     """The registry's gradient-figure claims, checked by the probes at the paper's own T, H and
     initialisation (their LSTM: the ``paper`` probes carry its peephole)."""
-    from rnnbench.study.initprobes import summarise_probes
+    from rnnbench.study.pipeline.initprobes import summarise_probes
 
     if init_probes is None or init_probes.empty:
         return []
@@ -461,7 +461,7 @@ def paper_scale_claims(init_probes: pd.DataFrame | None) -> list[list[str]]:
 
 def paper_scale_section(init_probes: pd.DataFrame | None) -> str:
     """Per init and cell: the per-step factor and the decades lost over the sequence, over seeds."""
-    from rnnbench.study.initprobes import summarise_probes
+    from rnnbench.study.pipeline.initprobes import summarise_probes
 
     if init_probes is None or init_probes.empty:
         return "_No paper-scale probes in this config._"

@@ -1,9 +1,9 @@
 """The paper studies' trained claims, judged at the budgets the papers' curves were read at.
 
-Every claim, setting, reading and rule comes from the registry (``rnnbench.study.claims``); this module
+Every claim, setting, reading and rule comes from the registry (``rnnbench.study.claims.registry``); this module
 finds the runs that check each claim (the study's sweep cell, and the variant that is the paper's own model
 as its code trains it, ``claims.MODELS``), reads our held-out loss at each budget from the curves table,
-and judges the seeds' mean with its interval (``rnnbench.study.verdicts``).
+and judges the seeds' mean with its interval (``rnnbench.study.claims.verdicts``).
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from rnnbench.study import claims as registry  # noqa: E402
-from rnnbench.study.claims import AT_BASELINE, CONVINCING, PAPER_STEPS, Claim  # noqa: E402
-from rnnbench.study.mdtable import md_table  # noqa: E402
-from rnnbench.study.sweep import variant_of  # noqa: E402
-from rnnbench.study.verdicts import Interval, judged, mean_interval, side  # noqa: E402
+from rnnbench.study.claims import registry  # noqa: E402
+from rnnbench.study.claims.registry import AT_BASELINE, CONVINCING, PAPER_STEPS, Claim  # noqa: E402
+from rnnbench.study.claims.verdicts import Interval, judged, mean_interval, side  # noqa: E402
+from rnnbench.study.pipeline.sweep import variant_of  # noqa: E402
+from rnnbench.study.tables.mdtable import md_table  # noqa: E402
 
 # the line each category sits behind: "baseline" is at or above AT_BASELINE, the other two below their line
 LINES = {"baseline": AT_BASELINE, "beats": AT_BASELINE, "convincing": CONVINCING}

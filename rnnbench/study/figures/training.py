@@ -1,7 +1,7 @@
 """The study's figures, from its tables: each ``figN_*`` function takes DataFrames and returns a
 matplotlib Figure; :func:`save` writes it as a 300-dpi PNG and a byte-stable PDF (TrueType fonts)
 with provenance in the metadata. Colours, names, line styles and fonts come from
-:mod:`rnnbench.study.style`, the one place that defines how an rnnbench figure looks.
+:mod:`rnnbench.study.figures.style`, the one place that defines how an rnnbench figure looks.
 
 Diverged runs are drawn as red crosses where they stopped (never dropped, never drawn as zeros);
 gradient norms always go on a log scale; other axes are log only where the data span a decade.
@@ -28,9 +28,8 @@ from rnnbench.core.tasks import (  # noqa: E402
     COPY_SOLVED_ACCURACY,
     N_SYMBOLS,
 )
-from rnnbench.study import style  # noqa: E402
-from rnnbench.study.labels import TIMINGS_DTYPES, with_hardware  # noqa: E402
-from rnnbench.study.style import (  # noqa: E402,F401
+from rnnbench.study.figures import style  # noqa: E402
+from rnnbench.study.figures.style import (  # noqa: E402,F401
     CELL_COLORS,
     CELL_NAMES,
     CELL_ORDER,
@@ -41,6 +40,7 @@ from rnnbench.study.style import (  # noqa: E402,F401
     save,
     setup,
 )
+from rnnbench.study.tables.labels import TIMINGS_DTYPES, with_hardware  # noqa: E402
 
 TOP = 0.93  # where diverged markers sit, as a fraction of the axis height
 

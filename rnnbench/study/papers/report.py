@@ -1,13 +1,13 @@
 """The paper studies' report: each paper's claim beside ours, at the settings of each.
 
-    python -m rnnbench.study.paper_cpu RESULTS_DIR --out docs/paper-cpu --wall-seconds S [--study paper-gpu]
+    python -m rnnbench.study.papers RESULTS_DIR --out docs/paper-cpu --wall-seconds S [--study paper-gpu]
 
 Reads the pipeline's tables (``RESULTS_DIR/tables/runs.csv``, ``curves.csv``, ``gradflow.csv``,
 ``timings.csv``, ``jobs.csv``) of a finished ``config/paper-cpu.yaml`` or ``config/paper-gpu.yaml``
 study (``--study``, ``STUDIES``) and writes ``REPORT.md`` and two small PNG figures. Every claim, setting,
-curve reading and rule comes from the one registry, ``rnnbench.study.claims``; the trained claims are
-judged at the budgets the papers' curves were read at (``rnnbench.study.paper_claims``), with intervals
-over seeds (``rnnbench.study.verdicts``). A claim is reported where the study has its runs (task,
+curve reading and rule comes from the one registry, ``rnnbench.study.claims.registry``; the trained claims are
+judged at the budgets the papers' curves were read at (``rnnbench.study.claims.paper_claims``), with intervals
+over seeds (``rnnbench.study.claims.verdicts``). A claim is reported where the study has its runs (task,
 length, model), so each study shows the claims at its lengths; ours always come from the tables.
 """
 
@@ -26,16 +26,16 @@ import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 
 from rnnbench.core.tasks import ADDING_TOLERANCE  # noqa: E402
-from rnnbench.study import claims as registry  # noqa: E402
-from rnnbench.study import labels  # noqa: E402
-from rnnbench.study.claims import CONVINCING, PAPER_STEPS  # noqa: E402
-from rnnbench.study.mdtable import md_table  # noqa: E402
-from rnnbench.study.paper_claims import claim_rows, claim_table, figure_curves, settings_table, with_models  # noqa: E402
-from rnnbench.study.verdicts import judged  # noqa: E402
+from rnnbench.study.claims import registry  # noqa: E402
+from rnnbench.study.claims.paper_claims import claim_rows, claim_table, figure_curves, settings_table, with_models  # noqa: E402
+from rnnbench.study.claims.registry import CONVINCING, PAPER_STEPS  # noqa: E402
+from rnnbench.study.claims.verdicts import judged  # noqa: E402
+from rnnbench.study.tables import labels  # noqa: E402
+from rnnbench.study.tables.mdtable import md_table  # noqa: E402
 
 HS_ACCURACY = 0.99  # H&S 1997 stand-in: held-out fraction with |error| < ADDING_TOLERANCE at or above this
 
-# The cells' names (rnnbench.study.labels), with the papers' own words where this report quotes them:
+# The cells' names (rnnbench.study.tables.labels), with the papers' own words where this report quotes them:
 # Arjovsky et al. call the vanilla RNN the tanh RNN, and the GRU is named by its form (``model_names``).
 # A cell added to the package gets its display name without an edit here.
 CELL_NAMES = {**labels.CELL_NAMES, "rnn": "tanh RNN", "gru": "GRU (notes' form)"}
@@ -313,7 +313,7 @@ def cost_part(
 
 What {registry.ARJOVSKY} and {registry.HOCHREITER_ADDING.source} report at {study.lengths},
 beside what this project measures at the same settings, claim by claim. Made by
-`python -m rnnbench.study.paper_cpu results --out {out} --study {study.config[7:-5]} --wall-seconds ... --started ... --note ... --steps-why ...` from one complete run
+`python -m rnnbench.study.papers results --out {out} --study {study.config[7:-5]} --wall-seconds ... --started ... --note ... --steps-why ...` from one complete run
 of `snakemake --cores all --configfile {study.config}` ({len(runs)} runs; commit
 {", ".join(f"`{c[:10]}`" for c in commit)}; torch {", ".join(sorted(set(runs["torch"].astype(str))))}).
 {study.where}
@@ -377,7 +377,7 @@ Their setting: {hs.settings}. Rule: {hs.rule}; here on Arjovsky's variant of the
 def differences_part(runs: pd.DataFrame, curves: pd.DataFrame, names: dict[str, str], differences: Path | None) -> str:
     """What each difference between their LSTM's training and ours changed: alone, at 3,000 steps
     (``differences``), and all four together against none at every budget of this study."""
-    from rnnbench.study.paper_claims import differences_rows, four_together_rows
+    from rnnbench.study.claims.paper_claims import differences_rows, four_together_rows
 
     lines = ["## What each difference changed (adding T = 100, their LSTM's settings)", ""]
     if differences is not None and Path(differences).exists():

@@ -9,12 +9,12 @@ import os
 
 import pandas as pd
 
-from rnnbench.study import style
-from rnnbench.study.figures import fig6_throughput
+from rnnbench.study.figures import style
+from rnnbench.study.figures.training import fig6_throughput
 
 
 def figure(df: pd.DataFrame):
-    """Figure 6 (``rnnbench.study.figures.fig6_throughput``): per measured shape, training tokens/s per
+    """Figure 6 (``rnnbench.study.figures.training.fig6_throughput``): per measured shape, training tokens/s per
     cell and backend with the fastest marked, and each one's fraction of the measured GEMM ceiling."""
     return fig6_throughput(df)
 

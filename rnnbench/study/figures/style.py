@@ -26,7 +26,7 @@ What a figure should do (issue 13):
 
 A new figure function takes DataFrames and returns a Figure::
 
-    from rnnbench.study import style
+    from rnnbench.study.figures import style
 
     style.setup()
     fig, axes = style.figure(cols=2, rows=1, sharey=True)  # constrained layout: room for title, legend
@@ -60,7 +60,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 # names shared with REPORT.md, which must not import matplotlib; re-exported here for the figures
-from rnnbench.study.labels import CELL_NAMES, CELL_ORDER, cell_name, clip_label, gpu_text  # noqa: E402,F401
+from rnnbench.study.tables.labels import CELL_NAMES, CELL_ORDER, cell_name, clip_label, gpu_text  # noqa: E402,F401
 
 # --- colours and names ---------------------------------------------------------------------------
 # Okabe & Ito (2008): distinguishable under deuteranopia, protanopia and tritanopia.
