@@ -15,8 +15,9 @@ from rnnbench.core.cells import CELLS
 from rnnbench.core.initialisation import INITS
 from rnnbench.core.storage import write_json
 from rnnbench.core.tasks import TASKS
+from rnnbench.study.pipeline.results import ResultError, load_result
 from rnnbench.study.pipeline.sweep import expand, parse_run_id, report_settings, run_id
-from rnnbench.study.tables.aggregate import ResultError, build_tables, load_result, write_tables
+from rnnbench.study.tables.aggregate import build_tables, write_tables
 from rnnbench.training.clipping import CLIPPERS
 from rnnbench.training.config import BACKEND_CHOICES, DEVICES, DTYPES, PROBE_DTYPES, ConfigError, RunConfig
 from rnnbench.training.optimizers import OPTIMIZERS
@@ -274,7 +275,7 @@ def test_version_falls_back_to_the_aggregators_when_not_recorded(results, tmp_pa
 
 
 def test_report_lists_every_skipped_file():
-    from rnnbench.study.report.document import skipped_section
+    from rnnbench.study.report.closing import skipped_section
 
     none = skipped_section(pd.DataFrame(columns=["path", "reason"]))
     assert none.startswith("None")
@@ -303,7 +304,8 @@ def synthetic_runs() -> pd.DataFrame:
 
 
 def test_headline_longest_solved_with_its_interval_and_diverged_shown():
-    from rnnbench.study.report.document import headline, length_solved, longest_solved
+    from rnnbench.study.claims.solved import length_solved, longest_solved
+    from rnnbench.study.report.headline import headline
 
     runs = synthetic_runs()
     rnn = runs[runs["cell"] == "rnn"]
@@ -339,7 +341,7 @@ def test_solved_levels_in_report_and_figures_are_the_tasks_own():
     and draw figure 4's reference lines."""
     from rnnbench.core import tasks
     from rnnbench.study.figures.training import fig4_length_sweep_accuracy, fig4_length_sweep_loss
-    from rnnbench.study.report.document import SOLVED_RULES
+    from rnnbench.study.report.headline import SOLVED_RULES
 
     assert f"< {tasks.ADDING_SOLVED_RATIO:g} ×" in SOLVED_RULES["adding"]
     assert f"≥ {tasks.COPY_SOLVED_ACCURACY:g} on the {tasks.COPY_RECALL}" in SOLVED_RULES["copy"]

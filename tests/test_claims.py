@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from rnnbench.study.claims import registry
+from rnnbench.study.claims import record, registry
 from rnnbench.study.claims.paper_claims import budgets, claim_rows, verdict_at
 from rnnbench.study.claims.verdicts import fraction_interval, judged, mean_interval, side
 from rnnbench.study.pipeline.sweep import expand, variant_of
@@ -65,12 +65,12 @@ def test_every_record_is_complete_and_in_the_rule():
     assert len(registry.BY_KEY) == len(registry.CLAIMS)
     for c in registry.CLAIMS:
         assert c.source and c.says and c.settings and c.rule and c.checked_in, c.key
-        assert set(c.checked_in) <= {registry.REPORT, *registry.PAPERS}
-        assert c.category in (None, *registry.CATEGORIES)
+        assert set(c.checked_in) <= {record.REPORT, *record.PAPERS}
+        assert c.category in (None, *record.CATEGORIES)
         for r in c.readings:
-            assert r.category in (None, *registry.CATEGORIES) and r.step > 0
+            assert r.category in (None, *record.CATEGORIES) and r.step > 0
             if r.ratio is not None and r.category is not None:  # a drawn reading sits in its own category
-                line = registry.AT_BASELINE if r.category != "convincing" else registry.CONVINCING
+                line = record.AT_BASELINE if r.category != "convincing" else record.CONVINCING
                 assert (r.ratio >= line) == (r.category == "baseline"), (c.key, r)
     assert registry.trained("adding", 100, "lstm").readings[1].ratio == pytest.approx(0.06)
 

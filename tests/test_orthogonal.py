@@ -222,7 +222,8 @@ def test_sweep_blocks_add_lengths_for_their_cells_only_and_refuse_a_run_twice():
 def test_report_rows_of_the_copy_contrast():
     import pandas as pd
 
-    from rnnbench.study.report.document import headline, orthogonal_claims
+    from rnnbench.study.claims.literature import orthogonal_claims
+    from rnnbench.study.report.headline import headline
 
     rows = [
         dict(study="sweep", task="copy", cell=c, length=T, clip=None, seed=s, solved=c == "orthogonal", status="ok",

@@ -21,8 +21,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from rnnbench.study.pipeline.results import run_id_of
 from rnnbench.study.pipeline.sweep import expand, train_jobs
-from rnnbench.study.tables.aggregate import run_id_of
 from rnnbench.training.batched import PER_RUN_FIELDS, STACKABLE_BACKENDS
 from rnnbench.training.config import RunConfig
 
@@ -107,7 +107,7 @@ def test_compare_throughput_in_the_pipeline(tmp_path):
     """config compare_throughput adds the comparison job; a table that is not there stops the parse."""
     wd = copy_workflow(tmp_path)
     other = tmp_path / "other_machine.csv"
-    other.write_text("cell\n")  # only its existence is checked while parsing; rnnbench.study.compare reads it
+    other.write_text("cell\n")  # only its existence is checked while parsing; rnnbench.bench.compare reads it
     out = snakemake(wd, "-n", "--configfile", "config/smoke.yaml", "--config", f'compare_throughput=["{other}"]')
     assert job_counts(out.stdout)["compare_throughput"] == 1
     bad = ["-n", "--configfile", "config/smoke.yaml", "--config", 'compare_throughput=["nope.csv"]']
@@ -599,7 +599,7 @@ def run_jsons(wd: Path) -> dict[str, tuple[int, int]]:
 def test_sigkill_then_the_same_command_resumes(tmp_path):
     """kill -9 Snakemake and its running job mid-study; every result left is whole, the same command
     then finishes without redoing a finished run, and the tables equal an uninterrupted run's."""
-    from rnnbench.study.tables.aggregate import load_result
+    from rnnbench.study.pipeline.results import load_result
 
     command = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "tiny.yaml"]
     ref, wd = tmp_path / "ref", tmp_path / "killed"

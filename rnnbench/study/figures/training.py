@@ -1,7 +1,9 @@
 """The study's figures, from its tables: each ``figN_*`` function takes DataFrames and returns a
 matplotlib Figure; :func:`save` writes it as a 300-dpi PNG and a byte-stable PDF (TrueType fonts)
-with provenance in the metadata. Colours, names, line styles and fonts come from
-:mod:`rnnbench.study.figures.style`, the one place that defines how an rnnbench figure looks.
+with provenance in the metadata. Here figures 3–5 (clipping, the length sweep, learning curves) and
+``render``, which draws any of 1–5 by name; figures 1 and 2 are in ``gradients``, 6 in ``throughput``.
+Colours, names, line styles and fonts come from :mod:`rnnbench.study.figures.style`, the one place that
+defines how an rnnbench figure looks.
 
 Diverged runs are drawn as red crosses where they stopped (never dropped, never drawn as zeros);
 gradient norms always go on a log scale; other axes are log only where the data span a decade.
@@ -28,7 +30,8 @@ from rnnbench.core.tasks import (  # noqa: E402
     COPY_SOLVED_ACCURACY,
     N_SYMBOLS,
 )
-from rnnbench.study.figures import style  # noqa: E402
+from rnnbench.study.figures import annotate, style  # noqa: E402
+from rnnbench.study.figures.gradients import fig1_gradflow_cells, fig2_exploding_gains  # noqa: E402
 from rnnbench.study.figures.style import (  # noqa: E402,F401
     CELL_COLORS,
     CELL_NAMES,
@@ -57,10 +60,6 @@ def clip_order(df: pd.DataFrame) -> list[str]:
     return (["no clipping"] if df["clip"].isna().any() else []) + [clip_label(c) for c in values]
 
 
-def phase_label(step: int, steps: int) -> str:
-    return "at initialisation" if step == 0 else f"after training ({steps} steps)"
-
-
 def label_log_axis(ax) -> None:
     """A log y axis spanning less than a decade has no major ticks: label the minor ones instead."""
     lo, hi = ax.get_ylim()
@@ -75,110 +74,6 @@ def mark_diverged(ax, x, label: str | None = "diverged") -> None:
         return
     trans = ax.get_xaxis_transform()  # x in data units, y in axis fraction
     ax.scatter(list(x), [TOP] * len(x), transform=trans, label=label, clip_on=False, **DIVERGED)
-
-
-def _top_state(gf: pd.DataFrame) -> pd.DataFrame:
-    # the top layer, forward direction: the one the loss reads
-    top = gf["layer"].max()
-    return gf[(gf["layer"] == top) & (gf["direction"] == 0)]
-
-
-def _panel_legend_below(ax, ncol: int = 1, title: str | None = None) -> None:
-    """A panel's own legend under its axes, off the data (constrained layout makes room)."""
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=ncol, title=title, fontsize=7, title_fontsize=7)
-
-
-def fig1_gradflow_cells(gradflow: pd.DataFrame, task: str, length: int, runs: pd.DataFrame | None = None) -> plt.Figure:
-    """‖∂L/∂h_t‖ against distance to the loss, per cell, at initialisation and after training; the
-    LSTM's cell state c is drawn as open markers over its h line, so neither hides the other."""
-    gf = _top_state(gradflow[(gradflow["study"] == "sweep") & (gradflow["task"] == task)])
-    gf = gf[(gf["length"] == length) & (gf["grad_norm"] > 0)]
-    if gf.empty:
-        raise ValueError(f"figure 1: no sweep probes for task {task!r} at length {length}")
-    steps = int(gf["step"].max())
-    phases = sorted(gf["step"].unique())
-    fig, axes = style.figure(len(phases), 1, sharey=True, width=3.6, height=2.9)
-    for ax, step in zip(axes[0], phases, strict=True):
-        d = gf[gf["step"] == step]
-        for cell in style.cells_in(d["cell"]):
-            for state in ("h", "c"):
-                s = d[(d["cell"] == cell) & (d["state"] == state)]
-                if s.empty:
-                    continue
-                factor = s.groupby("run")["decay_factor"].first().mean()
-                if state == "h":
-                    sns.lineplot(
-                        data=s, x="distance", y="grad_norm", ax=ax, color=CELL_COLORS[cell], errorbar=("pi", 100),
-                        label=f"{CELL_NAMES[cell]}: ×{factor:.2f}/step", zorder=2,
-                    )  # fmt: skip
-                    continue
-                # the LSTM's cell state often lies on its h line: open markers at intervals, drawn
-                # over the line, so that neither hides the other
-                mean = s.groupby("distance", as_index=False)["grad_norm"].mean()
-                every = max(1, len(mean) // 12)
-                ax.plot(mean["distance"], mean["grad_norm"], linestyle="", marker="o", markevery=(every // 2, every),
-                        markersize=4.5, markerfacecolor="white", markeredgecolor=CELL_COLORS[cell],
-                        markeredgewidth=1.2, zorder=4, label=f"{CELL_NAMES[cell]}, cell state $c_t$: ×{factor:.2f}/step")  # fmt: skip
-        ax.set(yscale="log", xlabel=style.DISTANCE, ylabel=f"{style.GRAD_H} (mean over batch)")
-        ax.set_title(phase_label(step, steps))
-        ax.set_xlim(0, d["distance"].max())
-        # h first in the legend, as the reader compares the h lines
-        handles, labels = ax.get_legend_handles_labels()
-        order = sorted(range(len(labels)), key=lambda i: ("$c_t$" in labels[i], i))
-        ax.legend([handles[i] for i in order], [labels[i] for i in order], loc="upper center",
-                  bbox_to_anchor=(0.5, -0.2), fontsize=7, title="fitted decay per step", title_fontsize=7)  # fmt: skip
-    details = f"{task}, T = {length}"
-    if runs is not None:
-        details += "; " + run_details(runs[(runs["study"] == "sweep") & (runs["task"] == task)])
-    style.suptitle(fig, "Gradient flow back through time (band: range over seeds)", details)
-    return fig
-
-
-def fig2_exploding_gains(gradflow: pd.DataFrame, runs: pd.DataFrame) -> plt.Figure:
-    """The vanilla RNN across W_hh init gains, with Pascanu's bound η^distance where η < 1."""
-    gf = _top_state(gradflow[(gradflow["study"] == "gains") & (gradflow["state"] == "h")])
-    gr = runs[runs["study"] == "gains"]
-    if gf.empty:
-        raise ValueError("figure 2: no probes of the gains study")
-    gf = gf[gf["grad_norm"] > 0]
-    gains = sorted(gf["init_gain"].unique())
-    colors = dict(zip(gains, sns.color_palette(style.SEQUENTIAL, len(gains)), strict=True))
-    steps = int(gr["steps"].max())
-    fig, axes = style.figure(2, 1, sharey=True, width=3.6, height=2.9)
-    for ax, step in zip(axes[0], (0, steps), strict=True):
-        d = gf[gf["step"] == step]
-        for gain in gains:
-            s = d[d["init_gain"] == gain]
-            if s.empty:
-                continue
-            factor = s.groupby("run")["decay_factor"].first().mean()
-            eta = s["pascanu_eta"].mean()
-            sns.lineplot(
-                data=s, x="distance", y="grad_norm", ax=ax, color=colors[gain], errorbar=("pi", 100),
-                label=f"gain {gain:g} ($\\eta$ = {eta:.2f}): ×{factor:.2f}/step",
-            )  # fmt: skip
-            if eta < 1:  # η < 1 is sufficient for vanishing: ‖∂h_t/∂h_k‖ ≤ η^(t−k)
-                start = s[s["distance"] == 0]["grad_norm"].mean()
-                dist = np.arange(0, s["distance"].max() + 1)
-                ax.plot(dist, start * eta**dist, color=colors[gain], linestyle=(0, (1.2, 1.6)), linewidth=1.4,
-                        label=f"Pascanu bound $\\eta^d$, $\\eta$ = {eta:.2f}")  # fmt: skip
-        ax.set(yscale="log", xlabel=style.DISTANCE, ylabel=f"{style.GRAD_H} (mean over batch)")
-        title = phase_label(step, steps)
-        if step:
-            div = gr[gr["status"] == "diverged"]
-            counts = [f"gain {g:g}: {len(x)}/{(gr['init_gain'] == g).sum()}" for g, x in div.groupby("init_gain")]
-            if counts:
-                title += "\ndiverged: " + ", ".join(counts)
-        ax.set_title(title)
-        ax.set_xlim(0, d["distance"].max())
-        _panel_legend_below(ax)
-    task, length = gr["task"].iloc[0], int(gr["length"].iloc[0])
-    style.suptitle(
-        fig,
-        f"Vanilla RNN (tanh) across {gr['init'].iloc[0]} $W_{{hh}}$ init gains (band: range over seeds)",
-        f"{task}, T = {length}; {run_details(gr)}",
-    )
-    return fig
 
 
 def fig3_clipping(curves: pd.DataFrame, runs: pd.DataFrame, smooth: int = 10) -> plt.Figure:
@@ -214,17 +109,17 @@ def fig3_clipping(curves: pd.DataFrame, runs: pd.DataFrame, smooth: int = 10) ->
             mark_diverged(ax, div["diverged_step"], label=None)
             if y == "grad_norm":
                 for thr in sorted(r["clip"].dropna().unique()):
-                    style.reference_line(ax, thr, f"threshold {thr:g}", va="top")
+                    annotate.reference_line(ax, thr, f"threshold {thr:g}", va="top")
             ax.set_xlim(0, d["step"].max())
             ax.set_xlabel("training step" if i == len(optimizers) - 1 else "")
     handles = [plt.Line2D([], [], color=tones[k], linestyle=styles[k], linewidth=1.8, label=k) for k in order]
     n_div = int((r["status"] == "diverged").sum())
     handles.append(style.diverged_handle(f"diverged ({n_div} run{'s' if n_div != 1 else ''}, at the step it did)"))
-    style.legend_below(
+    annotate.legend_below(
         fig, handles, title=f"faint: each seed; bold: median over seeds, running median of {smooth} steps"
     )
     r0 = r.iloc[0]
-    style.suptitle(
+    annotate.suptitle(
         fig,
         f"Clipping an exploding {CELL_NAMES.get(r0['cell'], r0['cell'])}",
         f"{r0['task']}, T = {r0['length']}, {r0['init']} init gain {r0['init_gain']:g}; {run_details(r)}",
@@ -250,7 +145,7 @@ def _sweep_grid(runs: pd.DataFrame, y: str, ylabel: str, lines: Callable, linear
         for ax, clip in zip(row, order, strict=True):
             d = r[(r["task"] == task) & (r["clipping"] == clip)]
             ok = d[d["status"] == "ok"]
-            log = False if linear or positive.empty else style.log_if_wide(ax, positive.min(), positive.max())
+            log = False if linear or positive.empty else annotate.log_if_wide(ax, positive.min(), positive.max())
             # one line per training budget: a block of lengths trained at a budget of its own (the copy
             # contrast at T = 100) stands apart, never joined to the sweep's line as if it continued it
             for _, part in ok.groupby(list(BUDGET), dropna=False, sort=False):
@@ -266,11 +161,11 @@ def _sweep_grid(runs: pd.DataFrame, y: str, ylabel: str, lines: Callable, linear
             lines(ax, task)
             ax.set(xscale="log", xlabel="sequence length T", ylabel=ylabel if clip == order[0] else "",
                    title=f"{task}, {clip}")  # fmt: skip
-            style.ticks_at(ax, sorted(d["length"].unique()))
+            annotate.ticks_at(ax, sorted(d["length"].unique()))
             if log:
                 label_log_axis(ax)
     handles = [*style.cell_handles(cells, marker="o"), style.diverged_handle()]
-    style.legend_below(fig, handles, ncol=len(handles))
+    annotate.legend_below(fig, handles, ncol=len(handles))
     return fig
 
 
@@ -278,13 +173,13 @@ def fig4_length_sweep_loss(runs: pd.DataFrame) -> plt.Figure:
     """Held-out loss / memoryless baseline against T: line = mean over seeds, band = range, dots = seeds."""
 
     def lines(ax, task):
-        style.reference_line(ax, 1.0, "baseline")
+        annotate.reference_line(ax, 1.0, "baseline")
         if task == "adding":  # the task's own criterion: solved below this fraction of the baseline
-            style.reference_line(ax, ADDING_SOLVED_RATIO, "solved below", va="top")
+            annotate.reference_line(ax, ADDING_SOLVED_RATIO, "solved below", va="top")
 
     fig = _sweep_grid(runs, "loss_ratio", "held-out loss / baseline", lines, linear=False)
     sweep_runs = runs[runs["study"] == "sweep"]
-    style.suptitle(
+    annotate.suptitle(
         fig,
         "Held-out loss relative to the memoryless baseline, by sequence length",
         f"{run_details(sweep_runs)}; line: mean over seeds, band: range, dots: seeds",
@@ -298,14 +193,14 @@ def fig4_length_sweep_accuracy(runs: pd.DataFrame) -> plt.Figure:
 
     def lines(ax, task):
         if task == "copy":
-            style.reference_line(ax, COPY_SOLVED_ACCURACY, "solved")
-            style.reference_line(ax, 1 / N_SYMBOLS, f"chance (1/{N_SYMBOLS})")
+            annotate.reference_line(ax, COPY_SOLVED_ACCURACY, "solved")
+            annotate.reference_line(ax, 1 / N_SYMBOLS, f"chance (1/{N_SYMBOLS})")
 
     fig = _sweep_grid(runs, "accuracy", "held-out accuracy", lines, linear=True)
     for ax in fig.axes:
         ax.set_ylim(-0.02, 1.05)
     sweep_runs = runs[runs["study"] == "sweep"]
-    style.suptitle(
+    annotate.suptitle(
         fig,
         "Held-out accuracy by sequence length",
         f"copy: recall of the {COPY_RECALL} symbols; adding: |error| < {ADDING_TOLERANCE:g}. {run_details(sweep_runs)}; "
@@ -343,8 +238,8 @@ def fig5_learning_curves(curves: pd.DataFrame, runs: pd.DataFrame) -> plt.Figure
                             linewidth=1.3)  # fmt: skip
             div = r[(r["task"] == task) & (r["length"] == T) & (r["status"] == "diverged")]
             mark_diverged(ax, div["diverged_step"], label=None)
-            log = not values.empty and style.log_if_wide(ax, values.min(), values.max())
-            style.reference_line(ax, 1.0, "baseline")
+            log = not values.empty and annotate.log_if_wide(ax, values.min(), values.max())
+            annotate.reference_line(ax, 1.0, "baseline")
             ax.set(title=f"{task}, T = {T}", xlabel="training step" if task == tasks[-1] else "",
                    ylabel="held-out loss / baseline" if i == 0 else "")  # fmt: skip
             ax.set_xlim(0, d["step"].max() if len(d) else 1)
@@ -353,130 +248,9 @@ def fig5_learning_curves(curves: pd.DataFrame, runs: pd.DataFrame) -> plt.Figure
     handles = [*style.cell_handles(cells), *style.style_handles(styles)]
     if (r["status"] == "diverged").any():
         handles.append(style.diverged_handle())
-    style.legend_below(fig, handles, ncol=len(handles))
-    style.suptitle(fig, "Learning curves: held-out loss / baseline during training (mean over seeds)", run_details(r))
+    annotate.legend_below(fig, handles, ncol=len(handles))
+    annotate.suptitle(fig, "Learning curves: held-out loss / baseline during training (mean over seeds)", run_details(r))
     return fig
-
-
-# --- figure 6: throughput ------------------------------------------------------------------------
-SHAPE_KEYS = ("device", "length", "batch", "hidden", "input_size", "layers", "dtype")  # one panel row each
-
-
-def shape_label(shape: dict) -> str:
-    """'T = 100, B = 64, H = 128, I = 128, float32' from a throughput row's shape columns."""
-    parts = [f"T = {int(shape['length'])}", f"B = {int(shape['batch'])}", f"H = {int(shape['hidden'])}"]
-    if "input_size" in shape and int(shape["input_size"]) != int(shape["hidden"]):
-        parts.append(f"I = {int(shape['input_size'])}")
-    if "layers" in shape and int(shape["layers"]) != 1:
-        parts.append(f"{int(shape['layers'])} layers")
-    if "dtype" in shape:
-        parts.append(str(shape["dtype"]))
-    return ", ".join(parts)
-
-
-def machine_label(df: pd.DataFrame) -> str:
-    """The hardware a throughput table was measured on, from its provenance columns."""
-
-    def uniq(col: str) -> str:
-        vals = sorted({str(v) for v in df[col].dropna() if str(v) not in ("", "nan")}) if col in df else []
-        return ", ".join(vals)
-
-    device = uniq("device") or "?"
-    hw = uniq("gpu") if device == "cuda" else uniq("cpu")
-    threads = uniq("torch_threads")
-    out = f"{device.upper()}: {hw}" if hw else device.upper()
-    if device == "cuda" and uniq("math_mode"):  # fp32 or tf32: what cuDNN and the ceiling ran in
-        out += f", {uniq('math_mode')}"
-    if device != "cuda" and threads:
-        out += f", {threads} torch thread{'s' if threads != '1' else ''}"
-    if "torch" in df:
-        out += f"; torch {uniq('torch')}"
-    return out
-
-
-def fig6_throughput(df: pd.DataFrame) -> plt.Figure:
-    """Which kernel is fastest for each cell, and how close to the machine's GEMM ceiling?
-
-    One row of two panels per measured shape. Left: training tokens/s (forward + backward of one
-    layer) as horizontal bars, grouped by cell (colour) with the backend and its kernel named on the
-    axis; the fastest of each cell is marked, the others carry their speed relative to it. Right: the
-    achieved GFLOP/s as a fraction of the GEMM ceiling measured in the same run at the layer's own
-    GEMM shapes (the vertical line is 100 %). Backends that could not run a case say why."""
-    if df.empty:
-        raise ValueError("figure 6: the throughput table has no rows")
-    df = df.copy()
-    if "fraction_of_ceiling" not in df:
-        df["fraction_of_ceiling"] = df["gflops"] / df["ceiling_gflops"]
-    keys = [k for k in SHAPE_KEYS if k in df]
-    shapes = [dict(zip(keys, k if isinstance(k, tuple) else (k,), strict=True)) for k, _ in df.groupby(keys)]
-    rows_per_panel = max(len(g) for _, g in df.groupby(keys))
-    fig, axes = style.figure(2, len(shapes), width=4.2, height=0.36 * rows_per_panel + 0.9, sharey="row")
-    for row, shape in zip(axes, shapes, strict=True):
-        d = df[np.logical_and.reduce([df[k] == v for k, v in shape.items()])]
-        _throughput_panels(row[0], row[1], d)
-        row[0].set_title(shape_label(shape), loc="left", fontsize=9)
-    axes[-1][0].set_xlabel("training tokens/s = B·T / (fwd + bwd)")
-    axes[-1][1].set_xlabel("achieved / GEMM ceiling (same run)")
-    style.suptitle(
-        fig,
-        "Which kernel is fastest for each cell, and how close to the machine's GEMM ceiling?",
-        f"one recurrent layer, training forward + backward, median of repeats; {machine_label(df)}",
-    )
-    return fig
-
-
-def _throughput_panels(left, right, d: pd.DataFrame) -> None:
-    cells = style.cells_in(d["cell"])
-    labels, y = [], 0.0
-    ymax_tok = float(d["tokens_per_s"].max()) if d["tokens_per_s"].notna().any() else 1.0
-    ymax_frac = max(1.0, float(d["fraction_of_ceiling"].max()) if d["fraction_of_ceiling"].notna().any() else 1.0)
-    for cell in cells:
-        g = d[d["cell"] == cell].copy()
-        g["_order"] = -g["tokens_per_s"].fillna(-1)
-        g = g.sort_values(["_order", "backend"])
-        best = g["tokens_per_s"].max()
-        for r in g.itertuples():
-            color = CELL_COLORS[cell]
-            kernel = str(getattr(r, "kernel", "") or "")
-            labels.append(
-                (
-                    y,
-                    f"{CELL_NAMES[cell]}: {r.backend}\n{kernel.split(' (')[0]}"
-                    if kernel
-                    else f"{CELL_NAMES[cell]}: {r.backend}",
-                    kernel,
-                )
-            )
-            if r.status != "ok" or not np.isfinite(r.tokens_per_s):
-                why = str(getattr(r, "reason", "") or r.status)
-                for ax in (left, right):
-                    ax.text(0.01, y, f"{r.status}: {why[:60]}", transform=ax.get_yaxis_transform(), va="center",
-                            fontsize=6, color=style.REFERENCE_COLOR)  # fmt: skip
-                y += 1
-                continue
-            fastest = r.tokens_per_s == best
-            left.barh(y, r.tokens_per_s, color=color, height=0.75, edgecolor="black" if fastest else "none",
-                      linewidth=0.8)  # fmt: skip
-            note = "fastest" if fastest else f"{r.tokens_per_s / best:.2f}× fastest"
-            left.text(r.tokens_per_s + 0.01 * ymax_tok, y, f"{r.tokens_per_s:,.0f}  ({note})", va="center",
-                      fontsize=6.5, fontweight="bold" if fastest else "normal")  # fmt: skip
-            right.barh(y, r.fraction_of_ceiling, color=color, height=0.75, alpha=0.85)
-            right.text(r.fraction_of_ceiling + 0.01 * ymax_frac, y,
-                       f"{r.fraction_of_ceiling:.0%} of {r.ceiling_gflops:.0f} GFLOP/s", va="center", fontsize=6.5)  # fmt: skip
-            y += 1
-        y += 0.6  # a gap between cells
-    ticks = [t for t, _, _ in labels]
-    left.set_yticks(ticks, [name for _, name, _ in labels], fontsize=7, linespacing=1.1)
-    left.set_ylim(y - 0.4, -0.8)  # first row on top
-    left.set_xlim(0, ymax_tok * 1.45)  # room for the value labels, inside the axes
-    style.si_axis(left)
-    right.set_xlim(0, ymax_frac * 1.15)
-    right.xaxis.set_major_locator(matplotlib.ticker.MultipleLocator(0.25 if ymax_frac <= 1.0 else 0.5))
-    right.axvline(1.0, **style.REFERENCE_STYLE)
-    right.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
-    for ax in (left, right):
-        ax.grid(axis="y", visible=False)
-        ax.tick_params(axis="y", length=0)
 
 
 def render(name: str, tables: dict[str, str], png: str, pdf: str, config_hash: str, settings: dict) -> None:

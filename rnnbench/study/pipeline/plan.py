@@ -126,7 +126,7 @@ class Plan:
     def whole_result(self) -> Callable[[str], bool]:
         """For :func:`rnnbench.study.pipeline.resume.resume_after_kill`: is ``path`` a run JSON of this plan,
         whole and made by this config (then a kill just after writing it need not retrain it)?"""
-        from rnnbench.study.tables.aggregate import ResultError, load_result
+        from rnnbench.study.pipeline.results import ResultError, load_result
 
         def whole(path: str) -> bool:
             rid = path.removeprefix("results/runs/").removesuffix(".json")
