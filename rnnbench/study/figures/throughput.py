@@ -175,9 +175,7 @@ def comparison_figure(cmp: Comparison):
     """One row of two panels per shape in common. Left: tokens/s per cell and backend, one marker
     per machine (log axis: machines differ by orders of magnitude). Right: each machine's fraction of
     its own GEMM ceiling (linear, 100 % marked). Colour is the cell, as in every rnnbench figure."""
-    import numpy as np
     from matplotlib.ticker import PercentFormatter
-
 
     style.setup()
     t = cmp.table
