@@ -1,7 +1,7 @@
 """MkDocs hook (``mkdocs.yml``: ``hooks:``): the reference pages, generated from the code at every build.
 
 The command line's ``--help`` (``rnnbench.cli.build_parser``), the config schema
-(``workflow/schemas/config.schema.yaml``) and the claims registry (``rnnbench.study.claims.CLAIMS``) are
+(``workflow/schemas/config.schema.yaml``) and the claims registry (``rnnbench.study.claims.registry.CLAIMS``) are
 written into the site as ``reference/*.md`` from the sources themselves, so the documentation cannot
 drift from them. Nothing is written into ``docs/``: the pages exist only in the built site.
 """
@@ -18,8 +18,9 @@ import yaml
 from mkdocs.structure.files import File, Files
 
 from rnnbench.cli import build_parser
-from rnnbench.study import claims as registry
-from rnnbench.study.mdtable import md_table
+from rnnbench.study.claims import registry
+from rnnbench.study.claims.record import rule_text
+from rnnbench.study.tables.mdtable import md_table
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
@@ -114,10 +115,10 @@ def claims_page() -> str:
     return (
         WIDE
         + "# Claims registry reference\n\n"
-        + GENERATED.format(source="`rnnbench/study/claims.py` (`CLAIMS`)")
+        + GENERATED.format(source="`rnnbench/study/claims/registry.py` (`CLAIMS`)")
         + " How the studies judge them: [the paper studies](../guide/paper-studies.md).\n\n"
         + "## The rule for trained claims\n\n"
-        + registry.rule_text()
+        + rule_text()
         + f"\n\n## Every claim ({len(rows)})\n\n"
         + md_table(header, rows)
         + "\n"

@@ -1,4 +1,4 @@
-"""REPORT.md's Findings (rnnbench.study.findings) are computed from the tables: fed the smoke study's tables they
+"""REPORT.md's Findings (rnnbench.study.report.findings) are computed from the tables: fed the smoke study's tables they
 say what those tables hold, and fed altered tables they say something else; a phenomenon the tables lack gets
 no sentence. (The paper reports' findings: tests/test_claims.py.)
 
@@ -13,8 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rnnbench.study import claims as registry
-from rnnbench.study.findings import FIGURE_1, findings_section
+from rnnbench.study.claims import registry
+from rnnbench.study.report.findings import FIGURE_1, findings_section
 
 DATA = Path(__file__).resolve().parent / "data" / "findings"
 FIGURES = {FIGURE_1, "fig2_exploding_gains", "fig3_clipping", "fig4_length_sweep_loss", "fig7_depth"}

@@ -4,7 +4,8 @@ Each sentence carries its numbers, its seeds and its verdict, and links to the t
 comes from (anchors of REPORT.md's own headings, which GitHub, MkDocs and REPORT.html make alike). Nothing
 here is written in advance: a phenomenon the tables do not hold gives no sentence, and other tables give
 other sentences (``tests/test_findings.py`` feeds altered tables). The verdicts are the report's own: the
-literature table's rows (``report.claims`` and its parts) and the headline's rule (``report.longest_text``).
+literature table's rows (``claims.literature.claims`` and its parts) and the headline's rule
+(``claims.solved.longest_text``).
 """
 
 from __future__ import annotations
@@ -13,22 +14,20 @@ import math
 
 import pandas as pd
 
-from rnnbench.study import claims as registry
-from rnnbench.study.labels import CELL_ORDER, cell_name
-from rnnbench.study.report import (
+from rnnbench.study.claims import registry
+from rnnbench.study.claims.literature import (
     claims,
     clipping_claim,
     decay_at,
-    decay_table,
-    depth_table,
     forget_gate_claim,
     gains_claims,
-    length_solved,
-    longest_text,
     orthogonal_claims,
-    sweep,
     vanishing_claim,
 )
+from rnnbench.study.claims.solved import length_solved, longest_text, sweep
+from rnnbench.study.report.gradients import depth_table
+from rnnbench.study.tables.aggregate import decay_table
+from rnnbench.study.tables.labels import CELL_ORDER, cell_name
 
 FIGURE_1 = "fig1_gradflow_cells"
 # the report's sections, as anchors (a heading's slug: lower case, punctuation dropped, spaces to hyphens)
@@ -292,39 +291,3 @@ def findings_section(data: dict, task: str, majority: float, figures: set[str], 
     body = "\n".join(f"- {s}" for s in sentences) or "_This study's tables hold none of the measured phenomena._"
     image = f"\n\n![{FIGURE_1}]({figure_1})" if figure_1 else ""
     return f"## Findings\n\n{body}{image}\n\n"
-
-
-# --- the paper studies' reports (rnnbench.study.paper_cpu): the same opening, from their claim rows ---------------
-
-
-def _budgets(rows: list[dict]) -> str:
-    """'**agrees** at 10,000 and 20,000 steps (mean loss/baseline 0.026, 0.0028)' per verdict, in step order."""
-    by: dict[str, list[dict]] = {}
-    for r in sorted(rows, key=lambda r: r["budget"].step):
-        by.setdefault(r["verdict"].split(":")[0], []).append(r)
-    return ", ".join(
-        f"**{verdict}** at {joined([format(r['budget'].step, ',') for r in rs])} steps "
-        f"({', '.join(g2(r['interval'].estimate) for r in rs)})"
-        for verdict, rs in by.items()
-    )
-
-
-def paper_findings(rows: list[dict], anchors: dict[str, str], extra: list[str] = ()) -> str:
-    """The paper report's "Findings": a sentence per trained claim (task, length, the paper's cell), each model
-    that checks it with its verdicts at each budget and the seeds' mean loss / baseline there, linked to the
-    claim's table (``anchors``: task -> anchor); then ``extra`` sentences (the report's other verdicts)."""
-    sentences = []
-    groups: dict[tuple, list[dict]] = {}
-    for r in rows:
-        groups.setdefault((r["claim"].task, r["claim"].length, r["claim"].cell), []).append(r)
-    for (task, length, _), rs in groups.items():
-        claim = rs[0]["claim"]
-        models: dict[str, list[dict]] = {}
-        for r in rs:
-            models.setdefault(r["name"], []).append(r)
-        per_model = "; ".join(f"{m} ({mr[0]['interval'].n} seeds): {_budgets(mr)}" for m, mr in models.items())
-        link = f" ([table]({anchors[task]}))" if task in anchors else ""
-        sentences.append(f"**{task} T = {length}**, paper: {claim.says}. Mean loss / baseline: {per_model}{link}.")
-    sentences += list(extra)
-    body = "\n".join(f"- {s}" for s in sentences) or "_This study's tables hold none of the registry's claims._"
-    return f"## Findings\n\n{body}\n\n"
