@@ -81,6 +81,7 @@ def test_every_run_of_each_paper_study_but_the_gru_has_its_claim(name):
         study = rid.split("/")[0]
         if "~" in study or study == "variants":  # the sweep's ids start with task~; variants have their own study
             model = variant_of(rid) or run["cell"]
+            model = cfg.get("variants", {}).get(model, {}).get("same_model", model)  # a batch-50 twin: its model's
             claim = registry.trained(run["task"], run["length"], "lstm" if model == "arjovsky-lstm" else model)
             assert claim is not None or run["cell"] == "gru", rid
             if claim is not None:
