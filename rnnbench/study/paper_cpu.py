@@ -1,6 +1,9 @@
 """The paper studies' report: each paper's claim beside ours, at the settings of each.
 
-    python -m rnnbench.study.paper_cpu RESULTS_DIR --out docs/paper-cpu --wall-seconds S [--study paper-gpu]
+    python -m rnnbench.study.paper_cpu RESULTS_DIR --out docs/paper-cpu --wall-seconds S [S ...] [--study paper-gpu]
+
+(``--wall-seconds``: one value per part of a study that was stopped and resumed from its checkpoints; the
+report gives their sum and each part.)
 
 Reads the pipeline's tables (``RESULTS_DIR/tables/runs.csv``, ``curves.csv``, ``gradflow.csv``,
 ``timings.csv``, ``jobs.csv``) of a finished ``config/paper-cpu.yaml`` or ``config/paper-gpu.yaml``
@@ -30,7 +33,14 @@ from rnnbench.study import claims as registry  # noqa: E402
 from rnnbench.study import labels  # noqa: E402
 from rnnbench.study.claims import CONVINCING, PAPER_STEPS  # noqa: E402
 from rnnbench.study.mdtable import md_table  # noqa: E402
-from rnnbench.study.paper_claims import claim_rows, claim_table, figure_curves, settings_table, with_models  # noqa: E402
+from rnnbench.study.paper_claims import (  # noqa: E402
+    batch_choices,
+    claim_rows,
+    claim_table,
+    figure_curves,
+    settings_table,
+    with_models,
+)
 from rnnbench.study.verdicts import judged  # noqa: E402
 
 HS_ACCURACY = 0.99  # H&S 1997 stand-in: held-out fraction with |error| < ADDING_TOLERANCE at or above this
@@ -101,6 +111,12 @@ STUDIES = {
 
 def _variants(config: str) -> dict[str, dict]:
     return (yaml.safe_load(Path(config).read_text()) or {}).get("variants", {}) if Path(config).exists() else {}
+
+
+def same_models(config: str) -> dict[str, str]:
+    """Each variant that repeats a model at another batch size (its ``same_model``), by name: ``lstm-b50`` ->
+    ``lstm``; the report shows the two side by side and judges the model on the batch the rule picks."""
+    return {name: v["same_model"] for name, v in _variants(config).items() if v.get("same_model")}
 
 
 def model_differences(config: str) -> dict[str, str]:
@@ -235,7 +251,7 @@ def _clipping_table(runs: pd.DataFrame) -> str:
 def report(
     tables: Path,
     out: Path,
-    wall_seconds: float | None,
+    wall_seconds: float | list[float] | None,
     started: str,
     note: str,
     steps_why: str = "",
@@ -251,15 +267,41 @@ def report(
     timings = pd.read_csv(tables / "timings.csv")
     jobs = pd.read_csv(tables / "jobs.csv")
     out.mkdir(parents=True, exist_ok=True)
-    names = model_names(runs, STUDIES[study].config)
-    figure_curves(curves, out / "learning_curves.png", names)
+    config = STUDIES[study].config
+    names, same = model_names(runs, config), same_models(config)
+    figure_curves(curves, out / "learning_curves.png", names, same)
     figure_gradients(gradflow, out / "gradients.png", names)
     return (
         cost_part(runs, timings, jobs, wall_seconds, started, note, steps_why, STUDIES[study], out)
-        + claims_part(runs, curves, names, model_differences(STUDIES[study].config))
-        + differences_part(runs, curves, names, differences)
+        + claims_part(runs, curves, names, model_differences(config), same)
+        + irnn_part(runs)
+        + differences_part(runs, curves, names, differences, same)
         + gradients_part(runs, gradflow, names, STUDIES[study])
     )
+
+
+def irnn_part(runs: pd.DataFrame) -> str:
+    """Le et al.'s IRNN claim: judged only at its budget (over 10^6 steps); the steps this study's IRNN ran."""
+    claim = registry.IRNN_ADDING
+    irnn = with_models(runs)
+    irnn = irnn[irnn["model"] == "irnn"]
+    steps = int(irnn["steps"].max()) if len(irnn) else None
+    lengths = ", ".join(str(int(x)) for x in sorted(irnn["length"].unique())) or "–"
+    reading = claim.readings[0]
+    table = md_table(
+        ["the paper's setting", "its reading", "ours", "verdict"],
+        [[claim.settings, f"{reading.says} ({reading.step:,} steps)",
+          f"the IRNN variant at Arjovsky et al.'s settings, adding T = {lengths}" if steps else "no IRNN run",
+          f"**{registry.not_at_budget(claim, steps)}**"]],
+    )  # fmt: skip
+    return f"""## Claim 4 — {claim.source}: {claim.says}
+
+Rule: {claim.rule}. The IRNN's runs above check Arjovsky et al.'s claim about it (their settings and budget), not
+this one; a run at this one's budget does not fit this study (README.md says what it would cost).
+
+{table}
+
+"""
 
 
 def _sweep_budget(runs: pd.DataFrame) -> tuple[pd.DataFrame, int, int]:
@@ -287,11 +329,37 @@ def _harness_text(job_wall: float, work: float, train_s: float) -> str:
     )
 
 
+def wall_text(wall_seconds: float | list[float] | None) -> str:
+    """'114.2 min (6849 s)'; a study run in parts (stopped, then resumed from its checkpoints): the sum, and each
+    part's seconds, '205.0 min (12300 s, in 3 parts: 1200 + 8100 + 3000 s)'."""
+    parts = [wall_seconds] if isinstance(wall_seconds, (int, float)) else list(wall_seconds or [])
+    if not parts:
+        return "not measured"
+    total = sum(parts)
+    each = f", in {len(parts)} parts: {' + '.join(f'{p:.0f}' for p in parts)} s" if len(parts) > 1 else ""
+    return f"{total / 60:.1f} min ({total:.0f} s{each})"
+
+
+def _other_batches(runs: pd.DataFrame, names: dict[str, str], study: Study) -> str:
+    """' The batch-50 runs (their LSTM, batch 50; ...): **10,000 steps per run** (500,000 sequences).' for the
+    variants that repeat a model at another batch size; '' when there are none."""
+    twins = with_models(runs, same_models(study.config))
+    twins = twins[twins["model"] != twins["base"]]
+    parts = []
+    for (steps, batch), g in twins.groupby(["steps", "batch"]):
+        who = "; ".join(names.get(m, m) for m in sorted(g["model"].unique()))
+        parts.append(
+            f" The batch-{int(batch)} runs ({who}): **{int(steps):,} steps per run** "
+            f"({int(steps) * int(batch):,} sequences)."
+        )
+    return "".join(parts)
+
+
 def cost_part(
     runs: pd.DataFrame,
     timings: pd.DataFrame,
     jobs: pd.DataFrame,
-    wall_seconds: float | None,
+    wall_seconds: float | list[float] | None,
     started: str,
     note: str,
     steps_why: str,
@@ -302,7 +370,7 @@ def cost_part(
     _, steps, batch = _sweep_budget(runs)
     names = model_names(runs, study.config)
     commit = sorted(set(runs["git_commit"].dropna()))
-    wall = f"{wall_seconds / 60:.1f} min ({wall_seconds:.0f} s)" if wall_seconds else "not measured"
+    wall = wall_text(wall_seconds)
     work, train_s = jobs["work_seconds"].sum(), jobs["train_seconds"].sum()
     job_wall = jobs["job_wall_seconds"].sum()
     cpu = ", ".join(sorted(set(timings["cpu"].astype(str))))
@@ -313,7 +381,7 @@ def cost_part(
 
 What {registry.ARJOVSKY} and {registry.HOCHREITER_ADDING.source} report at {study.lengths},
 beside what this project measures at the same settings, claim by claim. Made by
-`python -m rnnbench.study.paper_cpu results --out {out} --study {study.config[7:-5]} --wall-seconds ... --started ... --note ... --steps-why ...` from one complete run
+`python -m rnnbench.study.paper_cpu results --out {out} --study {study.config[7:-5]} --wall-seconds S [S ...] --started ... --note ... --steps-why ...` from one complete run
 of `snakemake --cores all --configfile {study.config}` ({len(runs)} runs; commit
 {", ".join(f"`{c[:10]}`" for c in commit)}; torch {", ".join(sorted(set(runs["torch"].astype(str))))}).
 {study.where}
@@ -323,7 +391,7 @@ of `snakemake --cores all --configfile {study.config}` ({len(runs)} runs; commit
 **{wall}** of wall time for the whole study (training, tables, figures), started {started}, on
 {machine}
 
-Steps: **{steps:,} per run** ({steps * batch:,} sequences at batch {batch}). {steps_why}
+Steps: **{steps:,} per run** ({steps * batch:,} sequences at batch {batch}).{_other_batches(runs, names, study)} {steps_why}
 
 Backends (`--backend auto`, recorded per run as `backend_used`): {_backends(runs, names)}.
 {_harness_text(job_wall, work, train_s)}
@@ -331,10 +399,27 @@ Backends (`--backend auto`, recorded per run as `backend_used`): {_backends(runs
 """
 
 
-def claims_part(runs: pd.DataFrame, curves: pd.DataFrame, names: dict[str, str], differs: dict[str, str]) -> str:
-    """The rule for the verdicts, the trained claims per task at each budget, the settings, and
-    Hochreiter & Schmidhuber's claim for scale."""
-    rows = claim_rows(runs, curves, names)
+def claims_part(
+    runs: pd.DataFrame,
+    curves: pd.DataFrame,
+    names: dict[str, str],
+    differs: dict[str, str],
+    same: dict[str, str] | None = None,
+) -> str:
+    """The rule for the verdicts, the batch size each model is judged at, the trained claims per task at each
+    budget, the settings, and Hochreiter & Schmidhuber's claim for scale."""
+    rows = claim_rows(runs, curves, names, same)
+    choices = batch_choices(rows)
+    batch_text = (
+        "\n\nThe batch size: the paper trained the adding models at batch 20 and 50 and reported the better "
+        '(literature.md, "Each paper\'s own settings"), so where a model ran at both, each claim is judged on the '
+        "batch whose seeds end lower: the lower mean held-out loss / baseline at the last budget both batch sizes "
+        "reached (the shorter one's training length), chosen once per model and length and then used at every "
+        "budget, never the better one per budget. The other batch's rows are shown, not judged. Chosen:\n\n"
+        + "\n".join(f"- {c}" for c in choices)
+        if choices
+        else ""
+    )
     sweep, steps, _ = _sweep_budget(runs)
     hs = registry.HOCHREITER_ADDING
     hs_table = md_table(
@@ -357,12 +442,12 @@ def claims_part(runs: pd.DataFrame, curves: pd.DataFrame, names: dict[str, str],
 papers' curves"; a reading between two of its points is in a category only when both are), and our last
 step, {steps:,}, where the paper's claim itself is judged when that is their scripts' training length
 ({PAPER_STEPS:,}). Each claim is checked on the paper's own model as complex_RNN trains it (a variant of this
-study) and on the notes' cell at the paper's settings; the settings table says how each differs.
+study) and on the notes' cell at the paper's settings; the settings table says how each differs.{batch_text}
 
 {claims_text}
 ## Settings: the paper's and ours
 
-{settings_table(runs, names, differs)}
+{settings_table(runs, names, differs, same)}
 
 ## Claim 3 — {hs.source}: {hs.says}
 
@@ -374,7 +459,13 @@ Their setting: {hs.settings}. Rule: {hs.rule}; here on Arjovsky's variant of the
 """
 
 
-def differences_part(runs: pd.DataFrame, curves: pd.DataFrame, names: dict[str, str], differences: Path | None) -> str:
+def differences_part(
+    runs: pd.DataFrame,
+    curves: pd.DataFrame,
+    names: dict[str, str],
+    differences: Path | None,
+    same: dict[str, str] | None = None,
+) -> str:
     """What each difference between their LSTM's training and ours changed: alone, at 3,000 steps
     (``differences``), and all four together against none at every budget of this study."""
     from rnnbench.study.paper_claims import differences_rows, four_together_rows
@@ -393,11 +484,11 @@ def differences_part(runs: pd.DataFrame, curves: pd.DataFrame, names: dict[str, 
             "",
         ]
     lines += [
-        "All four together (their LSTM, this study's variant) against none (ours), at each budget:",
+        "All four together (their LSTM, this study's variant) against none (ours), at each batch size and budget:",
         "",
         md_table(
-            ["T", "step", "theirs: mean (95% interval)", "ours: mean (95% interval)", "apart?"],
-            four_together_rows(runs, curves),
+            ["T", "batch", "step", "theirs: mean (95% interval)", "ours: mean (95% interval)", "apart?"],
+            four_together_rows(runs, curves, same),
         ),  # fmt: skip
         "",
         "",
@@ -408,7 +499,7 @@ def differences_part(runs: pd.DataFrame, curves: pd.DataFrame, names: dict[str, 
 def gradients_part(
     runs: pd.DataFrame, gradflow: pd.DataFrame, names: dict[str, str] = CELL_NAMES, study: Study = STUDIES["paper-cpu"]
 ) -> str:
-    """Claims 4 and 5 (gradient at initialisation, Pascanu), the learning curves, what is not checked."""
+    """Claims 5 and 6 (gradient at initialisation, Pascanu), the learning curves, what is not checked."""
     decay = decay_at_init(gradflow)
     gains = decay_at_init(gradflow, "gains")
     lengths = sorted(int(x) for x in decay["length"].unique())
@@ -425,7 +516,7 @@ def gradients_part(
 
     rnn_claim, lstm_claim = registry.GRADIENT_FIGURE_RNN, registry.GRADIENT_FIGURE_LSTM
     bound, clipping = registry.PASCANU_BOUND, registry.PASCANU_CLIPPING
-    return f"""## Claim 4 — {rnn_claim.source}: the gradient at initialisation, adding T = 1000
+    return f"""## Claim 5 — {rnn_claim.source}: the gradient at initialisation, adding T = 1000
 
 The paper's figure: {rnn_claim.says}; {lstm_claim.says} (≤ ×0.908 per step). Both at {lstm_claim.settings}.
 Ours: the fitted per-step factor of ‖∂L/∂h_t‖ at step 0 (mean over seeds, range), Glorot + forget bias 1, at
@@ -443,7 +534,7 @@ lengths, for scale.
 
 ![gradient norms against distance](gradients.png)
 
-## Claim 5 — {bound.source}: {bound.says}; {clipping.source}: {clipping.says}
+## Claim 6 — {bound.source}: {bound.says}; {clipping.source}: {clipping.says}
 
 {_study_settings(runs, "gains")}, orthogonal W_hh of the given gain (every singular value equals it); the
 claim is about the gradient at initialisation ({bound.rule}):
@@ -476,7 +567,14 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("results", type=Path, help="the study's results folder (holds tables/)")
     p.add_argument("--out", type=Path, required=True, help="folder for REPORT.md and the figures")
-    p.add_argument("--wall-seconds", type=float, default=None, help="the study's measured wall time")
+    p.add_argument(
+        "--wall-seconds",
+        type=float,
+        nargs="+",
+        default=None,
+        metavar="S",
+        help="the study's measured wall time; a study run in parts (stopped and resumed): each part's, summed",
+    )
     p.add_argument("--started", default="–", help="when the study started (UTC)")
     p.add_argument("--note", default="", help="how loaded the machine was (uptime's load average)")
     p.add_argument("--steps-why", default="", help="why the config has the steps it has (what was measured)")
