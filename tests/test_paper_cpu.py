@@ -37,7 +37,7 @@ def test_paper_cpu_plans_and_an_edit_past_max_runs_is_refused(tmp_path):
 
 
 def test_a_study_in_parts_reports_the_sum_of_their_wall_times(tmp_path):
-    from rnnbench.study.paper_cpu import main, wall_text
+    from rnnbench.study.papers.report import main, wall_text
 
     assert wall_text(6849.0) == "114.2 min (6849 s)"
     assert wall_text([1200.0, 8100.0, 3000.0]) == "205.0 min (12300 s, in 3 parts: 1200 + 8100 + 3000 s)"
@@ -49,7 +49,7 @@ def test_a_study_in_parts_reports_the_sum_of_their_wall_times(tmp_path):
 
 
 def test_le_irnn_is_never_judged_below_its_budget():
-    from rnnbench.study import claims as registry
+    from rnnbench.study.claims import registry
 
     claim = registry.IRNN_ADDING
     assert max(r.step for r in claim.readings) == registry.LE_BUDGET == 1_000_000
@@ -61,7 +61,7 @@ def test_le_irnn_is_never_judged_below_its_budget():
 def test_the_default_report_judges_le_irnn_by_the_steps_its_irnn_ran():
     import pandas as pd
 
-    from rnnbench.study.report import irnn_claim
+    from rnnbench.study.claims.literature import irnn_claim
 
     irnn = dict(cell="rnn", nonlinearity="relu", init="identity", length=100, steps=20_000, optimizer="sgd", lr=0.01,
                 batch=20)  # fmt: skip
