@@ -375,6 +375,7 @@ def test_every_schema_enum_is_a_package_registry():
     with: a new enum without a registry here fails, so none can drift from the code."""
     from rnnbench.core.cells import NONLINEARITIES, ORTHOGONAL_MAPS, SPECS
     from rnnbench.core.initialisation import SCHEMES
+    from rnnbench.training.dataset import TRAIN_ORDERS
 
     booleans = [True, False, "true", "false"]  # --config and profiles pass these as strings
     registries = {
@@ -389,6 +390,7 @@ def test_every_schema_enum_is_a_package_registry():
         "$defs/train/properties/probe_dtype": PROBE_DTYPES,
         "$defs/train/properties/nonlinearity": NONLINEARITIES,
         "$defs/train/properties/orthogonal_map": ORTHOGONAL_MAPS,
+        "$defs/train/properties/train_order": TRAIN_ORDERS,
         "properties/gains/properties/init": SCHEMES,
         "properties/init_probes/properties/inits/additionalProperties/properties/init": SCHEMES,
         "properties/local_cuda_check": booleans,

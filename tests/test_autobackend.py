@@ -110,10 +110,10 @@ def test_stacks_only_where_the_table_says_a_stack_wins():
         assert all(math.isfinite(r["final_loss"]) for r in records)
 
 
-def test_paper_cpu_config_plans_40_runs_with_per_cell_sizes():
+def test_paper_cpu_config_plans_52_runs_with_per_cell_sizes():
     config = yaml.safe_load(open("config/paper-cpu.yaml"))
     runs = expand(config)
-    assert len(runs) == config["max_runs"] == 40
+    assert len(runs) == config["max_runs"] == 52
     copy = {(rid.split("/")[0], r["cell"]): r["hidden"] for rid, r in runs.items() if r["task"] == "copy"}
     assert copy == {
         ("task~copy", "rnn"): 80,
@@ -126,6 +126,16 @@ def test_paper_cpu_config_plans_40_runs_with_per_cell_sizes():
     assert all(r["optimizer"] == "rmsprop-complexrnn" and r["steps"] == 20_000 for r in theirs)
     irnn = [r for rid, r in runs.items() if variant_of(rid) == "irnn"]
     assert len(irnn) == 4 and all(r["nonlinearity"] == "relu" and r["init"] == "identity" for r in irnn)
+    # complex_RNN's batch schedule for their models; the notes' cells draw fresh batches
+    assert all(r["train_order"] == "their-shuffle" for r in theirs + irnn)
+    # batch 50 beside batch 20 (Arjovsky 2016's "batch sizes of 20 and 50"): both adding LSTMs, 3 seeds, 10,000 steps
+    for name, twin in (("arjovsky-lstm-b50", "arjovsky-lstm"), ("lstm-b50", "lstm")):
+        b50 = [r for rid, r in runs.items() if variant_of(rid) == name]
+        assert len(b50) == 6 and {(r["length"], r["seed"]) for r in b50} == {
+            (L, s) for L in (100, 200) for s in range(3)
+        }
+        assert all(r["batch"] == 50 and r["steps"] == 10_000 for r in b50)
+        assert config["variants"][name]["same_model"] == twin
     assert {r["hidden"] for r in runs.values() if r["task"] == "adding" and r["init"] == "xavier"} == {128}
     jobs = train_jobs(runs, config["runs_per_job"], config["runs_per_stack"], PER_RUN_FIELDS, STACKABLE_BACKENDS)
     assert sorted(rid for members in jobs.values() for rid in members) == sorted(runs)

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from rnnbench.study.claims import record, registry
-from rnnbench.study.claims.paper_claims import budgets, claim_rows, verdict_at
+from rnnbench.study.claims.paper_claims import batch_choices, budgets, choose_batch, claim_rows, verdict_at
 from rnnbench.study.claims.verdicts import fraction_interval, judged, mean_interval, side
 from rnnbench.study.pipeline.sweep import expand, variant_of
 
@@ -82,6 +82,7 @@ def test_every_run_of_each_paper_study_but_the_gru_has_its_claim(name):
         study = rid.split("/")[0]
         if "~" in study or study == "variants":  # the sweep's ids start with task~; variants have their own study
             model = variant_of(rid) or run["cell"]
+            model = cfg.get("variants", {}).get(model, {}).get("same_model", model)  # a batch-50 twin: its model's
             claim = registry.trained(run["task"], run["length"], "lstm" if model == "arjovsky-lstm" else model)
             assert claim is not None or run["cell"] == "gru", rid
             if claim is not None:
@@ -135,8 +136,11 @@ def test_budgets_are_the_readings_evaluated_then_the_claim_at_the_papers_length(
     assert [(b.step, b.category) for b in at_3000] == [(1500, "beats"), (3000, "convincing")]
     at_20k = budgets(claim, set(range(500, 20_001, 500)), 20_000)
     assert [b.step for b in at_20k] == [1500, 3000, 10_000, 20_000]
-    short = budgets(registry.trained("adding", 200, "lstm"), {3000}, 3000)
+    short = budgets(registry.trained("adding", 750, "lstm"), {3000}, 3000)
     assert short[0].category is None and "not this budget" in short[0].paper
+    # T = 200 has the readings of the paper's adding_200 figure (literature.md), so a batch stopped at 10,000 is judged
+    at_10k = budgets(registry.trained("adding", 200, "lstm"), set(range(500, 10_001, 500)), 10_000)
+    assert [(b.step, b.category) for b in at_10k] == [(1500, "baseline"), (3000, "baseline"), (10_000, "beats")]
 
 
 def adding_100_tables(theirs: float, ours: float) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -168,6 +172,75 @@ def test_claim_rows_judge_their_lstm_and_ours_at_each_reading():
         ("lstm", 3000): "disagrees",
     }
     assert rows[0]["name"] == "their LSTM" and rows[0]["per_seed"] == "0.05, 0.06"
+
+
+def batch_tables(ratios: dict[tuple[str, int], dict[int, list[float]]], steps: dict[int, int]):
+    """runs and curves tables of the adding T = 100 LSTMs: ``ratios[(model, batch)][step]`` per seed;
+    ``steps``: each batch's training length. A batch-50 run is the variant ``<model>-b50``."""
+    runs, curves = [], []
+    for (model, batch), at in ratios.items():
+        variant = model if batch == 20 else f"{model}-b50"
+        for seed in range(len(next(iter(at.values())))):
+            rid = (
+                f"task~adding/cell~lstm/length~100/clip~1.0/seed~{seed}"
+                if variant == "lstm"
+                else f"variants/variant~{variant}/task~adding/length~100/clip~1.0/seed~{seed}"
+            )
+            study = "sweep" if variant == "lstm" else "variants"
+            runs.append(dict(run=rid, study=study, task="adding", length=100, cell="lstm", seed=seed, batch=batch,
+                             steps=steps[batch]))  # fmt: skip
+            for step, per_seed in at.items():
+                curves.append(dict(run=rid, study=study, kind="eval", task="adding", length=100, cell="lstm",
+                                   seed=seed, step=step, loss_ratio=per_seed[seed]))  # fmt: skip
+    return pd.DataFrame(runs), pd.DataFrame(curves)
+
+
+SAME = {"lstm-b50": "lstm", "arjovsky-lstm-b50": "arjovsky-lstm"}
+
+
+def test_the_batch_is_chosen_once_per_model_and_length_on_the_final_loss_at_the_common_budget():
+    """Batch 20 is lower at 1,500 and 3,000, batch 50 at 10,000 (the last budget both reached): the rule
+    judges batch 50 at every budget, 1,500 and 3,000 included, where the per-budget best would be batch 20;
+    batch 20's rows are shown, not judged, and at 20,000 (batch 20 only) nothing is judged."""
+    ratios = {
+        ("lstm", 20): {1500: [0.5, 0.6, 0.55], 3000: [0.05, 0.06, 0.07], 10_000: [0.2, 0.3, 0.25],
+                       20_000: [0.01, 0.01, 0.01]},
+        ("lstm", 50): {1500: [0.95, 0.97, 0.99], 3000: [0.5, 0.6, 0.7], 10_000: [0.01, 0.02, 0.03]},
+    }  # fmt: skip
+    runs, curves = batch_tables(ratios, {20: 20_000, 50: 10_000})
+    rows = claim_rows(runs, curves, {"lstm": "LSTM (ours)"}, SAME)
+    judged_rows = {(r["batch"], r["budget"].step): r["verdict"] for r in rows}
+    assert judged_rows == {
+        (20, 1500): "shown: judged at batch 50",
+        (20, 3000): "shown: judged at batch 50",
+        (20, 10_000): "shown: judged at batch 50",
+        (20, 20_000): "shown: judged at batch 50",
+        (50, 1500): "disagrees",  # batch 20 would agree here: never the better per budget
+        (50, 3000): "disagrees",  # and here
+        (50, 10_000): "agrees",
+    }
+    choice = rows[0]["choice"]
+    assert (choice.batch, choice.step) == (50, 10_000) and choice.means[20] == pytest.approx(0.25)
+    assert {id(r["choice"]) for r in rows} == {id(choice)}  # one choice for every row of the model and length
+    assert batch_choices(rows) == [
+        "LSTM (ours), adding T = 100: batch 50 (mean loss / baseline at 10,000 steps: batch 20 0.25, batch 50 0.02)"
+    ]
+    assert all(r["name"] == "LSTM (ours)" for r in rows)
+
+
+def test_the_choice_is_per_model_a_diverged_seed_counts_worst_and_a_tie_keeps_the_smaller_batch():
+    ratios = {
+        ("arjovsky-lstm", 20): {3000: [0.5, 0.5], 10_000: [0.1, 0.1]},
+        ("arjovsky-lstm", 50): {3000: [0.01, 0.01, 0.01], 10_000: [0.001, math.nan, 0.001]},  # seed 1 diverged
+        ("lstm", 20): {3000: [0.9, 0.9], 10_000: [0.3, 0.3]},
+        ("lstm", 50): {3000: [0.1, 0.1, 0.1], 10_000: [0.3, 0.3, 0.3]},
+    }
+    runs, curves = batch_tables(ratios, {20: 20_000, 50: 10_000})
+    rows = claim_rows(runs, curves, {}, SAME)
+    chosen = {r["model"]: r["choice"].batch for r in rows}
+    assert chosen == {"arjovsky-lstm": 20, "lstm": 20}  # theirs: batch 50's mean is inf; ours: a tie
+    their = runs[runs["run"].str.contains("arjovsky")]
+    assert choose_batch(curves[curves["run"].isin(their["run"])], their).means[50] == math.inf
 
 
 def test_every_claim_names_the_config_that_checks_it():

@@ -8,6 +8,7 @@ The references are written here from their code, not from ours: ``complex_rnn_ls
 
 import dataclasses
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -19,7 +20,7 @@ from rnnbench.core.models import build_model
 from rnnbench.core.stacked import StackedModel
 from rnnbench.core.tasks import TASKS
 from rnnbench.training.config import ConfigError, RunConfig
-from rnnbench.training.dataset import FixedSet
+from rnnbench.training.dataset import FixedSet, their_step
 from rnnbench.training.optimizers import OPTIMIZERS
 from rnnbench.training.train import train
 
@@ -240,11 +241,12 @@ def test_fixed_set_is_drawn_once_from_the_seed_and_cycled_in_order():
     assert data.cursor == 0
 
 
-def test_fixed_set_run_resumes_at_its_place_in_the_cycle(tmp_path, monkeypatch):
+@pytest.mark.parametrize("order, other", [("cycled", "their-shuffle"), ("their-shuffle", "cycled")])
+def test_fixed_set_run_resumes_at_its_place_in_the_schedule(tmp_path, monkeypatch, order, other):
     import rnnbench.training.loop as loop_module
 
     torch.set_default_dtype(torch.float32)
-    cfg = RunConfig(length=5, hidden=4, batch=3, steps=12, eval_every=4, train_set=7, probe_at=())
+    cfg = RunConfig(length=5, hidden=4, batch=3, steps=12, eval_every=4, train_set=7, train_order=order, probe_at=())
     reference = train(cfg)
     real_save = loop_module.save_checkpoint
 
@@ -263,8 +265,80 @@ def test_fixed_set_run_resumes_at_its_place_in_the_cycle(tmp_path, monkeypatch):
     resumed = train(cfg, checkpoint=ckpt, checkpoint_every=5)
     assert resumed["resumed_from_step"] == 5
     assert resumed["curve"] == reference["curve"] and resumed["eval_curve"] == reference["eval_curve"]
-    fresh = train(dataclasses.replace(cfg, train_set=0))
-    assert fresh["curve"] != reference["curve"]  # the cycle is not the fresh batches
+    fresh = train(dataclasses.replace(cfg, train_set=0, train_order="cycled"))
+    assert fresh["curve"] != reference["curve"]  # the fixed set is not the fresh batches
+    assert train(dataclasses.replace(cfg, train_order=other))["curve"] != reference["curve"]  # nor the other order
+
+
+def complex_rnn_batches(data_x, data_y, n_iter, n_batch, permutations):
+    """complex_RNN's training loop, adding_problem.py lines 114-123 (memory_problem.py 106-114 is the
+    same), transcribed with its data held sample-first (theirs is time-major, ``data_x[:, inds, :]``)
+    and ``np.random.permutation`` replaced by the given draws; ``train(i % num_batches)`` reads rows
+    ``n_batch * index : n_batch * (index + 1)`` of the shuffled shared variables (their ``givens``,
+    lines 95-96). Returns the batches it would train on, in order."""
+    n_train = len(data_x)
+    num_batches = n_train / n_batch
+    batches = []
+    draws = iter(permutations)
+    for i in range(n_iter):
+        if n_iter % int(num_batches) == 0:
+            inds = next(draws)
+            data_x = data_x[inds]  # s_train_x.set_value(data_x[:,inds,:])
+            data_y = data_y[inds]  # s_train_y.set_value(data_y[inds,:])
+        index = i % int(num_batches)
+        batches.append(
+            (data_x[n_batch * index : n_batch * (index + 1)], data_y[n_batch * index : n_batch * (index + 1)])
+        )
+    return batches
+
+
+@pytest.mark.parametrize("task_name", ["adding", "copy"])
+def test_their_shuffle_takes_the_batches_of_their_loop(task_name):
+    """Same permutation draws -> the same batches as complex_RNN's loop (their bug included: the set is
+    reshuffled before every step, cumulatively), from the fixed set drawn from the run's generator."""
+    task, N, L, B, n_iter = TASKS[task_name], 60, 6, 12, 15  # num_batches 5: n_iter % 5 == 0, as their defaults
+    data = FixedSet(task, N, L, torch.Generator().manual_seed(3), "cpu", torch.float64, order="their-shuffle")
+    twin = torch.Generator().manual_seed(3)  # the same draws: the set, then one permutation per step
+    x_all, y_all = task.generate(N, L, twin, "cpu")
+    permutations = [torch.randperm(N, generator=twin).numpy() for _ in range(n_iter)]
+    theirs = complex_rnn_batches(x_all.double().numpy(), y_all.numpy(), n_iter, B, permutations)
+    for x_theirs, y_theirs in theirs:
+        x, y = data.take(B)
+        np.testing.assert_array_equal(x.numpy(), x_theirs)
+        np.testing.assert_array_equal(y.numpy(), y_theirs)
+    # row indices too: their loop's rows of an index column, against the schedule's own
+    ids = complex_rnn_batches(np.arange(N), np.arange(N), n_iter, B, permutations)
+    order = torch.arange(N)
+    for i, (rows_theirs, _) in enumerate(ids):
+        order, rows = their_step(order, torch.from_numpy(permutations[i]), i, B)
+        np.testing.assert_array_equal(rows.numpy(), rows_theirs)
+
+
+def test_their_shuffle_is_a_fresh_batch_each_step_and_deterministic_per_seed():
+    task, N, L, B = TASKS["adding"], 50, 4, 10
+
+    def make(seed: int) -> FixedSet:
+        return FixedSet(task, N, L, torch.Generator().manual_seed(seed), "cpu", torch.float32, order="their-shuffle")
+
+    a, b, c = make(0), make(0), make(1)
+    rows_a = [a.rows(B) for _ in range(20)]
+    assert all(torch.equal(r, b.rows(B)) for r in rows_a)  # the same seed: the same schedule
+    assert not all(torch.equal(r, c.rows(B)) for r in rows_a)
+    assert all(len(set(r.tolist())) == B for r in rows_a)  # without replacement within a batch
+    cycled = [torch.arange(B * i, B * (i + 1)) % N for i in range(20)]
+    assert sum(torch.equal(r, q) for r, q in zip(rows_a, cycled, strict=True)) == 0  # not in order
+    assert len({x for r in rows_a[:5] for x in r.tolist()}) < N  # five batches need not cover the set
+
+
+def test_train_order_is_refused_where_it_cannot_apply():
+    with pytest.raises(ConfigError, match="train_order 'their-shuffle' applies only to a fixed training set"):
+        RunConfig(train_order="their-shuffle")
+    with pytest.raises(ConfigError, match="train_order 'sorted' is not allowed"):
+        RunConfig(train_set=100, train_order="sorted")
+    with pytest.raises(ConfigError, match="train_set 7 is smaller than a batch \\(8\\)"):
+        RunConfig(train_set=7, batch=8, train_order="their-shuffle")
+    cfg = RunConfig(train_set=100, train_order="their-shuffle")
+    assert cfg.to_dict()["train_order"] == "their-shuffle" and "train_order" not in RunConfig(train_set=100).to_dict()
 
 
 # ---- their options through training: stacks, probes, every cell ----
@@ -278,7 +352,8 @@ def test_batched_runs_with_their_options_equal_their_single_runs(cell):
 
     peephole = {"peephole": True} if cell == "lstm" else {}
     base = dict(task="adding", cell=cell, length=8, hidden=5, batch=6, steps=4, eval_every=2, eval_batch=20,
-                learn_initial_state=True, train_set=10, probe_at=(0, -1), **peephole)  # fmt: skip
+                learn_initial_state=True, train_set=10, train_order="their-shuffle", probe_at=(0, -1),
+                **peephole)  # fmt: skip
     cfgs = [RunConfig(**base, seed=s, optimizer="rmsprop-complexrnn") for s in (0, 1)]
     batched = train_batched(cfgs)  # the stack rounds otherwise than the single run: close, not equal
     for s, b in zip([train(c) for c in cfgs], batched, strict=True):

@@ -118,3 +118,35 @@ def test_the_workflow_leaves_snakemakes_expand_alone():
     for smk in [REPO / "Snakefile", *(REPO / "workflow" / "rules").glob("*.smk")]:
         for line in smk.read_text().splitlines():
             assert not re.match(r"\s*from rnnbench\S* import .*\bexpand\b", line), f"{smk}: {line}"
+
+
+def paper_cpu() -> dict:
+    return yaml.safe_load(open(REPO / "config" / "paper-cpu.yaml"))
+
+
+@pytest.mark.parametrize(
+    "variant, edit, message",
+    [
+        (
+            "lstm-b50",
+            {"same_model": "gru"},
+            "seed~0: same_model 'gru' trains with other cell, forget_bias, reset_after (cell 'lstm' against 'gru'",
+        ),
+        ("lstm-b50", {"same_model": "nope"}, "same_model 'nope' is not allowed; use one of: arjovsky-lstm, gru, irnn"),
+        ("lstm-b50", {"same_model": "lstm-b50"}, "same_model 'lstm-b50' is not allowed"),
+        ("lstm-b50", {"same_model": "arjovsky-lstm-b50"}, "same_model 'arjovsky-lstm-b50' is not allowed"),
+        (
+            "arjovsky-lstm-b50",
+            {"train": {"batch": 50}},
+            "same_model 'arjovsky-lstm' trains with other learn_initial_state",
+        ),
+        ("lstm-b50", {"tasks": {"adding": [150]}}, "same_model 'lstm' has no run at adding T = 150"),
+    ],
+)
+def test_a_same_model_variant_differs_from_its_model_in_batch_and_steps_only(variant, edit, message):
+    """A batch-size twin (Arjovsky 2016's batch 20 and 50) must be its model at another batch and budget:
+    the paper report judges the model on whichever of the two ends lower."""
+    config = paper_cpu()
+    config["variants"][variant].update(edit)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        study_plan.make_plan(config, lambda _: None)

@@ -182,8 +182,12 @@ class RunStack:
         cfg, M = cfgs[0], len(cfgs)  # cfg: the shared fields
         self.cfgs, self.key, self.count = cfgs, cfgs, M
         self.device = device = resolve_device(cfg.device)
-        # the stack holds M runs' activations at once: check M times the batch (and held-out batch)
-        check_fits(dataclasses.replace(cfg, batch=cfg.batch * M, eval_batch=cfg.eval_batch * M), device)
+        # the stack holds M runs' activations at once: check M times the batch (and held-out batch), and
+        # M fixed sets (so that the stand-in config is still a valid one: a set holds whole batches)
+        stand_in = dataclasses.replace(
+            cfg, batch=cfg.batch * M, eval_batch=cfg.eval_batch * M, train_set=cfg.train_set * M
+        )
+        check_fits(stand_in, device)
         self.dtype = dtype = DTYPES[cfg.dtype]
         self.task = task = TASKS[cfg.task]
         # the stack copies each run's weights from our cells' model of it (auto: the premul time loop)
@@ -197,7 +201,9 @@ class RunStack:
             [math.inf if c.clip is None else c.clip for c in cfgs], device=device, dtype=dtype
         )  # (M,)
         self.clipper = RUN_CLIPPERS[cfg.clip_mode] if self.clip_on.any() else None
-        self.generators = [training_data(task, c.train_set, c.length, c.seed, device, dtype) for c in cfgs]
+        self.generators = [
+            training_data(task, c.train_set, c.length, c.seed, device, dtype, c.train_order) for c in cfgs
+        ]
         eval_gens = [torch.Generator().manual_seed(c.eval_seed) for c in cfgs]
         self.x_eval, self.y_eval = stacked_batch(task, cfg.eval_batch, cfg.length, eval_gens, device, dtype)
         self.probe_dtype = cfg.probe_torch_dtype()

@@ -30,6 +30,7 @@ from rnnbench.core.initialisation import INITS, check_applies
 from rnnbench.core.tasks import TASKS
 from rnnbench.training.autobackend import AUTO
 from rnnbench.training.clipping import CLIPPERS
+from rnnbench.training.dataset import CYCLED, THEIR_SHUFFLE, TRAIN_ORDERS
 from rnnbench.training.optimizers import OPTIMIZERS
 
 PROBE_DTYPES = ("same", "float64")
@@ -47,6 +48,7 @@ LATER_FIELDS: dict[str, Any] = {
     "peephole": False,
     "learn_initial_state": False,
     "train_set": 0,
+    "train_order": CYCLED,
 }
 # expRNN's learning rate of the orthogonal parameters, as a fraction of the others' (1_copying.py: 2e-5 / 2e-4)
 ORTHOGONAL_LR_RATIO = 0.1
@@ -108,7 +110,8 @@ class RunConfig:
     orthogonal_lr: float | None = None  # orthogonal RNN only: B's learning rate; None = lr × ORTHOGONAL_LR_RATIO
     peephole: bool = False  # LSTM only: complex_RNN's V_o c_t in the output gate (explicit backends)
     learn_initial_state: bool = False  # h_0 (and c_0) learned, from zeros, as complex_RNN's (explicit backends)
-    train_set: int = 0  # 0: a fresh batch every step; N: N sequences drawn once from the seed, cycled in order
+    train_set: int = 0  # 0: a fresh batch every step; N: N sequences drawn once from the seed, served in train_order
+    train_order: str = CYCLED  # fixed set only: cycled in order (ours), or their-shuffle (complex_RNN's loop)
     backend: str = "explicit-premul"  # explicit backends can be probed; fused through a twin; auto picks per run
     device: str = "cpu"
     dtype: str = "float32"
@@ -132,6 +135,7 @@ class RunConfig:
         one_of("device", self.device, DEVICES)
         one_of("nonlinearity", self.nonlinearity, NONLINEARITIES)
         one_of("orthogonal_map", self.orthogonal_map, ORTHOGONAL_MAPS)
+        one_of("train_order", self.train_order, TRAIN_ORDERS)
         if self.orthogonal_lr is not None:
             positive_number("orthogonal_lr", self.orthogonal_lr)
         int_at_least("length", self.length, TASKS[self.task].min_length)
@@ -141,6 +145,7 @@ class RunConfig:
         int_at_least("eval_seed", self.eval_seed, 0)
         int_at_least("probe_batch", self.probe_batch, 0)
         int_at_least("train_set", self.train_set, 0)
+        self._check_train_order()
         for name in ("bidirectional", "reset_after", "allow_tf32", "peephole", "learn_initial_state"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
@@ -177,6 +182,19 @@ class RunConfig:
                 check_trains(self.backend, self.cell, self.reset_after, self.cell_options())
             except Unsupported as e:
                 raise ConfigError(str(e)) from None
+
+    def _check_train_order(self) -> None:
+        if self.train_order != CYCLED and self.train_set == 0:
+            raise ConfigError(
+                f"train_order {self.train_order!r} applies only to a fixed training set (train_set > 0); "
+                f"leave it out, or set train_set"
+            )
+        largest = max(self.batch, self.probe_batch)
+        if self.train_order == THEIR_SHUFFLE and self.train_set < largest:
+            raise ConfigError(
+                f"train_set {self.train_set} is smaller than a batch ({largest}): train_order {THEIR_SHUFFLE!r} "
+                f"takes whole batches of the set; use train_set >= {largest}"
+            )
 
     def _check_init(self) -> None:
         try:

@@ -66,7 +66,7 @@ class SingleRun:
         self.optimizer = OPTIMIZERS[cfg.optimizer](param_groups(self.model, cfg), cfg.lr, cfg.momentum)
         self.before = [torch.empty_like(p) for p in self.params]  # the parameters before each step
         self.clipper = clipper(cfg.clip_mode, cfg.clip)
-        self.generators = training_data(task, cfg.train_set, cfg.length, cfg.seed, device, dtype)
+        self.generators = training_data(task, cfg.train_set, cfg.length, cfg.seed, device, dtype, cfg.train_order)
         eval_gen = torch.Generator().manual_seed(cfg.eval_seed)
         self.x_eval, self.y_eval = make_batch(task, cfg.eval_batch, cfg.length, eval_gen, device, dtype)
         # probes ride on the training step's own backward when they can; otherwise a separate pass on a copy

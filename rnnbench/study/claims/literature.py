@@ -38,7 +38,25 @@ def claims(
         *clipping_claim(runs),
         *training_claims(r, majority),
         *orthogonal_claims(r, majority),
+        irnn_claim(runs),
     ]
+
+
+def irnn_claim(runs: pd.DataFrame) -> list[str]:
+    """Le et al.'s IRNN: never judged below their budget; the verdict names the steps this study's IRNN runs
+    (a ReLU RNN from W_hh = I, in any of its studies) ran, if it has any."""
+    claim = registry.IRNN_ADDING
+    nonlinearity = runs["nonlinearity"] if "nonlinearity" in runs else pd.Series("tanh", index=runs.index)
+    irnn = runs[(runs["cell"] == "rnn") & (nonlinearity == "relu") & (runs["init"] == "identity")]
+    steps = int(irnn["steps"].max()) if len(irnn) else None
+    ours = (
+        "—"
+        if steps is None
+        else f"IRNN, adding T = {', '.join(str(int(x)) for x in sorted(irnn['length'].unique()))}, "
+        f"{irnn['optimizer'].iloc[0]} lr {irnn['lr'].iloc[0]:g}, batch {int(irnn['batch'].iloc[0])}"
+    )
+    measured = "not run" if steps is None else f"{steps:,} steps per run"
+    return claim_row(claim, ours, measured, registry.not_at_budget(claim, steps))
 
 
 def claim_row(claim: Claim, ours: str, measured: str, verdict: str) -> list[str]:
@@ -55,18 +73,13 @@ def _fraction(k: int, n: int) -> str:
 def orthogonal_claims(r: pd.DataFrame, majority: float) -> list[list[str]]:
     """The norm-preserving recurrences' claims: what the sweep's copy runs of the orthogonal RNN and the gated
     cells at the paper's delay show, with each cell's solved fraction and its exact interval. No verdict: our
-    orthogonal RNN is expRNN's real cell, not the uRNN, and the budgets are the default study's; the IRNN's
-    runs at Arjovsky's settings are in the paper-cpu report."""
+    orthogonal RNN is expRNN's real cell, not the uRNN, and the budgets are the default study's."""
     out = []
     copy = r[r["task"] == "copy"]
-    for claim in (registry.URNN_COPY, registry.EXPRNN_COPY, registry.IRNN_ADDING):
-        at = copy[copy["length"] == claim.length] if claim.task == "copy" else copy.iloc[0:0]
+    for claim in (registry.URNN_COPY, registry.EXPRNN_COPY):
+        at = copy[copy["length"] == claim.length]
         if at.empty or "orthogonal" not in set(at["cell"]):
-            reason = (
-                "the IRNN is not in this study (paper-cpu report)"
-                if claim.task != "copy"
-                else f"T = {claim.length} is not in this study (GPU config)"
-            )
+            reason = f"T = {claim.length} is not in this study (GPU config)"
             out.append(claim_row(claim, "—", "not run", f"not run: {reason}"))
             continue
         o = at[at["cell"] == "orthogonal"]

@@ -220,10 +220,11 @@ TOP = 10.0  # the learning curves' y axis stops at 10× the baseline
 COLORS = {"rnn": "#d62728", "lstm": "#1f77b4", "gru": "#2ca02c", "arjovsky-lstm": "#9467bd", "irnn": "#ff7f0e"}
 
 
-def figure_curves(curves: pd.DataFrame, out: Path, names: dict[str, str]) -> None:
-    """Held-out loss / baseline against training steps, per task and T, one line per run; the paper's
-    curve readings drawn at the steps they were read (black: a reading with a number)."""
-    ev = with_models(curves[curves["kind"] == "eval"])
+def figure_curves(curves: pd.DataFrame, out: Path, names: dict[str, str], same: dict[str, str] | None = None) -> None:
+    """Held-out loss / baseline against training steps, per task and T, one line per run (a model at its
+    other batch size, ``same``, in its colour, dashed); the paper's curve readings drawn at the steps they
+    were read (black: a reading with a number)."""
+    ev = with_models(curves[curves["kind"] == "eval"], same)
     panels = sorted({(t, int(L)) for t, L in zip(ev["task"], ev["length"], strict=True)})
     cols = min(4, len(panels))
     nrows = -(-len(panels) // cols)
@@ -232,10 +233,13 @@ def figure_curves(curves: pd.DataFrame, out: Path, names: dict[str, str]) -> Non
         ax.set_visible(False)
     for ax, (task, length) in zip(axes.flat, panels, strict=False):
         labelled: set[str] = set()
-        for (model, _), s in ev[(ev["task"] == task) & (ev["length"] == length)].groupby(["model", "seed"]):
+        for (model, base, _), s in ev[(ev["task"] == task) & (ev["length"] == length)].groupby(
+            ["model", "base", "seed"]
+        ):
             label = None if model in labelled else names.get(model, model)
             labelled.add(model)
-            ax.plot(s["step"], s["loss_ratio"], color=COLORS.get(model, "0.3"), lw=1.0, alpha=0.8, label=label)
+            ax.plot(s["step"], s["loss_ratio"], color=COLORS.get(base, "0.3"), lw=1.0, alpha=0.8, label=label,
+                    ls="--" if model != base else "-")  # fmt: skip
         for claim in registry.TRAINED:
             if (claim.task, claim.length) != (task, length):
                 continue
@@ -251,7 +255,7 @@ def figure_curves(curves: pd.DataFrame, out: Path, names: dict[str, str]) -> Non
             ax.text(0.02, 0.97, f"runs above {TOP:g}× leave the panel (diverging)", transform=ax.transAxes,
                     fontsize=6, va="top", color="0.3")  # fmt: skip
         ax.set_title(f"{task}, T = {length}", fontsize=9)
-        ax.set_xlabel("training steps (batch 20)", fontsize=8)
+        ax.set_xlabel("training steps", fontsize=8)
         ax.tick_params(labelsize=7)
     for ax in axes[:, 0]:
         ax.set_ylabel("held-out loss / baseline", fontsize=8)

@@ -36,8 +36,9 @@ def paper_findings(rows: list[dict], anchors: dict[str, str], extra: list[str] =
     for (task, length, _), rs in groups.items():
         claim = rs[0]["claim"]
         models: dict[str, list[dict]] = {}
+        several = len({r.get("batch") for r in rs}) > 1  # a model at two batch sizes: each named by its batch
         for r in rs:
-            models.setdefault(r["name"], []).append(r)
+            models.setdefault(r["name"] + (f", batch {r['batch']}" if several else ""), []).append(r)
         per_model = "; ".join(f"{m} ({mr[0]['interval'].n} seeds): {_budgets(mr)}" for m, mr in models.items())
         link = f" ([table]({anchors[task]}))" if task in anchors else ""
         sentences.append(f"**{task} T = {length}**, paper: {claim.says}. Mean loss / baseline: {per_model}{link}.")

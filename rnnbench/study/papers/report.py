@@ -1,6 +1,9 @@
 """The paper studies' report: each paper's claim beside ours, at the settings of each.
 
-    python -m rnnbench.study.papers RESULTS_DIR --out docs/paper-cpu --wall-seconds S [--study paper-gpu]
+    python -m rnnbench.study.papers RESULTS_DIR --out docs/paper-cpu --wall-seconds S [S ...] [--study paper-gpu]
+
+(``--wall-seconds``: one value per part of a study that was stopped and resumed from its checkpoints; the
+report gives their sum and each part.)
 
 Reads the pipeline's tables (``RESULTS_DIR/tables/runs.csv``, ``curves.csv``, ``gradflow.csv``,
 ``timings.csv``, ``jobs.csv``) of a finished ``config/paper-cpu.yaml`` or ``config/paper-gpu.yaml``
@@ -22,8 +25,8 @@ from rnnbench.study.claims import registry
 from rnnbench.study.claims.paper_claims import claim_rows, with_models
 from rnnbench.study.figures.literature import figure_curves, figure_gradients
 from rnnbench.study.papers.findings import paper_findings
-from rnnbench.study.papers.sections import claims_part, differences_part, gradients_part, pascanu_findings
-from rnnbench.study.papers.studies import STUDIES, Study, model_differences, model_names, sweep_budget
+from rnnbench.study.papers.sections import claims_part, differences_part, gradients_part, irnn_part, pascanu_findings
+from rnnbench.study.papers.studies import STUDIES, Study, model_differences, model_names, same_models, sweep_budget
 
 
 def _backends(runs: pd.DataFrame, names: dict[str, str]) -> str:
@@ -34,7 +37,7 @@ def _backends(runs: pd.DataFrame, names: dict[str, str]) -> str:
 def report(
     tables: Path,
     out: Path,
-    wall_seconds: float | None,
+    wall_seconds: float | list[float] | None,
     started: str,
     note: str,
     steps_why: str = "",
@@ -50,8 +53,9 @@ def report(
     timings = pd.read_csv(tables / "timings.csv")
     jobs = pd.read_csv(tables / "jobs.csv")
     out.mkdir(parents=True, exist_ok=True)
-    names = model_names(runs, STUDIES[study].config)
-    figure_curves(curves, out / "learning_curves.png", names)
+    config = STUDIES[study].config
+    names, same = model_names(runs, config), same_models(config)
+    figure_curves(curves, out / "learning_curves.png", names, same)
     figure_gradients(gradflow, out / "gradients.png", names)
     title, intro = cost_part(runs, timings, jobs, wall_seconds, started, note, steps_why, STUDIES[study], out).split(
         "\n\n", 1
@@ -59,10 +63,11 @@ def report(
     anchors = {"adding": "#claim-1", "copy": "#claim-2"}  # claims_part's numbering
     return (
         f"{title}\n\n"
-        + paper_findings(claim_rows(runs, curves, names), anchors, pascanu_findings(runs, gradflow))
+        + paper_findings(claim_rows(runs, curves, names, same), anchors, pascanu_findings(runs, gradflow))
         + intro
-        + claims_part(runs, curves, names, model_differences(STUDIES[study].config))
-        + differences_part(runs, curves, names, differences)
+        + claims_part(runs, curves, names, model_differences(config), same)
+        + irnn_part(runs)
+        + differences_part(runs, curves, names, differences, same)
         + gradients_part(runs, gradflow, names, STUDIES[study])
     )
 
@@ -87,11 +92,37 @@ def _harness_text(job_wall: float, work: float, train_s: float) -> str:
     )
 
 
+def wall_text(wall_seconds: float | list[float] | None) -> str:
+    """'114.2 min (6849 s)'; a study run in parts (stopped, then resumed from its checkpoints): the sum, and each
+    part's seconds, '205.0 min (12300 s, in 3 parts: 1200 + 8100 + 3000 s)'."""
+    parts = [wall_seconds] if isinstance(wall_seconds, (int, float)) else list(wall_seconds or [])
+    if not parts:
+        return "not measured"
+    total = sum(parts)
+    each = f", in {len(parts)} parts: {' + '.join(f'{p:.0f}' for p in parts)} s" if len(parts) > 1 else ""
+    return f"{total / 60:.1f} min ({total:.0f} s{each})"
+
+
+def _other_batches(runs: pd.DataFrame, names: dict[str, str], study: Study) -> str:
+    """' The batch-50 runs (their LSTM, batch 50; ...): **10,000 steps per run** (500,000 sequences).' for the
+    variants that repeat a model at another batch size; '' when there are none."""
+    twins = with_models(runs, same_models(study.config))
+    twins = twins[twins["model"] != twins["base"]]
+    parts = []
+    for (steps, batch), g in twins.groupby(["steps", "batch"]):
+        who = "; ".join(names.get(m, m) for m in sorted(g["model"].unique()))
+        parts.append(
+            f" The batch-{int(batch)} runs ({who}): **{int(steps):,} steps per run** "
+            f"({int(steps) * int(batch):,} sequences)."
+        )
+    return "".join(parts)
+
+
 def cost_part(
     runs: pd.DataFrame,
     timings: pd.DataFrame,
     jobs: pd.DataFrame,
-    wall_seconds: float | None,
+    wall_seconds: float | list[float] | None,
     started: str,
     note: str,
     steps_why: str,
@@ -102,7 +133,7 @@ def cost_part(
     _, steps, batch = sweep_budget(runs)
     names = model_names(runs, study.config)
     commit = sorted(set(runs["git_commit"].dropna()))
-    wall = f"{wall_seconds / 60:.1f} min ({wall_seconds:.0f} s)" if wall_seconds else "not measured"
+    wall = wall_text(wall_seconds)
     work, train_s = jobs["work_seconds"].sum(), jobs["train_seconds"].sum()
     job_wall = jobs["job_wall_seconds"].sum()
     cpu = ", ".join(sorted(set(timings["cpu"].astype(str))))
@@ -113,7 +144,7 @@ def cost_part(
 
 What {registry.ARJOVSKY} and {registry.HOCHREITER_ADDING.source} report at {study.lengths},
 beside what this project measures at the same settings, claim by claim. Made by
-`python -m rnnbench.study.papers results --out {out} --study {study.config[7:-5]} --wall-seconds ... --started ... --note ... --steps-why ...` from one complete run
+`python -m rnnbench.study.papers results --out {out} --study {study.config[7:-5]} --wall-seconds S [S ...] --started ... --note ... --steps-why ...` from one complete run
 of `snakemake --cores all --configfile {study.config}` ({len(runs)} runs; commit
 {", ".join(f"`{c[:10]}`" for c in commit)}; torch {", ".join(sorted(set(runs["torch"].astype(str))))}).
 {study.where}
@@ -123,7 +154,7 @@ of `snakemake --cores all --configfile {study.config}` ({len(runs)} runs; commit
 **{wall}** of wall time for the whole study (training, tables, figures), started {started}, on
 {machine}
 
-Steps: **{steps:,} per run** ({steps * batch:,} sequences at batch {batch}). {steps_why}
+Steps: **{steps:,} per run** ({steps * batch:,} sequences at batch {batch}).{_other_batches(runs, names, study)} {steps_why}
 
 Backends (`--backend auto`, recorded per run as `backend_used`): {_backends(runs, names)}.
 {_harness_text(job_wall, work, train_s)}
@@ -135,7 +166,14 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("results", type=Path, help="the study's results folder (holds tables/)")
     p.add_argument("--out", type=Path, required=True, help="folder for REPORT.md and the figures")
-    p.add_argument("--wall-seconds", type=float, default=None, help="the study's measured wall time")
+    p.add_argument(
+        "--wall-seconds",
+        type=float,
+        nargs="+",
+        default=None,
+        metavar="S",
+        help="the study's measured wall time; a study run in parts (stopped and resumed): each part's, summed",
+    )
     p.add_argument("--started", default="–", help="when the study started (UTC)")
     p.add_argument("--note", default="", help="how loaded the machine was (uptime's load average)")
     p.add_argument("--steps-why", default="", help="why the config has the steps it has (what was measured)")

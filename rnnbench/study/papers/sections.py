@@ -10,7 +10,7 @@ import pandas as pd
 
 from rnnbench.core.tasks import ADDING_TOLERANCE
 from rnnbench.study.claims import registry
-from rnnbench.study.claims.paper_claims import claim_rows, claim_table, settings_table, with_models
+from rnnbench.study.claims.paper_claims import batch_choices, claim_rows, claim_table, settings_table, with_models
 from rnnbench.study.claims.record import CONVINCING, PAPER_STEPS, rule_text
 from rnnbench.study.claims.verdicts import judged
 from rnnbench.study.papers.studies import CELL_NAMES, STUDIES, Study, sweep_budget
@@ -107,23 +107,40 @@ def _clipping_rows(runs: pd.DataFrame) -> list[list[str]]:
 
 
 def pascanu_findings(runs: pd.DataFrame, gradflow: pd.DataFrame) -> list[str]:
-    """Claim 5's sentences for the findings: the gains study's verdicts and plain SGD with and without clipping."""
+    """Claim 6's sentences for the findings: the gains study's verdicts and plain SGD with and without clipping."""
     out = []
     gains = _gains_rows(decay_at_init(gradflow, "gains"))
     if gains:
         per = "; ".join(f"gain {g}: ×{f.split(' ')[0]} per step, {v}" for g, f, v in gains)
-        out.append(f"**{registry.PASCANU_BOUND.source}**, {registry.PASCANU_BOUND.says}: {per} ([table](#claim-5)).")
+        out.append(f"**{registry.PASCANU_BOUND.source}**, {registry.PASCANU_BOUND.says}: {per} ([table](#claim-6)).")
     sgd = [r for r in _clipping_rows(runs) if r[0] == "sgd"]
     if sgd:
         per = "; ".join(f"clipping {r[1]}: {r[2]} diverged, the paper: {r[4]}: {r[5]}" for r in sgd)
-        out.append(f"**{registry.PASCANU_CLIPPING.source}**, plain SGD: {per} ([table](#claim-5)).")
+        out.append(f"**{registry.PASCANU_CLIPPING.source}**, plain SGD: {per} ([table](#claim-6)).")
     return out
 
 
-def claims_part(runs: pd.DataFrame, curves: pd.DataFrame, names: dict[str, str], differs: dict[str, str]) -> str:
-    """The rule for the verdicts, the trained claims per task at each budget, the settings, and
-    Hochreiter & Schmidhuber's claim for scale."""
-    rows = claim_rows(runs, curves, names)
+def claims_part(
+    runs: pd.DataFrame,
+    curves: pd.DataFrame,
+    names: dict[str, str],
+    differs: dict[str, str],
+    same: dict[str, str] | None = None,
+) -> str:
+    """The rule for the verdicts, the batch size each model is judged at, the trained claims per task at each
+    budget, the settings, and Hochreiter & Schmidhuber's claim for scale."""
+    rows = claim_rows(runs, curves, names, same)
+    choices = batch_choices(rows)
+    batch_text = (
+        "\n\nThe batch size: the paper trained the adding models at batch 20 and 50 and reported the better "
+        '(literature.md, "Each paper\'s own settings"), so where a model ran at both, each claim is judged on the '
+        "batch whose seeds end lower: the lower mean held-out loss / baseline at the last budget both batch sizes "
+        "reached (the shorter one's training length), chosen once per model and length and then used at every "
+        "budget, never the better one per budget. The other batch's rows are shown, not judged. Chosen:\n\n"
+        + "\n".join(f"- {c}" for c in choices)
+        if choices
+        else ""
+    )
     sweep, steps, _ = sweep_budget(runs)
     hs = registry.HOCHREITER_ADDING
     hs_table = md_table(
@@ -146,12 +163,12 @@ def claims_part(runs: pd.DataFrame, curves: pd.DataFrame, names: dict[str, str],
 papers' curves"; a reading between two of its points is in a category only when both are), and our last
 step, {steps:,}, where the paper's claim itself is judged when that is their scripts' training length
 ({PAPER_STEPS:,}). Each claim is checked on the paper's own model as complex_RNN trains it (a variant of this
-study) and on the notes' cell at the paper's settings; the settings table says how each differs.
+study) and on the notes' cell at the paper's settings; the settings table says how each differs.{batch_text}
 
 {claims_text}
 ## Settings: the paper's and ours
 
-{settings_table(runs, names, differs)}
+{settings_table(runs, names, differs, same)}
 
 ## Claim 3 — {hs.source}: {hs.says}
 
@@ -163,7 +180,37 @@ Their setting: {hs.settings}. Rule: {hs.rule}; here on Arjovsky's variant of the
 """
 
 
-def differences_part(runs: pd.DataFrame, curves: pd.DataFrame, names: dict[str, str], differences: Path | None) -> str:
+def irnn_part(runs: pd.DataFrame) -> str:
+    """Le et al.'s IRNN claim: judged only at its budget (over 10^6 steps); the steps this study's IRNN ran."""
+    claim = registry.IRNN_ADDING
+    irnn = with_models(runs)
+    irnn = irnn[irnn["model"] == "irnn"]
+    steps = int(irnn["steps"].max()) if len(irnn) else None
+    lengths = ", ".join(str(int(x)) for x in sorted(irnn["length"].unique())) or "–"
+    reading = claim.readings[0]
+    table = md_table(
+        ["the paper's setting", "its reading", "ours", "verdict"],
+        [[claim.settings, f"{reading.says} ({reading.step:,} steps)",
+          f"the IRNN variant at Arjovsky et al.'s settings, adding T = {lengths}" if steps else "no IRNN run",
+          f"**{registry.not_at_budget(claim, steps)}**"]],
+    )  # fmt: skip
+    return f"""## Claim 4 — {claim.source}: {claim.says}
+
+Rule: {claim.rule}. The IRNN's runs above check Arjovsky et al.'s claim about it (their settings and budget), not
+this one; a run at this one's budget does not fit this study (README.md says what it would cost).
+
+{table}
+
+"""
+
+
+def differences_part(
+    runs: pd.DataFrame,
+    curves: pd.DataFrame,
+    names: dict[str, str],
+    differences: Path | None,
+    same: dict[str, str] | None = None,
+) -> str:
     """What each difference between their LSTM's training and ours changed: alone, at 3,000 steps
     (``differences``), and all four together against none at every budget of this study."""
     from rnnbench.study.claims.paper_claims import differences_rows, four_together_rows
@@ -182,11 +229,11 @@ def differences_part(runs: pd.DataFrame, curves: pd.DataFrame, names: dict[str, 
             "",
         ]
     lines += [
-        "All four together (their LSTM, this study's variant) against none (ours), at each budget:",
+        "All four together (their LSTM, this study's variant) against none (ours), at each batch size and budget:",
         "",
         md_table(
-            ["T", "step", "theirs: mean (95% interval)", "ours: mean (95% interval)", "apart?"],
-            four_together_rows(runs, curves),
+            ["T", "batch", "step", "theirs: mean (95% interval)", "ours: mean (95% interval)", "apart?"],
+            four_together_rows(runs, curves, same),
         ),  # fmt: skip
         "",
         "",
@@ -197,7 +244,7 @@ def differences_part(runs: pd.DataFrame, curves: pd.DataFrame, names: dict[str, 
 def gradients_part(
     runs: pd.DataFrame, gradflow: pd.DataFrame, names: dict[str, str] = CELL_NAMES, study: Study = STUDIES["paper-cpu"]
 ) -> str:
-    """Claims 4 and 5 (gradient at initialisation, Pascanu), the learning curves, what is not checked."""
+    """Claims 5 and 6 (gradient at initialisation, Pascanu), the learning curves, what is not checked."""
     decay = decay_at_init(gradflow)
     gains = decay_at_init(gradflow, "gains")
     lengths = sorted(int(x) for x in decay["length"].unique())
@@ -214,7 +261,7 @@ def gradients_part(
 
     rnn_claim, lstm_claim = registry.GRADIENT_FIGURE_RNN, registry.GRADIENT_FIGURE_LSTM
     bound, clipping = registry.PASCANU_BOUND, registry.PASCANU_CLIPPING
-    return f"""## Claim 4 — {rnn_claim.source}: the gradient at initialisation, adding T = 1000
+    return f"""## Claim 5 — {rnn_claim.source}: the gradient at initialisation, adding T = 1000
 
 The paper's figure: {rnn_claim.says}; {lstm_claim.says} (≤ ×0.908 per step). Both at {lstm_claim.settings}.
 Ours: the fitted per-step factor of ‖∂L/∂h_t‖ at step 0 (mean over seeds, range), Glorot + forget bias 1, at
@@ -232,9 +279,9 @@ lengths, for scale.
 
 ![gradient norms against distance](gradients.png)
 
-<a id="claim-5"></a>
+<a id="claim-6"></a>
 
-## Claim 5 — {bound.source}: {bound.says}; {clipping.source}: {clipping.says}
+## Claim 6 — {bound.source}: {bound.says}; {clipping.source}: {clipping.says}
 
 {_study_settings(runs, "gains")}, orthogonal W_hh of the given gain (every singular value equals it); the
 claim is about the gradient at initialisation ({bound.rule}):

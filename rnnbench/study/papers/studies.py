@@ -82,6 +82,12 @@ def _variants(config: str) -> dict[str, dict]:
     return (yaml.safe_load(Path(config).read_text()) or {}).get("variants", {}) if Path(config).exists() else {}
 
 
+def same_models(config: str) -> dict[str, str]:
+    """Each variant that repeats a model at another batch size (its ``same_model``), by name: ``lstm-b50`` ->
+    ``lstm``; the report shows the two side by side and judges the model on the batch the rule picks."""
+    return {name: v["same_model"] for name, v in _variants(config).items() if v.get("same_model")}
+
+
 def model_differences(config: str) -> dict[str, str]:
     """How each model of the study differs from the paper's own: the notes' cells (``OURS_DIFFER``), and
     each variant in the words of its ``about`` in the study's config."""

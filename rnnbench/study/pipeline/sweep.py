@@ -210,7 +210,49 @@ def expand(config: dict) -> dict[str, dict]:
         variant_runs(config),
     ):
         runs.update(part)
+    check_same_models(config, runs)
     return runs
+
+
+# what a variant's ``same_model`` may change: the batch size, its budget in steps, and its seeds
+SAME_MODEL_MAY_DIFFER = ("batch", "steps", "seed")
+
+
+def model_of(rid: str, cell: str) -> str:
+    """The model a sweep or variant run trains: the variant's name, else the sweep's cell."""
+    return variant_of(rid) or cell
+
+
+def check_same_models(config: dict, runs: dict[str, dict]) -> None:
+    """Each variant with ``same_model`` names the sweep's cell or another variant, and every run of it has
+    a run of that model at its task and length whose settings differ only in ``SAME_MODEL_MAY_DIFFER``;
+    refused with the first field that differs otherwise."""
+    variants = config.get("variants", {})
+    models = {*config["sweep"]["cells"], *variants}
+    ignore = set(SAME_MODEL_MAY_DIFFER)
+    for name, v in variants.items():
+        other = v.get("same_model")
+        if other is None:
+            continue
+        if other == name or other not in models or variants.get(other, {}).get("same_model"):
+            allowed = ", ".join(sorted(m for m in models if m != name and not variants.get(m, {}).get("same_model")))
+            raise ConfigError(f"variant {name!r}: same_model {other!r} is not allowed; use one of: {allowed}")
+        mine = {rid: r for rid, r in runs.items() if variant_of(rid) == name}
+        theirs = [r for rid, r in runs.items() if parse_run_id(rid)[0] in ("sweep", "variants")
+                  and model_of(rid, r["cell"]) == other]  # fmt: skip
+        for rid, r in mine.items():
+            twins = [t for t in theirs if (t["task"], t["length"]) == (r["task"], r["length"])]
+            if not twins:
+                raise ConfigError(
+                    f"variant run {rid}: same_model {other!r} has no run at {r['task']} T = {r['length']}"
+                )
+            diff = sorted(k for k in {*r, *twins[0]} - ignore if r.get(k) != twins[0].get(k))
+            if diff:
+                raise ConfigError(
+                    f"variant run {rid}: same_model {other!r} trains with other {', '.join(diff)} "
+                    f"({', '.join(f'{k} {r.get(k)!r} against {twins[0].get(k)!r}' for k in diff)}); a same_model "
+                    f"variant may differ in {', '.join(SAME_MODEL_MAY_DIFFER)} only"
+                )
 
 
 def job_id(rid: str) -> str:
