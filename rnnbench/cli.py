@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from rnnbench.core.cells import CELLS, NONLINEARITIES, ORTHOGONAL_MAPS, SPECS, notes_gru
+from rnnbench.core.cells import GROUP, NONLINEARITIES, ORTHOGONAL_MAPS, SPECS, cell_spec, notes_gru
 from rnnbench.core.initialisation import INITS
 from rnnbench.core.storage import atomic_write, output_problem, write_json
 from rnnbench.core.tasks import TASKS
@@ -135,10 +135,16 @@ def _option(p: argparse.ArgumentParser, flag: str, **kwargs) -> None:
     p.add_argument(flag, **{**OPTIONS[flag], **kwargs})
 
 
+CELL_HELP = (
+    f"recurrent cell: {', '.join(SPECS)}, a module:Class in torch.nn's cell convention (torch.nn:GRUCell), "
+    f"or an installed cell's name (entry points of group {GROUP})"
+)
+
+
 def _model_args(p: argparse.ArgumentParser, default_task: str) -> None:
     d = RunConfig()
     p.add_argument("--task", choices=TASKS, default=default_task, help="copy memory or adding problem")
-    p.add_argument("--cell", choices=CELLS, required=True, help="recurrent cell")
+    p.add_argument("--cell", required=True, metavar="CELL", help=CELL_HELP)
     p.add_argument("--length", type=int, required=True, help="T: adding sequence length, or copy delay (T+20 steps)")
     p.add_argument("--seed", type=int, default=d.seed, help="seed of weights and training data")
     p.add_argument("--hidden", type=int, default=d.hidden, help="hidden units per layer and direction")
@@ -315,7 +321,7 @@ def _throughput_args(sub) -> None:
         description="Throughput of one case, or of the grid of all given values (each of --cell --backend "
         "--length --batch --hidden takes several), against the measured matmul ceiling.",
     )
-    p.add_argument("--cell", choices=CELLS, nargs="+", help="recurrent cell(s)")
+    p.add_argument("--cell", nargs="+", metavar="CELL", help=CELL_HELP)
     p.add_argument("--backend", choices=BACKENDS, nargs="+", default=[d.backend], help="backend(s)")
     p.add_argument("--length", type=int, nargs="+", help="sequence length(s) T")
     p.add_argument("--batch", type=int, nargs="+", help="batch size(s) B")
@@ -418,7 +424,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     )
     if args.checkpoint_every < 0:
         raise ConfigError(f"--checkpoint-every must be >= 0, got {args.checkpoint_every}")
-    if args.save_model and SPECS[cfg.cell].fused is None:
+    if args.save_model and cell_spec(cfg.cell).fused is None:
         raise ConfigError(
             f"--save-model writes torch.nn weights, and torch.nn has no {cfg.cell!r} cell; leave --save-model out"
         )
@@ -516,6 +522,12 @@ def _throughput_progress(row) -> None:
     what = f"{c.cell} {c.backend} T={c.length} B={c.batch} H={c.hidden}"
     if row.status != "ok":
         print(f"{what}: {row.status}: {row.reason}", file=sys.stderr)
+        return
+    if row.gflops != row.gflops:  # NaN: a user cell, FLOPs unknown
+        print(
+            f"{what}: fwd+bwd {row.fwd_bwd_s * 1e3:.2f} ms, {row.tokens_per_s:.0f} tokens/s (FLOPs unknown)",
+            file=sys.stderr,
+        )
         return
     print(
         f"{what}: fwd+bwd {row.fwd_bwd_s * 1e3:.2f} ms (±{row.fwd_bwd_iqr:.0%} IQR), {row.tokens_per_s:.0f} tokens/s, "
