@@ -1,5 +1,5 @@
 """The ``rnnbench`` command line (also ``python -m rnnbench``): ``train``, ``gradflow``,
-``throughput`` and ``aggregate``.
+``throughput``, ``aggregate``, ``compare`` and ``check``.
 
 Every argument is checked (through ``RunConfig``) before any work starts; bad input exits with
 status 2 and one line naming the bad value and what is allowed, and writes nothing. An option that
@@ -214,6 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     from rnnbench.study import compare  # its arguments and logic live in rnnbench/study/compare.py
 
     compare.add_subcommand(sub)
+    _check_args(sub)
     return parser
 
 
@@ -354,6 +355,17 @@ def _throughput_args(sub) -> None:
     _option(p, "--threads")
     _option(p, "--allow-tf32")
     p.add_argument("--out", type=Path, required=True, help="CSV output, written atomically")
+
+
+def _check_args(sub) -> None:
+    c = sub.add_parser(
+        "check",
+        help="check one cell's conformance (gradcheck, causality, batch independence, ...); print a table",
+        description="A conformance suite for one cell: each property passes, fails, or is reported (the "
+        "gradient's per-step factor, the speed against torch.nn.GRU). Exits 1 naming every property that "
+        "fails; the same properties are functions in rnnbench.check.",
+    )
+    c.add_argument("cell", metavar="CELL", help=CELL_HELP)
 
 
 def _config(args: argparse.Namespace, **extra) -> RunConfig:
@@ -568,6 +580,22 @@ def cmd_compare(args: argparse.Namespace) -> None:
 
 COMMANDS = {"train": cmd_train, "gradflow": cmd_gradflow, "throughput": cmd_throughput, "aggregate": cmd_aggregate}
 COMMANDS["compare"] = cmd_compare  # its own statement: the line above stays as other changes left it
+
+
+def cmd_check(args: argparse.Namespace) -> None:
+    from rnnbench import check
+
+    results = check.run_checks(args.cell)  # a bad name: ConfigError, exit 2, before any property
+    print(f"rnnbench check {args.cell} ({cell_spec(args.cell).path or 'built-in'})")
+    print(check.table(results))
+    failed = [r.name for r in results if r.failed]
+    if failed:
+        print(f"rnnbench check: {args.cell} fails {len(failed)} propert{'y' if len(failed) == 1 else 'ies'}: "
+              f"{', '.join(failed)}", file=sys.stderr)  # fmt: skip
+        sys.exit(1)
+
+
+COMMANDS["check"] = cmd_check
 
 
 def main(argv: Sequence[str] | None = None) -> int:
