@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from rnnbench.core.cells import GROUP, NONLINEARITIES, ORTHOGONAL_MAPS, SPECS, cell_spec, notes_gru
+from rnnbench.core.cells import GROUP, NONLINEARITIES, ORTHOGONAL_MAPS, SPECS, CellError, cell_spec, notes_gru
 from rnnbench.core.initialisation import INITS
 from rnnbench.core.storage import atomic_write, output_problem, write_json
 from rnnbench.core.tasks import TASKS
@@ -79,6 +79,15 @@ def _clip(value: str) -> float | None:
     if not threshold > 0 or threshold == float("inf"):
         raise argparse.ArgumentTypeError(f"--clip {value!r} is not allowed; use 'none' or a finite threshold > 0")
     return threshold
+
+
+def _cell(value: str) -> str:
+    """A cell name, resolved (a user cell imported and its contract checked) while the line is parsed."""
+    try:
+        cell_spec(value)
+    except CellError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return value
 
 
 def _optional_float(value: str) -> float | None:
@@ -144,7 +153,7 @@ CELL_HELP = (
 def _model_args(p: argparse.ArgumentParser, default_task: str) -> None:
     d = RunConfig()
     p.add_argument("--task", choices=TASKS, default=default_task, help="copy memory or adding problem")
-    p.add_argument("--cell", required=True, metavar="CELL", help=CELL_HELP)
+    p.add_argument("--cell", type=_cell, required=True, metavar="CELL", help=CELL_HELP)
     p.add_argument("--length", type=int, required=True, help="T: adding sequence length, or copy delay (T+20 steps)")
     p.add_argument("--seed", type=int, default=d.seed, help="seed of weights and training data")
     p.add_argument("--hidden", type=int, default=d.hidden, help="hidden units per layer and direction")
@@ -322,7 +331,7 @@ def _throughput_args(sub) -> None:
         description="Throughput of one case, or of the grid of all given values (each of --cell --backend "
         "--length --batch --hidden takes several), against the measured matmul ceiling.",
     )
-    p.add_argument("--cell", nargs="+", metavar="CELL", help=CELL_HELP)
+    p.add_argument("--cell", type=_cell, nargs="+", metavar="CELL", help=CELL_HELP)
     p.add_argument("--backend", choices=BACKENDS, nargs="+", default=[d.backend], help="backend(s)")
     p.add_argument("--length", type=int, nargs="+", help="sequence length(s) T")
     p.add_argument("--batch", type=int, nargs="+", help="batch size(s) B")
@@ -365,7 +374,7 @@ def _check_args(sub) -> None:
         "gradient's per-step factor, the speed against torch.nn.GRU). Exits 1 naming every property that "
         "fails; the same properties are functions in rnnbench.check.",
     )
-    c.add_argument("cell", metavar="CELL", help=CELL_HELP)
+    c.add_argument("cell", type=_cell, metavar="CELL", help=CELL_HELP)
 
 
 def _config(args: argparse.Namespace, **extra) -> RunConfig:
