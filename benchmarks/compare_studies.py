@@ -12,7 +12,7 @@ table's rows of the other runs are counted and left out, never compared.
 
      python benchmarks/compare_studies.py --conclusions A B
 compares what the two studies conclude instead of their numbers (issue 22): every verdict and every
-"longest T solved" their reports state (``rnnbench.study.conclusions``). A and B are study directories
+"longest T solved" their reports state (``rnnbench.study.report.conclusions``). A and B are study directories
 (results/REPORT.md inside), directories holding a REPORT.md, or Markdown files. Prints "same: N
 conclusions" and exits 0 when every conclusion is equal, else each difference and exits 1; 2 for input
 that is not a report.
@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rnnbench.study.conclusions import ReportError, compare_conclusions, read_conclusions
+from rnnbench.study.report.conclusions import ReportError, compare_conclusions, read_conclusions
 
 # columns that differ between two runs of the same study by nature: timings, where it ran, which commit
 TIMING = {"train_seconds", "work_seconds", "wall_seconds", "throughput_seq_per_s", "git_commit", "torch_threads", "cpu"}

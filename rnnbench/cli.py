@@ -220,7 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     _gradflow_args(sub)
     _throughput_args(sub)
     _aggregate_args(sub)
-    from rnnbench.study import compare  # its arguments and logic live in rnnbench/study/compare.py
+    from rnnbench.bench import compare  # its arguments and matching live in rnnbench/bench/compare.py
 
     compare.add_subcommand(sub)
     _check_args(sub)
@@ -558,7 +558,8 @@ def _throughput_progress(row) -> None:
 
 
 def cmd_aggregate(args: argparse.Namespace) -> None:
-    from rnnbench.study.aggregate import TABLE_NAMES, ResultError, write_tables
+    from rnnbench.study.pipeline.results import ResultError
+    from rnnbench.study.tables.aggregate import TABLE_NAMES, write_tables
 
     if not args.runs_dir.is_dir():
         raise ConfigError(f"RUNS_DIR {str(args.runs_dir)!r} is not a directory; give the folder of run JSONs")
@@ -582,9 +583,21 @@ def cmd_aggregate(args: argparse.Namespace) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> None:
-    from rnnbench.study.compare import run
+    """``rnnbench compare``: every input is read and checked before anything is written. The tables are
+    matched in rnnbench.bench.compare; the table and figure are written by rnnbench.study.figures.throughput."""
+    from rnnbench.bench.compare import CompareError, compare
+    from rnnbench.study.figures.throughput import write_comparison
 
-    run(args)
+    if args.out.exists() and not args.out.is_dir():
+        raise CompareError(f"--out {str(args.out)!r} is a file; give a directory")
+    cmp = compare(args.tables)
+    for note in cmp.notes:
+        print(note, file=sys.stderr)
+    files = write_comparison(cmp, args.out)
+    cases = len(cmp.table) // len(cmp.machines)
+    print(f"{len(cmp.machines)} machines, {cases} case(s) in common -> {', '.join(map(str, files))}", file=sys.stderr)
+    for name in cmp.machines:
+        print(f"  {name}", file=sys.stderr)
 
 
 COMMANDS = {"train": cmd_train, "gradflow": cmd_gradflow, "throughput": cmd_throughput, "aggregate": cmd_aggregate}

@@ -14,7 +14,7 @@
 #                same-mode ceiling: fractions <= 1) and `rnnbench train --allow-tf32`;
 #                skipped, saying so, where this commit's CLI has no --allow-tf32           ~1 min
 #   paper_gpu    config/paper-gpu.yaml's study (its whole pipeline) in OUT/study, then its
-#                paper report (python -m rnnbench.study.paper_cpu --study paper-gpu) in
+#                paper report (python -m rnnbench.study.papers --study paper-gpu) in
 #                OUT/paper-gpu/REPORT.md; planned at about 6.5 min (the config says how)
 # A part that fails is recorded and the next one runs; the exit status is 1 when any part failed.
 #
@@ -201,7 +201,7 @@ EOF
     (cd "$STUDY" && "$PY" -m snakemake "${targets[@]}" --cores all --configfile "$config") || return 1
     wall=$(( $(date +%s) - start ))
     echo "study wall seconds: $wall"
-    "$PY" -m rnnbench.study.paper_cpu "$STUDY/results" --out "$OUT/paper-gpu" --study paper-gpu \
+    "$PY" -m rnnbench.study.papers "$STUDY/results" --out "$OUT/paper-gpu" --study paper-gpu \
         --wall-seconds "$wall" --started "$started" --note "load average $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 study_result() {

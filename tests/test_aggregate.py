@@ -1,4 +1,4 @@
-"""Sweep expansion (rnnbench.study.sweep) and aggregation (rnnbench.study.aggregate), without Snakemake."""
+"""Sweep expansion (rnnbench.study.pipeline.sweep) and aggregation (rnnbench.study.tables.aggregate), without Snakemake."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ from rnnbench.core.cells import CELLS
 from rnnbench.core.initialisation import INITS
 from rnnbench.core.storage import write_json
 from rnnbench.core.tasks import TASKS
-from rnnbench.study.aggregate import ResultError, build_tables, load_result, write_tables
-from rnnbench.study.sweep import expand, parse_run_id, report_settings, run_id
+from rnnbench.study.pipeline.results import ResultError, load_result
+from rnnbench.study.pipeline.sweep import expand, parse_run_id, report_settings, run_id
+from rnnbench.study.tables.aggregate import build_tables, write_tables
 from rnnbench.training.clipping import CLIPPERS
 from rnnbench.training.config import BACKEND_CHOICES, DEVICES, DTYPES, PROBE_DTYPES, ConfigError, RunConfig
 from rnnbench.training.optimizers import OPTIMIZERS
@@ -274,7 +275,7 @@ def test_version_falls_back_to_the_aggregators_when_not_recorded(results, tmp_pa
 
 
 def test_report_lists_every_skipped_file():
-    from rnnbench.study.report import skipped_section
+    from rnnbench.study.report.closing import skipped_section
 
     none = skipped_section(pd.DataFrame(columns=["path", "reason"]))
     assert none.startswith("None")
@@ -303,7 +304,8 @@ def synthetic_runs() -> pd.DataFrame:
 
 
 def test_headline_longest_solved_with_its_interval_and_diverged_shown():
-    from rnnbench.study.report import headline, length_solved, longest_solved
+    from rnnbench.study.claims.solved import length_solved, longest_solved
+    from rnnbench.study.report.headline import headline
 
     runs = synthetic_runs()
     rnn = runs[runs["cell"] == "rnn"]
@@ -322,12 +324,12 @@ def test_headline_longest_solved_with_its_interval_and_diverged_shown():
 
 def test_writing_the_report_imports_no_plotting_library():
     """REPORT.md is Markdown: importing its writer must not pull in matplotlib or seaborn (the cell and
-    clipping names come from rnnbench.study.labels, the depth profiles from rnnbench.study.aggregate)."""
+    clipping names come from rnnbench.study.tables.labels, the depth profiles from rnnbench.study.tables.aggregate)."""
     import subprocess
     import sys
 
     code = (
-        "import sys, rnnbench.study.report\n"
+        "import sys, rnnbench.study.report.document\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'seaborn')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
@@ -338,8 +340,8 @@ def test_solved_levels_in_report_and_figures_are_the_tasks_own():
     """The "solved" criteria of rnnbench.core.tasks, not copies of their numbers, name the headline's rule
     and draw figure 4's reference lines."""
     from rnnbench.core import tasks
-    from rnnbench.study.figures import fig4_length_sweep_accuracy, fig4_length_sweep_loss
-    from rnnbench.study.report import SOLVED_RULES
+    from rnnbench.study.figures.training import fig4_length_sweep_accuracy, fig4_length_sweep_loss
+    from rnnbench.study.report.headline import SOLVED_RULES
 
     assert f"< {tasks.ADDING_SOLVED_RATIO:g} ×" in SOLVED_RULES["adding"]
     assert f"≥ {tasks.COPY_SOLVED_ACCURACY:g} on the {tasks.COPY_RECALL}" in SOLVED_RULES["copy"]

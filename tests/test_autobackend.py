@@ -12,7 +12,7 @@ import torch
 import yaml
 
 from rnnbench.core.backends import TRAINING_BACKENDS
-from rnnbench.study.sweep import expand, train_jobs, variant_of
+from rnnbench.study.pipeline.sweep import expand, train_jobs, variant_of
 from rnnbench.training.autobackend import AUTO, CPU, CUDA, choose, concrete_backend
 from rnnbench.training.batched import PER_RUN_FIELDS, STACKABLE_BACKENDS, train_runs
 from rnnbench.training.config import ConfigError, RunConfig

@@ -179,8 +179,8 @@ def test_every_derived_table_has_exactly_the_cells_of_specs():
     from rnnbench.bench.flops import gates
     from rnnbench.core.layers import FUSED
     from rnnbench.core.stacked import StackedCell
-    from rnnbench.study.style import CELL_COLORS
-    from rnnbench.study.sweep import CELL_COST
+    from rnnbench.study.figures.style import CELL_COLORS
+    from rnnbench.study.pipeline.sweep import CELL_COST
     from rnnbench.training.config import ONLY_FOR
 
     for table, field in ((FUSED, "fused"), (CELL_COST, "cost"), (CELLS, "cls")):

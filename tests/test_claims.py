@@ -1,5 +1,5 @@
-"""The one registry of claims (rnnbench.study.claims), the verdicts' intervals (rnnbench.study.verdicts),
-and the paper studies' trained claims judged at the papers' budgets (rnnbench.study.paper_claims)."""
+"""The one registry of claims (rnnbench.study.claims.registry), the verdicts' intervals (rnnbench.study.claims.verdicts),
+and the paper studies' trained claims judged at the papers' budgets (rnnbench.study.claims.paper_claims)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from rnnbench.study import claims as registry
-from rnnbench.study.paper_claims import budgets, claim_rows, verdict_at
-from rnnbench.study.sweep import expand, variant_of
-from rnnbench.study.verdicts import fraction_interval, judged, mean_interval, side
+from rnnbench.study.claims import record, registry
+from rnnbench.study.claims.paper_claims import budgets, claim_rows, verdict_at
+from rnnbench.study.claims.verdicts import fraction_interval, judged, mean_interval, side
+from rnnbench.study.pipeline.sweep import expand, variant_of
 
 REPO = Path(__file__).resolve().parents[1]
 # a paper cited by its authors and year: what only the registry may hold
@@ -44,14 +44,15 @@ def cited_outside(source: str) -> list[str]:
 
 
 def test_no_claim_is_defined_outside_the_registry():
+    study = REPO / "rnnbench" / "study"
     found = {
-        p.name: hits
-        for p in sorted((REPO / "rnnbench" / "study").glob("*.py"))
-        if p.name != "claims.py"
+        str(p.relative_to(study)): hits
+        for p in sorted(study.rglob("*.py"))
+        if p != study / "claims" / "registry.py"
         for hits in [cited_outside(p.read_text())]
         if hits
     }
-    assert not found, f"papers cited outside rnnbench/study/claims.py: {found}"
+    assert not found, f"papers cited outside rnnbench/study/claims/registry.py: {found}"
 
 
 def test_the_scan_finds_a_claim_written_in_a_report_module():
@@ -64,12 +65,12 @@ def test_every_record_is_complete_and_in_the_rule():
     assert len(registry.BY_KEY) == len(registry.CLAIMS)
     for c in registry.CLAIMS:
         assert c.source and c.says and c.settings and c.rule and c.checked_in, c.key
-        assert set(c.checked_in) <= {registry.REPORT, *registry.PAPERS}
-        assert c.category in (None, *registry.CATEGORIES)
+        assert set(c.checked_in) <= {record.REPORT, *record.PAPERS}
+        assert c.category in (None, *record.CATEGORIES)
         for r in c.readings:
-            assert r.category in (None, *registry.CATEGORIES) and r.step > 0
+            assert r.category in (None, *record.CATEGORIES) and r.step > 0
             if r.ratio is not None and r.category is not None:  # a drawn reading sits in its own category
-                line = registry.AT_BASELINE if r.category != "convincing" else registry.CONVINCING
+                line = record.AT_BASELINE if r.category != "convincing" else record.CONVINCING
                 assert (r.ratio >= line) == (r.category == "baseline"), (c.key, r)
     assert registry.trained("adding", 100, "lstm").readings[1].ratio == pytest.approx(0.06)
 

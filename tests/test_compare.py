@@ -8,8 +8,8 @@ import matplotlib.image
 import pandas as pd
 import pytest
 
+from rnnbench.bench.compare import CompareError, compare
 from rnnbench.cli import main
-from rnnbench.study.compare import CompareError, compare
 
 
 def table(cpu: str, device: str, scale: float, lengths=(25, 100), gpu: str = "", threads: int = 1) -> pd.DataFrame:

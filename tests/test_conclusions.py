@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from rnnbench.study.conclusions import (
+from rnnbench.study.report.conclusions import (
     ReportError,
     compare_conclusions,
     conclusions,
@@ -21,7 +21,7 @@ from rnnbench.study.conclusions import (
     read_conclusions,
     verdict_word,
 )
-from rnnbench.study.mdtable import md_table, md_tables
+from rnnbench.study.tables.mdtable import md_table, md_tables
 
 DATA = Path(__file__).parent / "data" / "conclusions"
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "compare_studies.py"

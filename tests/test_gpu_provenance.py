@@ -12,10 +12,11 @@ import pandas as pd
 import pytest
 
 from rnnbench.core.storage import write_json
-from rnnbench.study import figures, style
-from rnnbench.study.aggregate import build_tables, write_tables
-from rnnbench.study.labels import cudnn_text, gpu_text, with_hardware
-from rnnbench.study.report import provenance_section, read_tables
+from rnnbench.study.figures import annotate, style, training
+from rnnbench.study.report.closing import provenance_section
+from rnnbench.study.report.document import read_tables
+from rnnbench.study.tables.aggregate import build_tables, write_tables
+from rnnbench.study.tables.labels import cudnn_text, gpu_text, with_hardware
 from rnnbench.training.config import RunConfig
 from rnnbench.training.train import train
 
@@ -84,14 +85,14 @@ def test_a_record_from_before_the_math_mode_says_not_recorded(record, tmp_path):
 
 
 def test_figure_titles_name_the_gpu(record, tmp_path, monkeypatch):
-    """The pipeline's figure rules give the timings table to ``figures.render``: its title says the GPU."""
+    """The pipeline's figure rules give the timings table to ``training.render``: its title says the GPU."""
     titles = []
-    real = style.suptitle
+    real = annotate.suptitle
     monkeypatch.setattr(
-        style, "suptitle", lambda fig, what, details="": titles.append(details) or real(fig, what, details)
+        annotate, "suptitle", lambda fig, what, details="": titles.append(details) or real(fig, what, details)
     )
     paths = tables_of(on_gpu(record, math_mode="fp32"), tmp_path)["paths"]
     tables = {k: paths[k] for k in ("runs", "curves", "timings")}
-    figures.render("fig5_learning_curves", tables, str(tmp_path / "f.png"), str(tmp_path / "f.pdf"), "h", {})
+    training.render("fig5_learning_curves", tables, str(tmp_path / "f.png"), str(tmp_path / "f.pdf"), "h", {})
     assert titles and "cuda (NVIDIA H200, CUDA 13.0, cuDNN 9.19.0, fp32)" in titles[0]
     assert build_tables([str(tmp_path / "runs" / f"{RUN}.json")])["runs"]["device_used"].tolist() == ["cuda"]

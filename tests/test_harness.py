@@ -1,11 +1,11 @@
-"""Harness-overhead accounting (rnnbench.study.harness) against hand-computed cases."""
+"""Harness-overhead accounting (rnnbench.study.pipeline.harness) against hand-computed cases."""
 
 import json
 
 import pandas as pd
 import pytest
 
-from rnnbench.study.harness import busy_wall_and_peak, harness_section, job_rows, overhead
+from rnnbench.study.pipeline.harness import busy_wall_and_peak, harness_section, job_rows, overhead
 
 
 def test_busy_wall_is_the_union_of_the_intervals_and_peak_the_most_open_at_once():

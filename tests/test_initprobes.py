@@ -13,7 +13,7 @@ import yaml
 
 from rnnbench.core.models import build_model
 from rnnbench.core.tasks import TASKS
-from rnnbench.study.initprobes import first_below, probe_configs, run_init_probes, summarise_probes
+from rnnbench.study.pipeline.initprobes import first_below, probe_configs, run_init_probes, summarise_probes
 from rnnbench.training.config import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -126,7 +126,7 @@ def test_first_below_on_a_real_probe_of_their_lstm():
 
 
 def test_figure_1b_names_the_peephole_in_the_lstm_legend_only():
-    from rnnbench.study.figures_literature import fig1b_gradflow_paper_scale
+    from rnnbench.study.figures.literature import fig1b_gradflow_paper_scale
 
     fig = fig1b_gradflow_paper_scale(run_init_probes({**SPEC, "length": 12, "seeds": [0]}))
     legends = {

@@ -1,12 +1,12 @@
 """Training jobs: the pipeline's packing of runs into stacks (rnnbench.training.stacking) and jobs
-(rnnbench.study.sweep)."""
+(rnnbench.study.pipeline.sweep)."""
 
 from pathlib import Path
 
 import pytest
 import yaml
 
-from rnnbench.study.sweep import expand, job_cost, parse_run_id, train_jobs
+from rnnbench.study.pipeline.sweep import expand, job_cost, parse_run_id, train_jobs
 from rnnbench.training.config import ConfigError
 from rnnbench.training.stacking import PER_RUN_FIELDS, STACKABLE_BACKENDS, group_stacks
 

@@ -1,6 +1,7 @@
 """The package's layers, read from its source with ``ast`` (nothing is imported): dependencies run only
 downward (core <- training <- study; core <- bench), no private name crosses a module boundary, and no
-function is longer than ~80 lines unless its docstring says why."""
+function is longer than ~80 lines unless its docstring says why. Inside the study layer the same holds
+for its stages, one folder each: a stage imports only the stages before it (``STAGES``)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,19 @@ ALLOWED: dict[str, set[str] | None] = {
     "study": {"core", "training", "bench", "study"},
     "top": None,
 }
+# the study's stages (rnnbench/study/<stage>/) -> the stages each may import from (its own included), in the
+# order a study runs: pipeline -> tables -> claims -> figures; the report writes Markdown, so it takes no
+# figure module (and no plotting library); the paper studies' report takes every stage before it
+STAGES: dict[str, set[str]] = {
+    "pipeline": {"pipeline"},
+    "tables": {"pipeline", "tables"},
+    "claims": {"pipeline", "tables", "claims"},
+    "figures": {"pipeline", "tables", "claims", "figures"},
+    "report": {"pipeline", "tables", "claims", "report"},
+    "papers": {"pipeline", "tables", "claims", "figures", "papers"},
+}
+# in the study layer but in no stage: the package itself, and the deprecated alias of rnnbench.study.papers
+STUDY_TOP = {"rnnbench.study", "rnnbench.study.paper_cpu"}
 MAX_LINES = 80
 LONG_REASON = "long because"  # a docstring with this phrase says why its function may be longer
 
@@ -74,6 +88,33 @@ def import_violations(package: Path = PACKAGE) -> list[str]:
     return out
 
 
+def stage_of(module: str) -> str | None:
+    """``rnnbench.study.claims.registry`` -> ``claims``; ``rnnbench.study``, ``rnnbench.study.paper_cpu`` ->
+    ``top`` (in the study, in no stage); a module of another layer -> None."""
+    parts = module.split(".")
+    if parts[:2] != ["rnnbench", "study"]:
+        return None
+    return parts[2] if len(parts) > 2 and parts[2] in STAGES else "top"
+
+
+def stage_violations(package: Path = PACKAGE) -> list[str]:
+    """Every import of a stage module from a later stage (or from the study's top, the alias), at any
+    depth, relative ones too. ``from rnnbench.study import figures`` names the stage it imports."""
+    out = []
+    for path in modules(package):
+        here = stage_of(module_name(path, package))
+        if here in (None, "top"):
+            continue
+        for line, target, names in imports(path, package):
+            targets = [f"{target}.{n}" for n in names] if target == "rnnbench.study" and names else [target]
+            for t in targets:
+                there = stage_of(t)
+                if there is not None and there not in STAGES[here]:
+                    where = f"{path.relative_to(package.parent)}:{line}"
+                    out.append(f"{where}: study stage {here} imports {t} ({there}: not before it)")
+    return out
+
+
 def import_cycles(package: Path = PACKAGE) -> list[list[str]]:
     """Groups of modules that import one another round a circle (at any depth, inside functions too):
     each group's modules could not be understood, or tested, one without the others. ``from pkg import
@@ -118,6 +159,44 @@ def test_imports_only_go_down_the_layers_and_never_name_a_private():
     assert not found, "\n".join(found)
 
 
+def test_the_study_stages_import_only_the_stages_before_them():
+    found = stage_violations()
+    assert not found, "\n".join(found)
+
+
+def test_every_study_module_is_in_a_stage():
+    # a new module of the study goes in the folder of its stage (or a new stage, given its place in STAGES)
+    for path in modules(PACKAGE):
+        name = module_name(path, PACKAGE)
+        assert stage_of(name) in (None, *STAGES) or name in STUDY_TOP, path
+
+
+@pytest.mark.parametrize(
+    "where, source, expect",
+    [
+        ("claims/x.py", "from rnnbench.study.figures import style\n", "claims imports rnnbench.study.figures"),
+        ("report/x.py", "def f():\n    from rnnbench.study.figures.training import render\n", "report imports"),
+        ("pipeline/x.py", "from ..tables import aggregate\n", "pipeline imports rnnbench.study.tables"),
+        ("tables/x.py", "from rnnbench.study import report\n", "tables imports rnnbench.study.report"),
+        ("figures/x.py", "import rnnbench.study.paper_cpu\n", "figures imports rnnbench.study.paper_cpu (top"),
+        ("papers/x.py", "from rnnbench.study.figures import style\nfrom ..claims import registry\n", None),
+        ("report/x.py", "from rnnbench.study.claims.solved import longest_text\nfrom . import closing\n", None),
+    ],
+)
+def test_the_stage_walk_sees_what_it_must(tmp_path, where, source, expect):
+    """The checker itself, on a synthetic package: a stage that imports a later stage (at module level, in
+    a function, relatively, or by naming the stage from ``rnnbench.study``) or the alias is caught; imports
+    of earlier stages and of its own pass."""
+    path = tmp_path / "rnnbench" / "study" / where
+    path.parent.mkdir(parents=True)
+    path.write_text(source)
+    found = stage_violations(tmp_path / "rnnbench")
+    if expect is None:
+        assert found == []
+    else:
+        assert len(found) == 1 and expect in found[0], found
+
+
 def test_no_modules_import_one_another_round_a_circle():
     """A measuring instrument (``training.probes``) must not import the driver it measures for
     (``training.train``, ``training.loop``), which imports it: what both need lies below them."""
@@ -152,7 +231,7 @@ def test_every_module_is_in_a_layer():
 @pytest.mark.parametrize(
     "source, expect",
     [
-        ("from rnnbench.study.sweep import expand\n", "upward"),
+        ("from rnnbench.study.pipeline.sweep import expand\n", "upward"),
         ("def f():\n    import rnnbench.bench.flops\n", "upward"),
         ("from rnnbench.core.cells import _Cell\n", "private"),
         ("from ..study import sweep\n", "upward"),

@@ -11,9 +11,10 @@ import yaml
 
 from rnnbench.core.models import build_model
 from rnnbench.core.tasks import TASKS
-from rnnbench.study.initprobes import probe_configs, run_init_probes, summarise_probes
-from rnnbench.study.report import NOT_AT_SCALE, depth_table, paper_scale_claims, training_claims
-from rnnbench.study.sweep import depth_runs, parse_run_id
+from rnnbench.study.claims.literature import NOT_AT_SCALE, paper_scale_claims, training_claims
+from rnnbench.study.pipeline.initprobes import probe_configs, run_init_probes, summarise_probes
+from rnnbench.study.pipeline.sweep import depth_runs, parse_run_id
+from rnnbench.study.report.gradients import depth_table
 from rnnbench.training.config import ConfigError
 from rnnbench.training.probes import probe
 

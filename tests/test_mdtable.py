@@ -8,9 +8,9 @@ from pathlib import Path
 import markdown
 import pandas as pd
 
-from rnnbench.study import claims as registry
-from rnnbench.study.mdtable import md_cell, md_table, table_shapes
-from rnnbench.study.paper_claims import claim_rows, claim_table
+from rnnbench.study.claims import registry
+from rnnbench.study.claims.paper_claims import claim_rows, claim_table
+from rnnbench.study.tables.mdtable import md_cell, md_table, table_shapes
 
 
 def assert_tables_keep_their_columns(text: str) -> None:

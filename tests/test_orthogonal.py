@@ -201,7 +201,7 @@ def test_sweep_blocks_add_lengths_for_their_cells_only_and_refuse_a_run_twice():
 
     import yaml
 
-    from rnnbench.study.sweep import sweep_runs
+    from rnnbench.study.pipeline.sweep import sweep_runs
 
     config = yaml.safe_load(open("config/config.yaml"))
     block = {"lengths": [100], "cells": ["orthogonal", "lstm"], "clip": [None], "train": {"steps": 7}}
@@ -222,7 +222,8 @@ def test_sweep_blocks_add_lengths_for_their_cells_only_and_refuse_a_run_twice():
 def test_report_rows_of_the_copy_contrast():
     import pandas as pd
 
-    from rnnbench.study.report import headline, orthogonal_claims
+    from rnnbench.study.claims.literature import orthogonal_claims
+    from rnnbench.study.report.headline import headline
 
     rows = [
         dict(study="sweep", task="copy", cell=c, length=T, clip=None, seed=s, solved=c == "orthogonal", status="ok",

@@ -14,7 +14,7 @@ import pytest
 import torch
 import yaml
 
-from rnnbench.study import plan as study_plan
+from rnnbench.study.pipeline import plan as study_plan
 
 REPO = Path(__file__).resolve().parents[1]
 FAKECUDA = REPO / "tests" / "fakecuda"

@@ -21,8 +21,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from rnnbench.study.aggregate import run_id_of
-from rnnbench.study.sweep import expand, train_jobs
+from rnnbench.study.pipeline.results import run_id_of
+from rnnbench.study.pipeline.sweep import expand, train_jobs
 from rnnbench.training.batched import PER_RUN_FIELDS, STACKABLE_BACKENDS
 from rnnbench.training.config import RunConfig
 
@@ -36,7 +36,7 @@ FIGURES = [
     "fig4_length_sweep_accuracy",
     "fig5_learning_curves",
 ]
-LITERATURE_FIGURES = ["fig1b_gradflow_paper_scale", "fig7_depth"]  # rnnbench.study.figures_literature
+LITERATURE_FIGURES = ["fig1b_gradflow_paper_scale", "fig7_depth"]  # rnnbench.study.figures.literature
 
 
 def copy_workflow(dest: Path) -> Path:
@@ -107,7 +107,7 @@ def test_compare_throughput_in_the_pipeline(tmp_path):
     """config compare_throughput adds the comparison job; a table that is not there stops the parse."""
     wd = copy_workflow(tmp_path)
     other = tmp_path / "other_machine.csv"
-    other.write_text("cell\n")  # only its existence is checked while parsing; rnnbench.study.compare reads it
+    other.write_text("cell\n")  # only its existence is checked while parsing; rnnbench.bench.compare reads it
     out = snakemake(wd, "-n", "--configfile", "config/smoke.yaml", "--config", f'compare_throughput=["{other}"]')
     assert job_counts(out.stdout)["compare_throughput"] == 1
     bad = ["-n", "--configfile", "config/smoke.yaml", "--config", 'compare_throughput=["nope.csv"]']
@@ -300,8 +300,8 @@ def test_figures_are_valid_pngs(smoke):
 def test_figures_carry_provenance_and_pdf_is_byte_stable(smoke, tmp_path):
     from PIL import Image
 
-    from rnnbench.study import figures_literature
-    from rnnbench.study.figures import render
+    from rnnbench.study.figures import literature
+    from rnnbench.study.figures.training import render
 
     runs = pd.read_csv(smoke / "results/tables/runs.csv")
     commit = runs["git_commit"].iloc[0]
@@ -325,7 +325,7 @@ def test_figures_carry_provenance_and_pdf_is_byte_stable(smoke, tmp_path):
     tables = {t: str(smoke / f"results/tables/{t}.csv") for t in ("runs", "gradflow", "init_probes")}
     for name in LITERATURE_FIGURES:
         for p, q in zip(again, pngs, strict=True):
-            figures_literature.render(name, tables, str(q), str(p), "abc", {})
+            literature.render(name, tables, str(q), str(p), "abc", {})
         assert again[0].read_bytes() == again[1].read_bytes(), name
         assert pngs[0].read_bytes() == pngs[1].read_bytes(), name
 
@@ -397,7 +397,7 @@ def test_report_html_is_self_contained(smoke):
 def test_every_report_table_row_has_the_headers_cells(smoke):
     """REPORT.md and REPORT.html: no free-text cell splits its row (issue 22: the first claim's
     |f′·w| < 1 did, and the verdict column showed our settings)."""
-    from rnnbench.study.mdtable import table_shapes
+    from rnnbench.study.tables.mdtable import table_shapes
 
     md = (smoke / "results/REPORT.md").read_text()
     shapes = table_shapes(md)
@@ -599,7 +599,7 @@ def run_jsons(wd: Path) -> dict[str, tuple[int, int]]:
 def test_sigkill_then_the_same_command_resumes(tmp_path):
     """kill -9 Snakemake and its running job mid-study; every result left is whole, the same command
     then finishes without redoing a finished run, and the tables equal an uninterrupted run's."""
-    from rnnbench.study.aggregate import load_result
+    from rnnbench.study.pipeline.results import load_result
 
     command = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "tiny.yaml"]
     ref, wd = tmp_path / "ref", tmp_path / "killed"

@@ -1,4 +1,4 @@
-"""The study's plan (rnnbench.study.plan), without Snakemake: what workflow/rules/common.smk gets
+"""The study's plan (rnnbench.study.pipeline.plan), without Snakemake: what workflow/rules/common.smk gets
 from one call while the workflow is parsed, and what it refuses before any job."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import immutables
 import pytest
 import yaml
 
-from rnnbench.study import plan as study_plan
-from rnnbench.study.sweep import config_hash, expand, report_settings, train_jobs
+from rnnbench.study.pipeline import plan as study_plan
+from rnnbench.study.pipeline.sweep import config_hash, expand, report_settings, train_jobs
 from rnnbench.training.batched import PER_RUN_FIELDS, STACKABLE_BACKENDS
 from rnnbench.training.config import RunConfig
 

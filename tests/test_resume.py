@@ -1,4 +1,4 @@
-"""rnnbench.study.resume: what a killed Snakemake left behind is cleared only when no instance is alive."""
+"""rnnbench.study.pipeline.resume: what a killed Snakemake left behind is cleared only when no instance is alive."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ import sys
 from base64 import urlsafe_b64encode
 from pathlib import Path
 
-from rnnbench.study.resume import resume_after_kill
+from rnnbench.study.pipeline.resume import resume_after_kill
 
 HOLD = (
-    "import sys, time; from rnnbench.study.resume import resume_after_kill; "
+    "import sys, time; from rnnbench.study.pipeline.resume import resume_after_kill; "
     "resume_after_kill(sys.argv[1]); print('held', flush=True); time.sleep(120)"
 )
-PROBE = "import sys; from rnnbench.study.resume import resume_after_kill; print(resume_after_kill(sys.argv[1], bool))"
+PROBE = "import sys; from rnnbench.study.pipeline.resume import resume_after_kill; print(resume_after_kill(sys.argv[1], bool))"
 
 
 def leftovers(root: Path) -> tuple[list[Path], list[Path]]:

@@ -26,7 +26,7 @@ from rnnbench.bench.throughput import (
     write_sweep,
 )
 from rnnbench.cli import main
-from rnnbench.study.throughput_figure import figure, write_figure
+from rnnbench.study.figures.throughput import figure, write_figure
 from rnnbench.training.config import ConfigError
 
 TINY = {"length": 8, "batch": 4, "hidden": 16, "repeats": 3, "warmup": 1}

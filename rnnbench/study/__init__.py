@@ -1,2 +1,2 @@
-"""The study: sweep expansion and job packing, the tables, figures, REPORT.md and its HTML,
-the literature checks, the harness overhead and resuming after a kill. Imports every layer below."""
+"""The study, one folder per stage, each importing only the stages before it (tests/test_layout.py):
+pipeline -> tables -> claims -> figures -> papers, and claims -> report (Markdown: no plotting). Imports every layer below."""

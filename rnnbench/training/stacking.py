@@ -3,7 +3,7 @@ runs are split into such stacks.
 
 Runs stack when their configs are equal in every field but ``PER_RUN_FIELDS`` and their backend
 runs our cells' equations (``STACKABLE_BACKENDS``, or ``auto`` where its table stacks the cell).
-The study's job packing (``rnnbench.study.sweep.train_jobs``) groups runs with the same
+The study's job packing (``rnnbench.study.pipeline.sweep.train_jobs``) groups runs with the same
 ``group_stacks`` that ``batched.train_runs`` trains them by, so a job's stacks are the planned ones.
 """
 

@@ -1,12 +1,12 @@
 # Helpers shared by every rule: the config's validation, then the study's plan (runs, jobs, tables,
-# figures; rnnbench.study.plan, which refuses a config the study cannot run), and the Snakemake glue.
+# figures; rnnbench.study.pipeline.plan, which refuses a config the study cannot run), and the Snakemake glue.
 
 import sys
 
 from snakemake.utils import validate
 
-from rnnbench.study import plan as study_plan
-from rnnbench.study.resume import resume_after_kill
+from rnnbench.study.pipeline import plan as study_plan
+from rnnbench.study.pipeline.resume import resume_after_kill
 
 # Validation runs while the workflow is parsed, so a bad config stops before any job starts;
 # jsonschema's message names the key and the value (and the schema's defaults are filled in).
@@ -17,7 +17,7 @@ PLAN = study_plan.make_plan(config)
 # After a kill (SIGKILL, a lost node) the same command resumes: when no other Snakemake of this
 # workflow is alive here, the directory lock the killed one left is removed, and a run JSON it had
 # written whole (atomic writes) just before the kill is kept rather than trained again
-# (rnnbench.study.resume). Only in the top-level process: job subprocesses parse this file too.
+# (rnnbench.study.pipeline.resume). Only in the top-level process: job subprocesses parse this file too.
 if workflow.is_main_process:
     _removed, _kept = resume_after_kill(".snakemake", PLAN.whole_result())
     for _path in _removed:
@@ -52,5 +52,5 @@ if workflow.is_main_process and getattr(workflow, "local_exec", True) and "gpu_s
 
 def share_rule_settings(name, rules):
     """Each of ``rules`` gets the --set-threads/--set-resources the profile gave rule ``name``
-    (rnnbench.study.plan.share_rule_settings says why, and on which Snakemake versions it was checked)."""
+    (rnnbench.study.pipeline.plan.share_rule_settings says why, and on which Snakemake versions it was checked)."""
     study_plan.share_rule_settings(workflow.resource_settings, name, rules)

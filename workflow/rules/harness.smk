@@ -1,4 +1,4 @@
-# Where the training phase's time went: one row per training job (rnnbench.study.harness).
+# Where the training phase's time went: one row per training job (rnnbench.study.pipeline.harness).
 
 
 rule jobs_table:

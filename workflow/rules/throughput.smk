@@ -34,7 +34,7 @@ rule fig6_throughput:
 
 
 # This machine's throughput beside other machines' (config `compare_throughput`: their throughput.csv
-# files): one table and one figure, shapes matched (rnnbench.study.compare; the same as `rnnbench compare`).
+# files): one table and one figure, shapes matched (rnnbench.bench.compare; the same as `rnnbench compare`).
 rule compare_throughput:
     input:
         ["results/tables/throughput.csv", *COMPARE_WITH],

@@ -1,13 +1,13 @@
-"""Snakemake job: draw one figure from the tables (logic lives in rnnbench.study.figures)."""
+"""Snakemake job: draw one figure from the tables (logic lives in rnnbench.study.figures.training)."""
 
 import sys
 
 sys.stderr = open(snakemake.log[0], "w")  # noqa: F821 (snakemake is injected)
 
-from rnnbench.study import figures, figures_literature  # noqa: E402
+from rnnbench.study.figures import literature, training  # noqa: E402
 
 # figures 1b and 7 (the literature studies) live in their own module
-module = figures_literature if snakemake.params.name in figures_literature.BUILDERS else figures  # noqa: F821
+module = literature if snakemake.params.name in literature.BUILDERS else training  # noqa: F821
 module.render(
     snakemake.params.name,  # noqa: F821
     dict(snakemake.input),  # noqa: F821

@@ -1,10 +1,10 @@
-"""Snakemake job: write results/REPORT.md (logic lives in rnnbench.study.report)."""
+"""Snakemake job: write results/REPORT.md (logic lives in rnnbench.study.report.document)."""
 
 import sys
 
 sys.stderr = open(snakemake.log[0], "w")  # noqa: F821 (snakemake is injected)
 
-from rnnbench.study.report import write_report  # noqa: E402
+from rnnbench.study.report.document import write_report  # noqa: E402
 
 tables = {k: snakemake.input[k] for k in ("runs", "gradflow", "curves", "jobs", "timings", "skipped")}  # noqa: F821
 if snakemake.input.throughput:  # noqa: F821

@@ -1,10 +1,10 @@
-"""Snakemake job: aggregate run results into tables (logic lives in rnnbench.study.aggregate)."""
+"""Snakemake job: aggregate run results into tables (logic lives in rnnbench.study.tables.aggregate)."""
 
 import sys
 
 sys.stderr = open(snakemake.log[0], "w")  # noqa: F821 (snakemake is injected)
 
-from rnnbench.study.aggregate import write_tables  # noqa: E402
+from rnnbench.study.tables.aggregate import write_tables  # noqa: E402
 
 tables = write_tables(
     list(snakemake.input),  # noqa: F821

@@ -12,6 +12,9 @@ A fraction is a bound only where the case and its ceiling ran in the same math m
 on CUDA, cuDNN's kernels ran TF32 (torch's default) against a ceiling of torch.mm in strict fp32, so
 those rows' fractions are flagged (``like_for_like`` false, a note, hollow markers), not corrected:
 no TF32 ceiling was measured at their shapes. Rows that record both modes are like for like.
+
+Here the tables are read, checked and matched (``compare``); the comparison's CSVs and figure are written
+by ``rnnbench.study.figures.throughput.write_comparison``, in the study layer because it draws.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from rnnbench.training.config import ConfigError
+from rnnbench.core.checks import ConfigError
 
 # A shape: the cases two machines ran alike. device is not in it: CPU against GPU is a comparison.
 SHAPE = ("length", "batch", "hidden", "input_size", "layers", "dtype", "flop_convention")
@@ -116,7 +119,7 @@ def compare(paths: Sequence[str | os.PathLike]) -> Comparison:
     for name, s in zip(names, shapes, strict=True):
         for shape in sorted(s - common):
             left_rows.append({"cell": "", "backend": "", **dict(zip(SHAPE, shape, strict=True)), "only_on": name})
-            notes.append(f"left out: {_shape_text(shape)} measured on {name} only, not on every machine")
+            notes.append(f"left out: {shape_text(shape)} measured on {name} only, not on every machine")
     rows = []
     for t in per_machine:
         key = t[list(SHAPE)].astype(str).apply(tuple, axis=1)
@@ -128,7 +131,7 @@ def compare(paths: Sequence[str | os.PathLike]) -> Comparison:
     for case, g in dropped.groupby(list(CASE)):
         left_rows.append({**dict(zip(CASE, map(str, case), strict=True)), "only_on": ", ".join(g["machine"])})
         notes.append(
-            f"left out: {case[0]} {case[1]} at {_shape_text(tuple(map(str, case[2:])))}: measured on "
+            f"left out: {case[0]} {case[1]} at {shape_text(tuple(map(str, case[2:])))}: measured on "
             f"{', '.join(g['machine'])} only"
         )
     table = table[counts == len(names)].copy()
@@ -184,96 +187,16 @@ def _median_per_case(df: pd.DataFrame) -> pd.DataFrame:
     return df.groupby(list(CASE), as_index=False, dropna=False).agg(agg)
 
 
-def _shape_text(shape: tuple) -> str:
+def shape_text(shape: tuple) -> str:
     s = dict(zip(SHAPE, shape, strict=True))
     return f"T={s['length']} B={s['batch']} H={s['hidden']} I={s['input_size']} layers={s['layers']} {s['dtype']}"
 
 
 def _shapes_text(shapes: set) -> str:
-    return ", ".join(_shape_text(s) for s in sorted(shapes)) or "none"
+    return ", ".join(shape_text(s) for s in sorted(shapes)) or "none"
 
 
-def figure(cmp: Comparison):
-    """One row of two panels per shape in common. Left: tokens/s per cell and backend, one marker
-    per machine (log axis: machines differ by orders of magnitude). Right: each machine's fraction of
-    its own GEMM ceiling (linear, 100 % marked). Colour is the cell, as in every rnnbench figure."""
-    import numpy as np
-    from matplotlib.ticker import PercentFormatter
-
-    from rnnbench.study import style
-
-    style.setup()
-    t = cmp.table
-    shapes = list(dict.fromkeys(map(tuple, t[list(SHAPE)].astype(str).itertuples(index=False))))
-    cases_per_shape = max(len(g) for _, g in t.groupby(list(SHAPE))) // len(cmp.machines)
-    fig, axes = style.figure(2, len(shapes), width=3.8, height=0.32 * cases_per_shape + 0.9, sharey="row")
-    markers = {m: style.MACHINE_MARKERS[i % len(style.MACHINE_MARKERS)] for i, m in enumerate(cmp.machines)}
-    for row, shape in zip(axes, shapes, strict=True):
-        d = t[np.logical_and.reduce([t[c].astype(str) == v for c, v in zip(SHAPE, shape, strict=True)])]
-        ticks, labels, y = [], [], 0.0
-        for cell in style.cells_in(d["cell"]):
-            for backend in sorted(set(d[d["cell"] == cell]["backend"])):
-                g = d[(d["cell"] == cell) & (d["backend"] == backend)]
-                for r in g.itertuples():
-                    # machines side by side within a row, so that equal values never hide each other
-                    dy = (
-                        0.32
-                        * (cmp.machines.index(r.machine) - (len(cmp.machines) - 1) / 2)
-                        / max(len(cmp.machines) - 1, 1)
-                    )
-                    kw = {"color": style.CELL_COLORS[cell], "marker": markers[r.machine], "s": 34, "zorder": 3,
-                          "edgecolors": "black", "linewidths": 0.4}  # fmt: skip
-                    row[0].scatter(r.tokens_per_s, y + dy, **kw)
-                    if not r.like_for_like:  # hollow: against a ceiling of another math mode, not a bound
-                        kw.update(facecolors="none", edgecolors=style.CELL_COLORS[cell], linewidths=1.2)
-                    row[1].scatter(r.fraction_of_ceiling, y + dy, **kw)
-                ticks.append(y)
-                labels.append(f"{style.cell_name(cell)}: {backend}")
-                y += 1
-            y += 0.5
-        row[0].set_yticks(ticks, labels)
-        row[0].set_ylim(y - 0.3, -0.7)
-        row[0].set_xscale("log")
-        row[0].set_xlim(t["tokens_per_s"].min() / 1.3, t["tokens_per_s"].max() * 1.3)  # one scale for all rows
-        style.si_axis(row[0])
-        row[0].set_title(_shape_text(shape), loc="left", fontsize=9)
-        row[1].axvline(1.0, **style.REFERENCE_STYLE)
-        row[1].set_xlim(0, max(1.05, float(d["fraction_of_ceiling"].max()) * 1.1))
-        row[1].xaxis.set_major_formatter(PercentFormatter(1.0))
-    axes[-1][0].set_xlabel("training tokens/s (log scale), higher is faster")
-    axes[-1][1].set_xlabel("achieved GFLOP/s / that machine's GEMM ceiling")
-    from matplotlib.lines import Line2D
-
-    handles = [Line2D([], [], linestyle="", marker=markers[m], color="0.5", markeredgecolor="black", label=m)
-               for m in cmp.machines]  # fmt: skip
-    if not t["like_for_like"].astype(bool).all():
-        handles.append(Line2D([], [], linestyle="", marker="o", color="0.5", markerfacecolor="none",
-                              label="hollow: run in TF32 against a strict-fp32 GEMM ceiling (an older table): not a bound"))  # fmt: skip
-    style.legend_below(fig, handles, ncol=1, title="machine (from each table's recorded provenance)")
-    details = "one recurrent layer, training forward + backward; shapes measured on every machine"
-    if left := [n for n in cmp.notes if n.startswith("left out")]:
-        details += f"; {len(left)} case(s) left out (not on every machine)"
-    style.suptitle(fig, "Throughput across machines: tokens/s and fraction of each machine's GEMM ceiling", details)
-    return fig
-
-
-def write(cmp: Comparison, out: str | os.PathLike) -> list[Path]:
-    """``compare.csv``, ``compare.png`` / ``.pdf`` and ``left_out.csv`` under ``out``."""
-    from rnnbench.core.storage import atomic_write
-    from rnnbench.study import style
-
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    files = [out / "compare.csv", out / "left_out.csv", out / "compare.png", out / "compare.pdf"]
-    atomic_write(files[0], lambda f: cmp.table.to_csv(f, index=False))
-    left = cmp.left_out if len(cmp.left_out) else pd.DataFrame(columns=[*CASE, "only_on"])
-    atomic_write(files[1], lambda f: left.to_csv(f, index=False))
-    prov = "rnnbench compare; " + "; ".join(f"{m} <- {s}" for m, s in zip(cmp.machines, cmp.sources, strict=True))
-    style.save(figure(cmp), files[2], files[3], "rnnbench throughput across machines", prov)
-    return files
-
-
-# --- the command line: `rnnbench compare` --------------------------------------------------------
+# --- the command line: `rnnbench compare` (rnnbench.cli runs it; the figure is drawn in the study layer) ---
 def add_subcommand(sub) -> None:
     """Register ``compare`` on the ``rnnbench`` subparsers ``sub``."""
     p = sub.add_parser(
@@ -286,19 +209,3 @@ def add_subcommand(sub) -> None:
     )
     p.add_argument("tables", nargs="+", type=Path, metavar="THROUGHPUT.csv", help="two or more throughput tables")
     p.add_argument("--out", type=Path, required=True, help="directory for compare.csv, left_out.csv and the figure")
-
-
-def run(args) -> None:
-    """``rnnbench compare``: every input is read and checked before anything is written."""
-    import sys
-
-    if args.out.exists() and not args.out.is_dir():
-        raise CompareError(f"--out {str(args.out)!r} is a file; give a directory")
-    cmp = compare(args.tables)
-    for note in cmp.notes:
-        print(note, file=sys.stderr)
-    files = write(cmp, args.out)
-    cases = len(cmp.table) // len(cmp.machines)
-    print(f"{len(cmp.machines)} machines, {cases} case(s) in common -> {', '.join(map(str, files))}", file=sys.stderr)
-    for name in cmp.machines:
-        print(f"  {name}", file=sys.stderr)

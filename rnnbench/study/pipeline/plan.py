@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rnnbench.core.cells import notes_gru
-from rnnbench.study.sweep import config_hash, expand, job_cost, report_settings, study_device, train_jobs
+from rnnbench.study.pipeline.sweep import config_hash, expand, job_cost, report_settings, study_device, train_jobs
 from rnnbench.training.config import RunConfig, resolve_device
 
 DEFAULT_MAX_RUNS = 2000  # the schema's default for max_runs
@@ -124,9 +124,9 @@ class Plan:
         return int(device == "cuda")
 
     def whole_result(self) -> Callable[[str], bool]:
-        """For :func:`rnnbench.study.resume.resume_after_kill`: is ``path`` a run JSON of this plan,
+        """For :func:`rnnbench.study.pipeline.resume.resume_after_kill`: is ``path`` a run JSON of this plan,
         whole and made by this config (then a kill just after writing it need not retrain it)?"""
-        from rnnbench.study.aggregate import ResultError, load_result
+        from rnnbench.study.pipeline.results import ResultError, load_result
 
         def whole(path: str) -> bool:
             rid = path.removeprefix("results/runs/").removesuffix(".json")
@@ -231,7 +231,7 @@ def outputs(config: dict, throughput: dict | None, init_probes: dict | None, dep
         tables.append("results/tables/throughput.csv")
         figure_names.append("fig6_throughput")
     if init_probes:
-        from rnnbench.study.initprobes import probe_configs
+        from rnnbench.study.pipeline.initprobes import probe_configs
 
         probe_configs(init_probes, study_device(config))
         tables.append("results/tables/init_probes.csv")

@@ -1,29 +1,23 @@
 """The paper studies' trained claims, judged at the budgets the papers' curves were read at.
 
-Every claim, setting, reading and rule comes from the registry (``rnnbench.study.claims``); this module
+Every claim, setting, reading and rule comes from the registry (``rnnbench.study.claims.registry``); this module
 finds the runs that check each claim (the study's sweep cell, and the variant that is the paper's own model
-as its code trains it, ``claims.MODELS``), reads our held-out loss at each budget from the curves table,
-and judges the seeds' mean with its interval (``rnnbench.study.verdicts``).
+as its code trains it, ``registry.MODELS``), reads our held-out loss at each budget from the curves table,
+and judges the seeds' mean with its interval (``rnnbench.study.claims.verdicts``).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
-import matplotlib
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
-
-from rnnbench.study import claims as registry  # noqa: E402
-from rnnbench.study.claims import AT_BASELINE, CONVINCING, PAPER_STEPS, Claim  # noqa: E402
-from rnnbench.study.mdtable import md_table  # noqa: E402
-from rnnbench.study.sweep import variant_of  # noqa: E402
-from rnnbench.study.verdicts import Interval, judged, mean_interval, side  # noqa: E402
+from rnnbench.study.claims import registry
+from rnnbench.study.claims.record import AT_BASELINE, CONVINCING, PAPER_STEPS, Claim
+from rnnbench.study.claims.verdicts import Interval, judged, mean_interval, side
+from rnnbench.study.pipeline.sweep import variant_of
+from rnnbench.study.tables.mdtable import md_table
 
 # the line each category sits behind: "baseline" is at or above AT_BASELINE, the other two below their line
 LINES = {"baseline": AT_BASELINE, "beats": AT_BASELINE, "convincing": CONVINCING}
@@ -144,59 +138,6 @@ def settings_table(runs: pd.DataFrame, names: dict[str, str], differs: dict[str,
         rows.append([task, names.get(model, model), claim.settings if claim else "not in the paper", ours,
                      differs.get(model, "–")])  # fmt: skip
     return md_table(["task", "model", "paper's settings", "ours", "what differs from the paper's model"], rows)
-
-
-TOP = 10.0  # the learning curves' y axis stops at 10× the baseline
-COLORS = {"rnn": "#d62728", "lstm": "#1f77b4", "gru": "#2ca02c", "arjovsky-lstm": "#9467bd", "irnn": "#ff7f0e"}
-
-
-def figure_curves(curves: pd.DataFrame, out: Path, names: dict[str, str]) -> None:
-    """Held-out loss / baseline against training steps, per task and T, one line per run; the paper's
-    curve readings drawn at the steps they were read (black: a reading with a number)."""
-    ev = with_models(curves[curves["kind"] == "eval"])
-    panels = sorted({(t, int(L)) for t, L in zip(ev["task"], ev["length"], strict=True)})
-    cols = min(4, len(panels))
-    nrows = -(-len(panels) // cols)
-    fig, axes = plt.subplots(nrows, cols, figsize=(3.6 * cols, 3.0 * nrows), sharey=True, squeeze=False)
-    for ax in axes.flat[len(panels) :]:
-        ax.set_visible(False)
-    for ax, (task, length) in zip(axes.flat, panels, strict=False):
-        labelled: set[str] = set()
-        for (model, _), s in ev[(ev["task"] == task) & (ev["length"] == length)].groupby(["model", "seed"]):
-            label = None if model in labelled else names.get(model, model)
-            labelled.add(model)
-            ax.plot(s["step"], s["loss_ratio"], color=COLORS.get(model, "0.3"), lw=1.0, alpha=0.8, label=label)
-        for claim in registry.TRAINED:
-            if (claim.task, claim.length) != (task, length):
-                continue
-            last = ev[(ev["task"] == task) & (ev["length"] == length)]["step"].max()
-            for r in claim.readings:
-                if r.ratio is not None and r.step <= last:  # a reading past our budget would squeeze our curves
-                    ax.plot(r.step, r.ratio, "k*" if claim.cell == "lstm" else "kx", ms=7, zorder=5)
-        ax.axhline(1.0, color="0.4", ls="--", lw=0.8)
-        ax.axhline(CONVINCING, color="0.7", ls=":", lw=0.8)
-        ax.set_yscale("log")
-        if ax.get_ylim()[1] > TOP:  # a diverging run (1e28 × the baseline) would flatten every other curve
-            ax.set_ylim(top=TOP)
-            ax.text(0.02, 0.97, f"runs above {TOP:g}× leave the panel (diverging)", transform=ax.transAxes,
-                    fontsize=6, va="top", color="0.3")  # fmt: skip
-        ax.set_title(f"{task}, T = {length}", fontsize=9)
-        ax.set_xlabel("training steps (batch 20)", fontsize=8)
-        ax.tick_params(labelsize=7)
-    for ax in axes[:, 0]:
-        ax.set_ylabel("held-out loss / baseline", fontsize=8)
-    handles = {}  # every model of every panel, once (a variant may train on one task only)
-    for ax in axes.flat:
-        for h, label in zip(*ax.get_legend_handles_labels(), strict=True):
-            handles.setdefault(label, h)
-    handles["the paper's LSTM (read off its figure)"] = Line2D([], [], color="k", marker="*", ls="", ms=7)
-    handles["the paper's tanh RNN (read off its figure)"] = Line2D([], [], color="k", marker="x", ls="", ms=6)
-    fig.legend(
-        handles.values(), handles.keys(), fontsize=7, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5)
-    )
-    fig.tight_layout()
-    fig.savefig(out, dpi=90, bbox_inches="tight")
-    plt.close(fig)
 
 
 def apart(a: Interval, b: Interval) -> str:

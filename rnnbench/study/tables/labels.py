@@ -1,5 +1,5 @@
 """The names every table and figure of the study gives cells and clipping settings, without matplotlib:
-REPORT.md (:mod:`rnnbench.study.report`) uses them as the figures do (:mod:`rnnbench.study.style`
+REPORT.md (:mod:`rnnbench.study.report.document`) uses them as the figures do (:mod:`rnnbench.study.figures.style`
 re-exports them), and writing Markdown should not import a plotting library.
 """
 
@@ -25,7 +25,7 @@ def clip_label(clip: float | None) -> str:
 
 
 # --- the hardware a study ran on, beyond runs.csv ------------------------------------------------------
-# timings.csv's columns (rnnbench.study.aggregate) for the GPU a run trained on and its math mode: they
+# timings.csv's columns (rnnbench.study.tables.aggregate) for the GPU a run trained on and its math mode: they
 # differ from one machine to the next, so runs.csv leaves them out and stays comparable across machines
 HARDWARE_COLUMNS = ("gpu", "cuda", "cudnn", "math_mode")
 TIMINGS_DTYPES = {"cuda": str, "cudnn": str}  # read as text: CUDA "12.10" is not the number 12.1

@@ -18,7 +18,7 @@ import os
 import re
 from pathlib import Path
 
-from rnnbench.study.mdtable import MdTable, md_tables
+from rnnbench.study.tables.mdtable import MdTable, md_tables
 
 # columns that name what a row is about; the others (settings, measurements) change with the study
 IDENTIFYING = ("source", "claim", "t", "cell", "task", "gain", "optimizer", "clipping")

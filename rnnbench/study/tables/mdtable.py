@@ -6,6 +6,7 @@ it shifts (in GitHub's renderer and in Python-Markdown's, which REPORT.html uses
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -90,3 +91,7 @@ def md_tables(text: str) -> list[MdTable]:
             continue
         i += 1
     return tables
+
+
+def g3(x: float) -> str:
+    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3g}"

@@ -13,7 +13,6 @@ table: they differ from one run of the same study to the next, so keeping them o
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -23,26 +22,9 @@ import pandas as pd
 
 from rnnbench.core.provenance import rnnbench_version
 from rnnbench.core.storage import atomic_write
-from rnnbench.study.sweep import parse_run_id
+from rnnbench.study.pipeline.results import ResultError, load_result, run_id_of
+from rnnbench.study.pipeline.sweep import parse_run_id
 
-STATUSES = ("ok", "diverged")
-# What a result record must hold, and the type each value must have (None allowed where non-finite).
-RESULT_FIELDS: dict[str, tuple[type, ...]] = {
-    "config": (dict,),
-    "config_hash": (str,),
-    "status": (str,),
-    "final_loss": (int, float, type(None)),
-    "baseline_loss": (int, float),
-    "loss_ratio": (int, float, type(None)),
-    "accuracy": (int, float, type(None)),
-    "solved": (bool,),
-    "steps_run": (int,),
-    "curve": (list,),
-    "eval_curve": (list,),
-    "gradflow": (list,),
-    "decay": (list,),
-    "env": (dict,),
-}
 SUMMARY_FIELDS = (
     "config_hash",
     "status",
@@ -71,45 +53,6 @@ TIMINGS_COLUMNS = (
 )  # fmt: skip
 SKIPPED_COLUMNS = ("path", "reason")
 TABLE_NAMES = ("runs", "gradflow", "curves", "timings", "skipped")
-
-
-class ResultError(ValueError):
-    """A result file that is not a valid run record; the message starts with its path."""
-
-
-def load_result(path: str | os.PathLike) -> dict[str, Any]:
-    """Read one run's JSON and check its shape; any problem is a ResultError naming ``path``."""
-    try:
-        with open(path) as f:
-            text = f.read()
-        if not text.strip():
-            raise ResultError(f"{path}: empty file, not a result (a copy or a job that stopped before writing)")
-        record = json.loads(text)
-    except (OSError, json.JSONDecodeError) as e:
-        raise ResultError(f"{path}: not a readable JSON result ({e})") from None
-    if not isinstance(record, dict):
-        raise ResultError(f"{path}: a result must be a JSON object, got {type(record).__name__}")
-    for key, types in RESULT_FIELDS.items():
-        if key not in record:
-            raise ResultError(f"{path}: missing field {key!r}")
-        if not isinstance(record[key], types) or (bool in types) != isinstance(record[key], bool):
-            raise ResultError(f"{path}: field {key!r} has the wrong type ({type(record[key]).__name__})")
-    if record["status"] not in STATUSES:
-        raise ResultError(f"{path}: status {record['status']!r} is not one of {STATUSES}")
-    for key in ("task", "cell", "length", "seed"):
-        if key not in record["config"]:
-            raise ResultError(f"{path}: config lacks {key!r}")
-    return record
-
-
-def run_id_of(path: str | os.PathLike) -> str:
-    """``results/runs/task~adding/.../seed~0.json`` -> ``task~adding/.../seed~0``: the part of the
-    path below its last ``runs`` directory (no run id has a segment named ``runs``)."""
-    parts = Path(path).with_suffix("").parts
-    if "runs" not in parts[:-1]:
-        raise ValueError(f"not under a 'runs' directory: {path}")
-    below = len(parts) - 1 - parts[::-1].index("runs")
-    return "/".join(parts[below + 1 :])
 
 
 def _version(record: dict) -> str:
@@ -323,3 +266,12 @@ def depth_profiles(gradflow: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
     g = g.merge(runs[cols], on="run", how="left")
     g["phase"] = np.where(g["step"] == 0, "init", "trained")
     return g
+
+
+def decay_table(gradflow: pd.DataFrame, runs: pd.DataFrame, task: str) -> pd.DataFrame:
+    """Mean fitted per-step decay factor of ‖∂L/∂state_t‖ per cell, state, phase and length."""
+    gf = gradflow[(gradflow["study"] == "sweep") & (gradflow["task"] == task) & (gradflow["direction"] == 0)]
+    gf = gf[gf["layer"] == gf["layer"].max()]
+    per_probe = gf.groupby(["run", "cell", "state", "length", "step"], as_index=False)["decay_factor"].first()
+    per_probe["phase"] = ["init" if s == 0 else "trained" for s in per_probe["step"]]
+    return per_probe.groupby(["cell", "state", "phase", "length"], as_index=False)["decay_factor"].mean()

@@ -1,0 +1,154 @@
+"""The paper studies' report: each paper's claim beside ours, at the settings of each.
+
+    python -m rnnbench.study.papers RESULTS_DIR --out docs/paper-cpu --wall-seconds S [--study paper-gpu]
+
+Reads the pipeline's tables (``RESULTS_DIR/tables/runs.csv``, ``curves.csv``, ``gradflow.csv``,
+``timings.csv``, ``jobs.csv``) of a finished ``config/paper-cpu.yaml`` or ``config/paper-gpu.yaml``
+study (``--study``, ``STUDIES``) and writes ``REPORT.md`` and two small PNG figures. Every claim, setting,
+curve reading and rule comes from the one registry, ``rnnbench.study.claims.registry``; the trained claims are
+judged at the budgets the papers' curves were read at (``rnnbench.study.claims.paper_claims``), with intervals
+over seeds (``rnnbench.study.claims.verdicts``). A claim is reported where the study has its runs (task,
+length, model), so each study shows the claims at its lengths; ours always come from the tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+from rnnbench.study.claims import registry
+from rnnbench.study.claims.paper_claims import with_models
+from rnnbench.study.figures.literature import figure_curves, figure_gradients
+from rnnbench.study.papers.sections import claims_part, differences_part, gradients_part
+from rnnbench.study.papers.studies import STUDIES, Study, model_differences, model_names, sweep_budget
+
+
+def _backends(runs: pd.DataFrame, names: dict[str, str]) -> str:
+    used = with_models(runs).groupby(["task", "model"])["backend_used"].agg(lambda s: ", ".join(sorted(set(s))))
+    return "; ".join(f"{task} {names.get(model, model)}: {b}" for (task, model), b in used.items())
+
+
+def report(
+    tables: Path,
+    out: Path,
+    wall_seconds: float | None,
+    started: str,
+    note: str,
+    steps_why: str = "",
+    study: str = "paper-cpu",
+    differences: Path | None = None,
+) -> str:
+    """REPORT.md's text from the ``study``'s (``STUDIES``) ``tables`` folder; its two figures are written
+    to ``out``. ``differences``: the table of benchmarks/arjovsky_differences.py (each of the four
+    differences between their LSTM's training and ours alone), summarised in a section of its own."""
+    runs = pd.read_csv(tables / "runs.csv")
+    curves = pd.read_csv(tables / "curves.csv")
+    gradflow = pd.read_csv(tables / "gradflow.csv")
+    timings = pd.read_csv(tables / "timings.csv")
+    jobs = pd.read_csv(tables / "jobs.csv")
+    out.mkdir(parents=True, exist_ok=True)
+    names = model_names(runs, STUDIES[study].config)
+    figure_curves(curves, out / "learning_curves.png", names)
+    figure_gradients(gradflow, out / "gradients.png", names)
+    return (
+        cost_part(runs, timings, jobs, wall_seconds, started, note, steps_why, STUDIES[study], out)
+        + claims_part(runs, curves, names, model_differences(STUDIES[study].config))
+        + differences_part(runs, curves, names, differences)
+        + gradients_part(runs, gradflow, names, STUDIES[study])
+    )
+
+
+def _harness_text(job_wall: float, work: float, train_s: float) -> str:
+    """How the jobs' time split; a study resumed from checkpoints has jobs whose process times cover only
+    the part after the stop, while each run's work counts its whole training, so no overhead is stated."""
+    split = (
+        f"{work:.0f} s were the runs' training loops with their probes and evaluations, and {train_s:.0f} s "
+        f"training steps alone: data, probes and held-out evaluations took {(work - train_s) / work:.1%} of the "
+        "runs' work"
+    )
+    if work > job_wall:
+        return (
+            f"Of the runs' work, {split}. The jobs' process times ({job_wall:.0f} s summed) cover only what ran "
+            "after the study was stopped and resumed from its checkpoints, so the harness overhead is not measured "
+            "here."
+        )
+    return (
+        f"Of the jobs' {job_wall:.0f} s (process start to finish, summed over jobs), {split}, and process "
+        f"start-up and writing results {(job_wall - work) / job_wall:.1%} of the jobs' time."
+    )
+
+
+def cost_part(
+    runs: pd.DataFrame,
+    timings: pd.DataFrame,
+    jobs: pd.DataFrame,
+    wall_seconds: float | None,
+    started: str,
+    note: str,
+    steps_why: str,
+    study: Study = STUDIES["paper-cpu"],
+    out: Path = Path("docs/paper-cpu"),
+) -> str:
+    """The title, what was run and where, and how long it took."""
+    _, steps, batch = sweep_budget(runs)
+    names = model_names(runs, study.config)
+    commit = sorted(set(runs["git_commit"].dropna()))
+    wall = f"{wall_seconds / 60:.1f} min ({wall_seconds:.0f} s)" if wall_seconds else "not measured"
+    work, train_s = jobs["work_seconds"].sum(), jobs["train_seconds"].sum()
+    job_wall = jobs["job_wall_seconds"].sum()
+    cpu = ", ".join(sorted(set(timings["cpu"].astype(str))))
+    gpu_column = "device_name" if "device_name" in runs else "device_used"  # device_name: runs of newer versions
+    gpu = ", ".join(sorted(set(runs[gpu_column].astype(str))))
+    machine = study.machine.format(cpu=cpu, gpu=gpu, note="; " + note if note else "")
+    return f"""# {study.title} (`{study.config}`)
+
+What {registry.ARJOVSKY} and {registry.HOCHREITER_ADDING.source} report at {study.lengths},
+beside what this project measures at the same settings, claim by claim. Made by
+`python -m rnnbench.study.papers results --out {out} --study {study.config[7:-5]} --wall-seconds ... --started ... --note ... --steps-why ...` from one complete run
+of `snakemake --cores all --configfile {study.config}` ({len(runs)} runs; commit
+{", ".join(f"`{c[:10]}`" for c in commit)}; torch {", ".join(sorted(set(runs["torch"].astype(str))))}).
+{study.where}
+
+## How long it took
+
+**{wall}** of wall time for the whole study (training, tables, figures), started {started}, on
+{machine}
+
+Steps: **{steps:,} per run** ({steps * batch:,} sequences at batch {batch}). {steps_why}
+
+Backends (`--backend auto`, recorded per run as `backend_used`): {_backends(runs, names)}.
+{_harness_text(job_wall, work, train_s)}
+
+"""
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("results", type=Path, help="the study's results folder (holds tables/)")
+    p.add_argument("--out", type=Path, required=True, help="folder for REPORT.md and the figures")
+    p.add_argument("--wall-seconds", type=float, default=None, help="the study's measured wall time")
+    p.add_argument("--started", default="–", help="when the study started (UTC)")
+    p.add_argument("--note", default="", help="how loaded the machine was (uptime's load average)")
+    p.add_argument("--steps-why", default="", help="why the config has the steps it has (what was measured)")
+    p.add_argument("--study", choices=sorted(STUDIES), default="paper-cpu", help="which paper study the tables are")
+    p.add_argument(
+        "--differences", type=Path, default=None, help="benchmarks/arjovsky_differences.py's table (CSV), if measured"
+    )
+    args = p.parse_args(argv)
+    text = report(
+        args.results / "tables",
+        args.out,
+        args.wall_seconds,
+        args.started,
+        args.note,
+        args.steps_why,
+        args.study,
+        args.differences,
+    )
+    (args.out / "REPORT.md").write_text(text)
+
+
+if __name__ == "__main__":
+    main()
