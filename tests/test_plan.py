@@ -118,3 +118,21 @@ def test_the_workflow_leaves_snakemakes_expand_alone():
     for smk in [REPO / "Snakefile", *(REPO / "workflow" / "rules").glob("*.smk")]:
         for line in smk.read_text().splitlines():
             assert not re.match(r"\s*from rnnbench\S* import .*\bexpand\b", line), f"{smk}: {line}"
+
+
+def test_a_user_cell_gets_safe_run_ids_and_two_cells_with_one_safe_name_are_refused():
+    config = smoke()
+    config["sweep"]["cells"] = ["rnn", "torch.nn:GRUCell"]
+    runs = expand(config)
+    mine = [rid for rid, run in runs.items() if run["cell"] == "torch.nn:GRUCell"]
+    assert mine and all("/cell~torch.nn.GRUCell/" in f"/{rid}/" for rid in mine)
+    assert all(run["backend"] == "auto" and run["init"] == "default" for rid, run in runs.items() if rid in mine)
+    config["sweep"]["cells"] = ["torch.nn:GRUCell", "torch.nn.GRUCell"]
+    with pytest.raises(
+        ValueError, match="cells 'torch.nn:GRUCell' and 'torch.nn.GRUCell' have the same name in run ids"
+    ):
+        expand(config)
+    config = {**smoke(), "save_models": True}
+    config["depth"] = {**config["depth"], "cells": ["torch.nn:GRUCell"]}
+    with pytest.raises(ValueError, match="save_models: .* train a user cell"):
+        study_plan.make_plan(config, lambda _: None)
