@@ -1,5 +1,5 @@
 """The ``rnnbench`` command line (also ``python -m rnnbench``): ``train``, ``gradflow``,
-``throughput`` and ``aggregate``.
+``throughput``, ``aggregate``, ``compare`` and ``check``.
 
 Every argument is checked (through ``RunConfig``) before any work starts; bad input exits with
 status 2 and one line naming the bad value and what is allowed, and writes nothing. An option that
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from rnnbench.core.cells import CELLS, NONLINEARITIES, ORTHOGONAL_MAPS, SPECS, notes_gru
+from rnnbench.core.cells import GROUP, NONLINEARITIES, ORTHOGONAL_MAPS, SPECS, CellError, cell_spec, notes_gru
 from rnnbench.core.initialisation import INITS
 from rnnbench.core.storage import atomic_write, output_problem, write_json
 from rnnbench.core.tasks import TASKS
@@ -81,6 +81,15 @@ def _clip(value: str) -> float | None:
     return threshold
 
 
+def _cell(value: str) -> str:
+    """A cell name, resolved (a user cell imported and its contract checked) while the line is parsed."""
+    try:
+        cell_spec(value)
+    except CellError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return value
+
+
 def _optional_float(value: str) -> float | None:
     return None if value == "none" else float(value)
 
@@ -135,10 +144,16 @@ def _option(p: argparse.ArgumentParser, flag: str, **kwargs) -> None:
     p.add_argument(flag, **{**OPTIONS[flag], **kwargs})
 
 
+CELL_HELP = (
+    f"recurrent cell: {', '.join(SPECS)}, a module:Class in torch.nn's cell convention (torch.nn:GRUCell), "
+    f"or an installed cell's name (entry points of group {GROUP})"
+)
+
+
 def _model_args(p: argparse.ArgumentParser, default_task: str) -> None:
     d = RunConfig()
     p.add_argument("--task", choices=TASKS, default=default_task, help="copy memory or adding problem")
-    p.add_argument("--cell", choices=CELLS, required=True, help="recurrent cell")
+    p.add_argument("--cell", type=_cell, required=True, metavar="CELL", help=CELL_HELP)
     p.add_argument("--length", type=int, required=True, help="T: adding sequence length, or copy delay (T+20 steps)")
     p.add_argument("--seed", type=int, default=d.seed, help="seed of weights and training data")
     p.add_argument("--hidden", type=int, default=d.hidden, help="hidden units per layer and direction")
@@ -208,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     from rnnbench.bench import compare  # its arguments and matching live in rnnbench/bench/compare.py
 
     compare.add_subcommand(sub)
+    _check_args(sub)
     return parser
 
 
@@ -315,7 +331,7 @@ def _throughput_args(sub) -> None:
         description="Throughput of one case, or of the grid of all given values (each of --cell --backend "
         "--length --batch --hidden takes several), against the measured matmul ceiling.",
     )
-    p.add_argument("--cell", choices=CELLS, nargs="+", help="recurrent cell(s)")
+    p.add_argument("--cell", type=_cell, nargs="+", metavar="CELL", help=CELL_HELP)
     p.add_argument("--backend", choices=BACKENDS, nargs="+", default=[d.backend], help="backend(s)")
     p.add_argument("--length", type=int, nargs="+", help="sequence length(s) T")
     p.add_argument("--batch", type=int, nargs="+", help="batch size(s) B")
@@ -348,6 +364,17 @@ def _throughput_args(sub) -> None:
     _option(p, "--threads")
     _option(p, "--allow-tf32")
     p.add_argument("--out", type=Path, required=True, help="CSV output, written atomically")
+
+
+def _check_args(sub) -> None:
+    c = sub.add_parser(
+        "check",
+        help="check one cell's conformance (gradcheck, causality, batch independence, ...); print a table",
+        description="A conformance suite for one cell: each property passes, fails, or is reported (the "
+        "gradient's per-step factor, the speed against torch.nn.GRU). Exits 1 naming every property that "
+        "fails; the same properties are functions in rnnbench.check.",
+    )
+    c.add_argument("cell", type=_cell, metavar="CELL", help=CELL_HELP)
 
 
 def _config(args: argparse.Namespace, **extra) -> RunConfig:
@@ -418,7 +445,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     )
     if args.checkpoint_every < 0:
         raise ConfigError(f"--checkpoint-every must be >= 0, got {args.checkpoint_every}")
-    if args.save_model and SPECS[cfg.cell].fused is None:
+    if args.save_model and cell_spec(cfg.cell).fused is None:
         raise ConfigError(
             f"--save-model writes torch.nn weights, and torch.nn has no {cfg.cell!r} cell; leave --save-model out"
         )
@@ -517,6 +544,12 @@ def _throughput_progress(row) -> None:
     if row.status != "ok":
         print(f"{what}: {row.status}: {row.reason}", file=sys.stderr)
         return
+    if row.gflops != row.gflops:  # NaN: a user cell, FLOPs unknown
+        print(
+            f"{what}: fwd+bwd {row.fwd_bwd_s * 1e3:.2f} ms, {row.tokens_per_s:.0f} tokens/s (FLOPs unknown)",
+            file=sys.stderr,
+        )
+        return
     print(
         f"{what}: fwd+bwd {row.fwd_bwd_s * 1e3:.2f} ms (±{row.fwd_bwd_iqr:.0%} IQR), {row.tokens_per_s:.0f} tokens/s, "
         f"{row.gflops:.1f} GFLOP/s = {row.fraction_of_ceiling:.0%} of {row.ceiling_gflops:.0f}",
@@ -569,6 +602,22 @@ def cmd_compare(args: argparse.Namespace) -> None:
 
 COMMANDS = {"train": cmd_train, "gradflow": cmd_gradflow, "throughput": cmd_throughput, "aggregate": cmd_aggregate}
 COMMANDS["compare"] = cmd_compare  # its own statement: the line above stays as other changes left it
+
+
+def cmd_check(args: argparse.Namespace) -> None:
+    from rnnbench import check
+
+    results = check.run_checks(args.cell)  # a bad name: ConfigError, exit 2, before any property
+    print(f"rnnbench check {args.cell} ({cell_spec(args.cell).path or 'built-in'})")
+    print(check.table(results))
+    failed = [r.name for r in results if r.failed]
+    if failed:
+        print(f"rnnbench check: {args.cell} fails {len(failed)} propert{'y' if len(failed) == 1 else 'ies'}: "
+              f"{', '.join(failed)}", file=sys.stderr)  # fmt: skip
+        sys.exit(1)
+
+
+COMMANDS["check"] = cmd_check
 
 
 def main(argv: Sequence[str] | None = None) -> int:

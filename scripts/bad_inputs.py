@@ -28,6 +28,10 @@ BASE = ["train", "--task", "adding", "--cell", "lstm", "--length", "20", "--step
 
 CASES = [
     ("unknown cell", ["--cell", "tcn"]),
+    ("a cell path that does not import", ["--cell", "mypkg.cells:MyCell"]),
+    ("a class that breaks the cell contract", ["--cell", "torch.nn:Linear"]),
+    ("fused backend with a user cell", ["--cell", "torch.nn:GRUCell", "--backend", "fused"]),
+    ("an init scheme for a user cell", ["--cell", "torch.nn:GRUCell", "--init", "orthogonal"]),
     ("unknown task", ["--task", "parity"]),
     ("unknown backend", ["--backend", "cudnn"]),
     ("unknown device", ["--device", "tpu"]),
@@ -161,6 +165,11 @@ PIPELINE_CASES: list[tuple[str, str, Callable[[dict], None] | str]] = [
     ("cuda on a machine without CUDA", "`device: cuda`", _set("device", value="cuda")),
     ("a sweep larger than max_runs", "`max_runs: 10` (the smoke study has 36 runs)", _set("max_runs", value=10)),
     ("backend not in the registry", "`train.backend: cudnn`", _set("train", "backend", value="cudnn")),
+    (
+        "a user cell that does not import",
+        '`sweep.cells: [rnn, "mypkg.cells:MyCell"]`',
+        _set("sweep", "cells", value=["rnn", "mypkg.cells:MyCell"]),
+    ),
     ("save_models with the notes' GRU", "`save_models: true`", _set("save_models", value=True)),
     (
         "an init that does not apply to a cell",

@@ -176,19 +176,18 @@ def test_every_cell_spec_is_complete():
 
 
 def test_every_derived_table_has_exactly_the_cells_of_specs():
-    from rnnbench.bench.flops import GATES
+    from rnnbench.bench.flops import gates
     from rnnbench.core.layers import FUSED
     from rnnbench.core.stacked import StackedCell
     from rnnbench.study.figures.style import CELL_COLORS
-    from rnnbench.study.pipeline.sweep import CELL_COST
     from rnnbench.training.config import ONLY_FOR
-    from rnnbench.training.memory import SAVED_PER_UNIT
 
-    for table, field in (
-        (SAVED_PER_UNIT, "saved_per_unit"), (GATES, "gates"), (FUSED, "fused"), (CELL_COST, "cost"), (CELLS, "cls"),
-    ):  # fmt: skip
+    for table, field in ((FUSED, "fused"), (CELLS, "cls")):
         assert table == {name: getattr(s, field) for name, s in SPECS.items()}, field
+    assert {name: gates(name) for name in SPECS} == {"rnn": 1, "lstm": 4, "gru": 3, "orthogonal": 1}
     assert set(CELL_COLORS) == set(SPECS) and len(set(CELL_COLORS.values())) == len(SPECS)
+    user = CELL_COLORS["torch.nn:GRUCell"]  # a user cell: a colour of its own, beyond the built-ins', by name
+    assert user == CELL_COLORS["torch.nn:GRUCell"] and user not in CELL_COLORS.values()
     options = {option: name for name, s in SPECS.items() for option in s.options}
     assert options == {
         "forget_bias": "lstm", "peephole": "lstm", "reset_after": "gru", "nonlinearity": "rnn",

@@ -32,6 +32,15 @@ def test_their_lstm_options_apply_to_the_lstm_only_and_are_checked():
         probe_configs({**SPEC, "inits": {"bad": {"init": "xavier", "peephole": "yes"}}})
 
 
+def test_a_user_cell_is_probed_under_the_labels_that_leave_it_its_own_initialisation():
+    spec = {**SPEC, "cells": ["lstm", "torch.nn:GRUCell"], "seeds": [0],
+            "inits": {"theirs": THEIRS, "pytorch": {"init": "default"}, "gain": {"init": "default", "init_gain": 2.0}}}  # fmt: skip
+    probed = [(label, cfg.cell) for label, cfg in probe_configs(spec)]
+    assert probed == [("theirs", "lstm"), ("pytorch", "lstm"), ("pytorch", "torch.nn:GRUCell"), ("gain", "lstm")]
+    table = run_init_probes({**spec, "inits": {"pytorch": {"init": "default"}}})
+    assert set(table["cell"]) == {"lstm", "torch.nn:GRUCell"} and (table["grad_norm"] > 0).all()
+
+
 def test_the_schema_takes_the_options_and_the_default_study_probes_their_lstm():
     schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
     for name in ("config", "smoke"):

@@ -53,10 +53,11 @@ TABLE_FILES = ["runs.csv", "gradflow.csv", "curves.csv", "timings.csv", "skipped
 TIMED_TABLES = {"timings.csv", "throughput.csv", "jobs.csv"}  # wall times: differ run to run
 
 
-def snakemake(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+def snakemake(cwd: Path, *args: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
     proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", *args], cwd=cwd, capture_output=True, text=True, timeout=600
-    )
+        [sys.executable, "-m", "snakemake", *args], cwd=cwd, capture_output=True, text=True, timeout=600,
+        env=None if env is None else {**os.environ, **env},
+    )  # fmt: skip
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
     return proc
@@ -147,14 +148,13 @@ def test_configfile_replaces_the_default(tmp_path):
 @pytest.mark.parametrize(
     "edit, expected",
     [
-        (lambda c: c["sweep"].update(cells=["rnn", "lstmm"]), ["'lstmm' is not one of", "cells"]),
         (lambda c: c["sweep"]["tasks"]["adding"].update(lengths=[5, -10]), ["-10 is less than the minimum", "lengths"]),
         (lambda c: c["train"].update(hiden=8), ["'hiden' was unexpected", "train"]),
         (lambda c: c.update(devise="cpu"), ["'devise' was unexpected"]),
         (lambda c: c["clipping"]["optimizers"].update(sgd={"lr": -0.1}), ["-0.1 is less than or equal to", "lr"]),
         (lambda c: c.pop("gains"), ["'gains' is a required property"]),
     ],
-    ids=["unknown-cell", "negative-length", "misspelt-train-key", "misspelt-top-key", "negative-lr", "missing-study"],
+    ids=["negative-length", "misspelt-train-key", "misspelt-top-key", "negative-lr", "missing-study"],
 )
 def test_malformed_config_fails_before_any_job(tmp_path, edit, expected):
     wd = copy_workflow(tmp_path)
@@ -167,6 +167,21 @@ def test_malformed_config_fails_before_any_job(tmp_path, edit, expected):
     assert "Error validating config file" in message
     for text in expected:
         assert text in message, message
+    assert not (wd / "results").exists(), "a job ran despite the bad config"
+
+
+def test_an_unknown_cell_fails_before_any_job(tmp_path):
+    """A misspelt cell passes the schema (it could be an installed cell's entry-point name, which a schema
+    cannot know) and is refused by the cell resolver while the workflow is parsed, naming it and the choices."""
+    wd = copy_workflow(tmp_path)
+    cfg = yaml.safe_load(open(wd / "config" / "smoke.yaml"))
+    cfg["sweep"]["cells"] = ["rnn", "lstmm"]
+    (wd / "bad.yaml").write_text(yaml.safe_dump(cfg))
+    proc = snakemake(wd, "--cores", "1", "--configfile", "bad.yaml", check=False)
+    message = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "sweep run task~adding/cell~lstmm/length~5/clip~none/seed~0: cell 'lstmm' is not allowed" in message
+    assert "choose a built-in cell (rnn, lstm, gru, orthogonal)" in message
     assert not (wd / "results").exists(), "a job ran despite the bad config"
 
 
@@ -739,3 +754,53 @@ def test_save_models_writes_torch_nn_weights_of_the_trained_runs(tmp_path):
             out = head(h) if task.per_step_output else head(h[:, -1]).squeeze(-1)
             loss = task.loss(out, y).item()
         assert loss == pytest.approx(result["final_loss"], rel=1e-5), rid
+
+
+# ---- the smoke study with a user's cell (issue 26) ----------------------------------------------------------
+MINGRU = "modern_cells.mingru:MinGRUCell"  # examples/cells, on PYTHONPATH as a user's uninstalled package is
+
+
+@pytest.fixture(scope="module")
+def smoke_with_mingru(tmp_path_factory) -> Path:
+    """The smoke study with the example plugin's minGRU added to the sweep and the depth study."""
+    wd = copy_workflow(tmp_path_factory.mktemp("smoke_mingru"))
+    config = yaml.safe_load(open(wd / "config" / "smoke.yaml"))
+    for block in (config["sweep"], config["depth"]):
+        block["cells"].append(MINGRU)
+    (wd / "config" / "user-cell.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    path = os.pathsep.join(p for p in (str(REPO / "examples" / "cells"), os.environ.get("PYTHONPATH")) if p)
+    snakemake(wd, "--cores", "2", "--configfile", "config/user-cell.yaml", env={"PYTHONPATH": path})
+    return wd
+
+
+@pytest.mark.slow
+def test_a_user_cell_runs_through_the_smoke_study_to_the_report(smoke_with_mingru):
+    wd = smoke_with_mingru
+    runs = pd.read_csv(wd / "results/tables/runs.csv")
+    mine = runs[runs["cell"] == MINGRU]
+    assert set(mine["study"]) == {"sweep", "depth"} and (mine["status"] == "ok").all()
+    assert (mine["cell_path"] == MINGRU).all() and runs[runs["cell"] != MINGRU]["cell_path"].isna().all()
+    assert (mine["backend_used"] == "explicit").all()  # auto: a user cell trains on the explicit path, alone
+    assert (
+        wd / "results/runs/task~adding/cell~modern_cells.mingru.MinGRUCell/length~10/clip~1.0/seed~0.json"
+    ).is_file()
+    report = (wd / "results/REPORT.md").read_text()
+    headline = report.split("## ", 2)[1]  # the first section: the headline tables
+    assert re.search(rf"^\| {re.escape(MINGRU)} \| no clipping \|", report, re.M), headline
+    assert re.search(rf"^\| {re.escape(MINGRU)} \| h \| init \|", report, re.M)  # the decay table
+    assert MINGRU in (wd / "results/REPORT.html").read_text()
+    # figure 1's data: the sweep's probes at the report's task and length, and its legend names the cell
+    gradflow = pd.read_csv(wd / "results/tables/gradflow.csv")
+    fig1 = gradflow[(gradflow["study"] == "sweep") & (gradflow["task"] == "adding") & (gradflow["length"] == 10)]
+    assert set(fig1[fig1["cell"] == MINGRU]["step"]) == {0, config_steps(wd)}
+    from rnnbench.study.figures.gradients import fig1_gradflow_cells
+
+    fig = fig1_gradflow_cells(gradflow, "adding", 10)
+    legend = [t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
+    assert any(text.startswith("minGRU: ×") for text in legend), legend  # its ``display``
+    for name in ("fig1_gradflow_cells", "fig4_length_sweep_loss", "fig5_learning_curves", "fig7_depth"):
+        assert (wd / f"results/figures/{name}.png").stat().st_size > 10_000, name
+
+
+def config_steps(wd: Path) -> int:
+    return yaml.safe_load(open(wd / "config" / "user-cell.yaml"))["train"]["steps"]

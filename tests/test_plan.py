@@ -150,3 +150,21 @@ def test_a_same_model_variant_differs_from_its_model_in_batch_and_steps_only(var
     config["variants"][variant].update(edit)
     with pytest.raises(ValueError, match=re.escape(message)):
         study_plan.make_plan(config, lambda _: None)
+
+
+def test_a_user_cell_gets_safe_run_ids_and_two_cells_with_one_safe_name_are_refused():
+    config = smoke()
+    config["sweep"]["cells"] = ["rnn", "torch.nn:GRUCell"]
+    runs = expand(config)
+    mine = [rid for rid, run in runs.items() if run["cell"] == "torch.nn:GRUCell"]
+    assert mine and all("/cell~torch.nn.GRUCell/" in f"/{rid}/" for rid in mine)
+    assert all(run["backend"] == "auto" and run["init"] == "default" for rid, run in runs.items() if rid in mine)
+    config["sweep"]["cells"] = ["torch.nn:GRUCell", "torch.nn.GRUCell"]
+    with pytest.raises(
+        ValueError, match="cells 'torch.nn:GRUCell' and 'torch.nn.GRUCell' have the same name in run ids"
+    ):
+        expand(config)
+    config = {**smoke(), "save_models": True}
+    config["depth"] = {**config["depth"], "cells": ["torch.nn:GRUCell"]}
+    with pytest.raises(ValueError, match="save_models: .* train a user cell"):
+        study_plan.make_plan(config, lambda _: None)

@@ -8,9 +8,12 @@ A training step (forward + backward) is counted as 3× the forward pass.
 
 from __future__ import annotations
 
-from rnnbench.core.cells import SPECS
+from rnnbench.core.cells import cell_spec
 
-GATES = {name: s.gates for name, s in SPECS.items()}
+
+def gates(cell: str) -> int | None:
+    """G of ``cell`` (1 vanilla, 4 LSTM, 3 GRU); None for a user cell, whose FLOPs are unknown."""
+    return cell_spec(cell).gates
 
 
 def _total(G: int, input_size: int, hidden: int) -> int:
@@ -34,10 +37,13 @@ def forward_flops(
     layers: int = 1,
     directions: int = 1,
     convention: str = "total",
-) -> int:
-    """FLOPs of one forward pass of a ``layers``-deep stack over a (batch, length, input_size) input."""
+) -> int | None:
+    """FLOPs of one forward pass of a ``layers``-deep stack over a (batch, length, input_size) input;
+    None for a user cell (unknown: no guess is made)."""
     per_step = CONVENTIONS[convention]
-    G = GATES[cell]
+    G = gates(cell)
+    if G is None:
+        return None
     flops = 0
     for layer in range(layers):
         in_size = input_size if layer == 0 else hidden * directions
@@ -45,11 +51,13 @@ def forward_flops(
     return flops
 
 
-def training_flops(*args, **kwargs) -> int:
-    """FLOPs of one forward + backward pass: 3× forward (backward ≈ 2× forward)."""
-    return 3 * forward_flops(*args, **kwargs)
+def training_flops(*args, **kwargs) -> int | None:
+    """FLOPs of one forward + backward pass: 3× forward (backward ≈ 2× forward); None: unknown."""
+    forward = forward_flops(*args, **kwargs)
+    return None if forward is None else 3 * forward
 
 
-def step_gemm_flops(cell: str, hidden: int, batch: int) -> int:
+def step_gemm_flops(cell: str, hidden: int, batch: int) -> int | None:
     """FLOPs of the recurrent step's GEMM, (B, H) @ (H, G·H): the shape the ceiling is measured at."""
-    return 2 * batch * hidden * GATES[cell] * hidden
+    G = gates(cell)
+    return None if G is None else 2 * batch * hidden * G * hidden

@@ -36,7 +36,7 @@ from torch import Tensor, nn
 from rnnbench.bench import flops
 from rnnbench.core import bptt
 from rnnbench.core.backends import BACKENDS, Unsupported
-from rnnbench.core.cells import CELLS
+from rnnbench.core.cells import cell_spec
 from rnnbench.core.checks import DTYPES, ConfigError, int_at_least, one_of, resolve_device
 from rnnbench.core.onednn import uses_onednn
 from rnnbench.core.precision import math_mode, math_mode_scope
@@ -66,7 +66,7 @@ class ThroughputConfig:
     allow_tf32: bool = False  # CUDA: float32 products in TF32 (rnnbench.core.precision); ceiling in the same mode
 
     def __post_init__(self) -> None:
-        one_of("cell", self.cell, CELLS)
+        cell_spec(self.cell)  # a built-in name, a module:Class path or an entry point; checked before any timing
         one_of("backend", self.backend, BACKENDS)
         one_of("dtype", self.dtype, DTYPES)
         one_of("device", self.device, ("cpu", "cuda", "auto"))
@@ -152,8 +152,17 @@ class ThroughputRow:
     def to_record(self) -> dict:
         rec = {"input_size": self.config.input_size, **dataclasses.asdict(self.config)}
         rec.update({k: v for k, v in dataclasses.asdict(self).items() if k not in ("config", "machine")})
+        if cell_spec(self.config.cell).user:  # a user cell's FLOPs are unknown: no rate, no ceiling at its shapes
+            rec.update(dict.fromkeys(FLOP_COLUMNS, UNKNOWN))
         rec.update(self.machine)
         return rec
+
+
+UNKNOWN = "unknown"
+# the columns that need the cell's FLOP count (its gate count G): "unknown" for a user cell
+FLOP_COLUMNS = (
+    "gflops", "ceiling_gflops", "ceiling_step_gflops", "ceiling_input_gflops", "ceiling_kernel", "fraction_of_ceiling",
+)  # fmt: skip
 
 
 # --- measurement ---------------------------------------------------------------------------------
@@ -349,11 +358,14 @@ def _time_model(model: nn.Module, cfg: ThroughputConfig, device: torch.device, r
     row.fwd_bwd_s, row.fwd_bwd_iqr = _median_iqr(both)
     row.fwd_bwd_min_s = min(both)
     row.tokens_per_s = cfg.batch * cfg.length / row.fwd_bwd_s
+    row.peak_mem_mb, row.peak_mem_kind = _peak_memory(device)
     work = flops.training_flops(
         cfg.cell, cfg.input_size, cfg.hidden, cfg.batch, cfg.length, cfg.layers, convention=cfg.flop_convention
     )
+    if work is None:  # a user cell: FLOPs unknown (``ThroughputRow.to_record`` says so)
+        return
     row.gflops = work / row.fwd_bwd_s / 1e9
-    GH = flops.GATES[cfg.cell] * cfg.hidden
+    GH = flops.gates(cfg.cell) * cfg.hidden
     threads = torch.get_num_threads()
     mode = row.ceiling_math_mode = row.math_mode
     step = gemm_ceiling(cfg.batch, cfg.hidden, GH, device.type, cfg.dtype, threads, mode)
@@ -361,7 +373,6 @@ def _time_model(model: nn.Module, cfg: ThroughputConfig, device: torch.device, r
     row.ceiling_step_gflops, row.ceiling_input_gflops = step[0], whole[0]
     row.ceiling_gflops, row.ceiling_kernel = max(step, whole)
     row.fraction_of_ceiling = row.gflops / row.ceiling_gflops
-    row.peak_mem_mb, row.peak_mem_kind = _peak_memory(device)
 
 
 # --- grids and sweeps ----------------------------------------------------------------------------

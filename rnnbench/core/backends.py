@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from rnnbench.core.cells import SPECS, THEIR_OPTIONS, notes_gru
+from rnnbench.core.cells import THEIR_OPTIONS, cell_spec, notes_gru
 from rnnbench.core.layers import ExplicitStack, FusedStack
 from rnnbench.core.onednn import uses_onednn
 
@@ -52,12 +52,12 @@ class Backend:
         if not self.fused:
             return True
         theirs = any((cell_options or {}).get(name, False) for name in THEIR_OPTIONS)
-        return not (notes_gru(cell, reset_after) or SPECS[cell].fused is None or theirs)
+        return not (notes_gru(cell, reset_after) or cell_spec(cell).fused is None or theirs)
 
     def stacks(self, cell: str) -> bool:
         """Whether runs of ``cell`` may train as one stacked model on this backend: the orthogonal RNN's
         parametrised B has no stacked form (``CellSpec.stackable``)."""
-        return self.stackable and SPECS[cell].stackable
+        return self.stackable and cell_spec(cell).stackable
 
 
 def check_trains(backend: str, cell: str, reset_after: bool, cell_options: dict[str, Any] | None = None) -> None:
@@ -66,7 +66,13 @@ def check_trains(backend: str, cell: str, reset_after: bool, cell_options: dict[
     model, the run config and the benchmark all call it)."""
     if BACKENDS[backend].trains(cell, reset_after, cell_options):
         return
-    if SPECS[cell].fused is None:
+    if cell_spec(cell).user:
+        raise Unsupported(
+            f"backend {backend!r} with user cell {cell!r} is not allowed: the fused backend runs torch.nn's kernels "
+            "for the built-in cells only; a user cell trains on an explicit backend (explicit, explicit-premul, "
+            "explicit-bptt: all call its forward step by step), or auto"
+        )
+    if cell_spec(cell).fused is None:
         raise Unsupported(
             f"backend {backend!r} with cell {cell!r} is not allowed: torch.nn has no fused kernel for it; "
             "use an explicit backend (explicit, explicit-premul, explicit-bptt)"
@@ -105,9 +111,9 @@ def _compiled(cell, input_size, hidden_size, num_layers, bidirectional, reset_af
 
 
 def _fused_kernel(cell: str, device: str, dtype: str) -> str:
-    if SPECS[cell].fused is None:
+    if cell_spec(cell).fused is None:
         return "none (torch.nn has no such cell)"
-    twin = SPECS[cell].fused.__name__
+    twin = cell_spec(cell).fused.__name__
     if device == "cuda":
         return f"cuDNN fused {cell.upper()} (torch.nn.{twin})"
     if cell == "lstm":
@@ -116,15 +122,20 @@ def _fused_kernel(cell: str, device: str, dtype: str) -> str:
 
 
 def _bptt_kernel(cell: str, device: str, dtype: str) -> str:
-    if SPECS[cell].bptt is None:  # the orthogonal RNN: explicit-premul's autograd path
+    if cell_spec(cell).user:
+        return _USER_KERNEL
+    if cell_spec(cell).bptt is None:  # the orthogonal RNN: explicit-premul's autograd path
         return "Python loop, input GEMM for all steps first, autograd (the cell has no hand-written BPTT)"
     gemm = "oneDNN" if uses_onednn(device, dtype) else "torch"
     return f"Python loop, hand-written BPTT, {gemm} GEMMs (rnnbench.core.bptt)"
 
 
+_USER_KERNEL = "Python loop of the user cell's forward steps, autograd"
+
+
 def _says(text: str) -> KernelName:
-    """A kernel description that is the same on every device and dtype."""
-    return lambda cell, device, dtype: text
+    """A kernel description that is the same on every device and dtype (a user cell's: its own steps)."""
+    return lambda cell, device, dtype: _USER_KERNEL if cell_spec(cell).user else text
 
 
 def _autograd(name: str, premul: bool, kernel: str) -> Backend:

@@ -43,6 +43,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from rnnbench.core.cells import is_user
+
 # row blocks (in units of H) of the gate whose bias keeps the old state: LSTM i, f, g, o -> f;
 # GRU r, z, n -> z
 KEEP_GATE = {"lstm": 1, "gru": 1}
@@ -200,7 +202,15 @@ INITS = SCHEMES
 
 
 def check_applies(scheme: str, cell: str) -> None:
-    """Refuse a scheme on a cell it does not apply to, naming both and the cells it does apply to."""
+    """Refuse a scheme on a cell it does not apply to, naming both and the cells it does apply to. A
+    user cell takes ``default`` only: its own initialisation (``models.build_model`` seeds it)."""
+    if is_user(cell):
+        if scheme != "default":
+            raise ValueError(
+                f"init {scheme!r} does not apply to user cell {cell!r}: a user cell keeps its own initialisation "
+                "(init 'default', drawn from the run's seed)"
+            )
+        return
     if cell not in SCHEMES[scheme].cells:
         raise ValueError(
             f"init {scheme!r} does not apply to cell {cell!r}; it applies to: {', '.join(SCHEMES[scheme].cells)}"
@@ -230,6 +240,9 @@ def initialise(
     s = SCHEMES[scheme]
     args = InitArgs(cell, gain, forget_bias, reset_after, chrono_tmax)
     d = _Draws(seed)
+    if is_user(cell):  # its weights are its constructor's, drawn from the seed (models.build_model)
+        s.head_init(head, d)
+        return
     for c in cells:
         s.cell_init(c, args, d)
         if forget_bias is not None and cell == "lstm":

@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
-from rnnbench.core.cells import CELLS, SPECS, THEIR_OPTIONS, notes_gru
+from rnnbench.core.cells import SPECS, THEIR_OPTIONS, Recurrence, cell_spec, notes_gru
 
 
 class StateRecorder:
@@ -26,7 +26,10 @@ class StateRecorder:
         self.c: dict[tuple[int, int], list[Tensor]] = {}
 
     def record(self, key: tuple[int, int], state) -> None:
-        h, c = state if isinstance(state, tuple) else (state, None)
+        """Keep a step's state: h (the state, or a tuple state's first tensor) and, of a tuple state, its
+        second tensor as c (the LSTM's cell state; a user cell's second state tensor, e.g. the LRU's x)."""
+        tensors = state if isinstance(state, tuple) else (state,)
+        h, c = tensors[0], (tensors[1] if len(tensors) > 1 else None)
         h.retain_grad()
         self.h.setdefault(key, []).append(h)
         if c is not None:
@@ -63,7 +66,8 @@ class RecurrentLayer(nn.Module):
     """One direction of one layer: runs a cell over a (B, T, I) sequence.
 
     ``premul=True`` computes the input projections of all T steps in one GEMM before the loop
-    (as PyTorch's fastrnns "premul" variant); ``False`` calls the cell step by step.
+    (as PyTorch's fastrnns "premul" variant); ``False`` calls the cell step by step, as every
+    backend does for a user's cell (it has no ``project_input``: only ``forward(x, state)``).
     ``bptt=True`` runs the whole sequence (input projections included) through ``bptt``'s
     hand-written backpropagation through time when no recorder is given and the cell has one
     (not the notes' GRU); a recorder always gets the cell-by-cell autograd path, where every h_t
@@ -79,10 +83,11 @@ class RecurrentLayer(nn.Module):
 
     def forward(self, x: Tensor, state=None, recorder: StateRecorder | None = None, key=(0, 0)):
         # x: (B, T, I), state: (B, H) [LSTM: a pair] or None -> (B, T, H), the final state
-        run = self.cell.sequence_runner() if self.bptt and recorder is None else None
+        ours = isinstance(self.cell, Recurrence)  # else a user's cell: forward(x_t, state) only
+        run = self.cell.sequence_runner() if ours and self.bptt and recorder is None else None
         if run is not None:
             return self._forward_bptt(run, x, state)
-        if self.premul:
+        if ours and self.premul:
             steps = self.cell.project_input(x).unbind(1)  # T × (B, G·H)
             advance = self.cell.step
         else:
@@ -129,7 +134,8 @@ class ExplicitStack(_Stack):
         cell_options: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(cell, hidden_size, num_layers, bidirectional)
-        kwargs = {"reset_after": reset_after} if "reset_after" in SPECS[cell].options else {}
+        spec = cell_spec(cell)
+        kwargs = {"reset_after": reset_after} if "reset_after" in spec.options else {}
         # the cell's own constructor options (orthogonal_map, nonlinearity, peephole), learn_initial_state for every cell
         kwargs.update(cell_options or {})
         layers = []
@@ -138,9 +144,7 @@ class ExplicitStack(_Stack):
             directions = []
             for d in range(self.num_directions):
                 directions.append(
-                    RecurrentLayer(
-                        CELLS[cell](in_size, hidden_size, **kwargs), reverse=d == 1, premul=premul, bptt=bptt
-                    )
+                    RecurrentLayer(spec.cls(in_size, hidden_size, **kwargs), reverse=d == 1, premul=premul, bptt=bptt)
                 )
             layers.append(nn.ModuleList(directions))
         self.layers = nn.ModuleList(layers)
@@ -168,8 +172,8 @@ class ExplicitStack(_Stack):
                 outs.append(out)  # (B, T, H)
                 finals.append(state)
             x = outs[0] if len(outs) == 1 else torch.cat(outs, dim=-1)
-        if CELLS[self.cell_name].paired_state:  # the LSTM
-            return x, (torch.stack([h for h, _ in finals]), torch.stack([c for _, c in finals]))  # (L·D, B, H) each
+        if isinstance(finals[0], tuple):  # the LSTM's (h, c); a user cell's tuple state
+            return x, tuple(torch.stack(parts) for parts in zip(*finals, strict=True))  # (L·D, B, ·) each
         return x, torch.stack(finals)  # (B, T, D·H), (L·D, B, H)
 
     def _initial_states(self, hx) -> list:
@@ -178,9 +182,8 @@ class ExplicitStack(_Stack):
         n = self.num_layers * self.num_directions
         if hx is None:
             return [None] * n
-        if CELLS[self.cell_name].paired_state:  # the LSTM
-            h0, c0 = hx  # (L·D, B, H) each
-            return list(zip(h0.unbind(0), c0.unbind(0), strict=True))
+        if isinstance(hx, tuple):  # the LSTM's (h_0, c_0); a user cell's tuple state
+            return list(zip(*(t.unbind(0) for t in hx), strict=True))  # (L·D, B, ·) each
         return list(hx.unbind(0))
 
     def torch_state_dict(self) -> dict[str, Tensor]:
@@ -215,9 +218,9 @@ class ExplicitStack(_Stack):
         self.load_state_dict({ours: state_dict[theirs] for ours, theirs in mine.items()})
 
     def _refuse_notes_gru(self, verb: str) -> None:
-        if FUSED[self.cell_name] is None:
+        if cell_spec(self.cell_name).fused is None:
             raise ValueError(
-                f"the {self.cell_name} cell cannot be {verb} a torch.nn state dict: torch.nn has no such cell"
+                f"the {self.cell_name} cell cannot be {verb} a torch.nn state dict: torch.nn has no such (stacked) model"
             )
         if notes_gru(self.cell_name, getattr(self.layers[0][0].cell, "reset_after", False)):  # only the GRU has it
             raise ValueError(

@@ -96,7 +96,13 @@ def build_model(
 
     ``chrono_tmax``: init ``chrono``'s T_max (``RunConfig.chrono_range`` resolves its default).
     ``cell_options``: the cell's constructor options (``cells.cell_options``), complex_RNN's among them
-    (Arjovsky et al. 2016): ``peephole`` (LSTM only) and ``learn_initial_state``, explicit backends only."""
-    model = SequenceModel(task, cell, hidden_size, num_layers, bidirectional, backend, reset_after, cell_options)
+    (Arjovsky et al. 2016): ``peephole`` (LSTM only) and ``learn_initial_state``, explicit backends only.
+
+    A user cell draws its own weights in its constructor, from torch's global generator: the model is
+    built with that generator seeded from ``seed`` (and restored after), so a seed gives one set of
+    weights. The built-in cells' weights are all drawn again by ``initialise``, from ``seed``."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = SequenceModel(task, cell, hidden_size, num_layers, bidirectional, backend, reset_after, cell_options)
     initialise(model.rnn.cells(), model.head, init, init_gain, forget_bias, seed, cell, reset_after, chrono_tmax)
     return model

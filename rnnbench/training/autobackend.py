@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rnnbench.core.backends import BACKENDS, TRAINING_BACKENDS
-from rnnbench.core.cells import SPECS
+from rnnbench.core.cells import SPECS, cell_spec
 
 AUTO = "auto"
 
@@ -129,16 +129,21 @@ check_tables(TABLES)
 # kernel: its runs train on our explicit cells, and a stack of them beats one alone by 2.5x (their LSTM,
 # RMSprop, 1 thread, H128B20 adding T=200: premul alone 10, stack of 2 26 run-steps/s)
 THEIRS = Choice("explicit-premul", True, "H128B20 adding T=200: premul 10, stack of 2 26 run-steps/s")
+# a user's cell (torch.nn's convention, ``cells.cell_spec``): no fused kernel and no stacked form, so the one
+# choice is our loop calling its forward step by step, alone (every explicit backend runs it alike)
+USER = Choice("explicit", False, "a user cell: its own forward, step by step; not measured")
 
 
 def choose(cell: str, reset_after: bool, device: str, cell_options: dict[str, Any] | None = None) -> Choice:
     """The ``auto`` choice for ``cell`` on a resolved ``device`` ('cpu' or 'cuda'); with complex_RNN's
     options on in ``cell_options``, the table's choice if its backend computes them, else ``THEIRS``
-    (stacked where the cell stacks)."""
+    (stacked where the cell stacks); a user cell's is ``USER``."""
+    if cell_spec(cell).user:
+        return USER
     choice = TABLES[device][cell_form(cell, reset_after)]
     if BACKENDS[choice.single].trains(cell, reset_after, cell_options):
         return choice
-    return Choice(THEIRS.single, THEIRS.stack and SPECS[cell].stackable, THEIRS.measured)
+    return Choice(THEIRS.single, THEIRS.stack and cell_spec(cell).stackable, THEIRS.measured)
 
 
 def concrete_backend(

@@ -17,11 +17,11 @@ import torch
 
 from rnnbench.core.backends import TRAINING_BACKENDS, Unsupported, check_trains
 from rnnbench.core.cells import (
-    CELLS,
     NONLINEARITIES,
     ORTHOGONAL_MAPS,
     SPECS,
     cell_options,
+    cell_spec,
     their_options,
 )
 from rnnbench.core.checks import DEVICES, DTYPES, ConfigError, int_at_least, one_of, positive_number
@@ -87,7 +87,7 @@ class RunConfig:
     """Everything that defines one training run. Defaults are a small, quick adding run."""
 
     task: str = "adding"
-    cell: str = "lstm"
+    cell: str = "lstm"  # a built-in name, a module:Class path or an entry point of rnnbench.cells (cell_spec)
     length: int = 50  # T: adding sequence length, or copy delay (the copy input has T+20 steps)
     seed: int = 0
     steps: int = 500
@@ -125,7 +125,7 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         one_of("task", self.task, TASKS)
-        one_of("cell", self.cell, CELLS)
+        cell_spec(self.cell)  # a user cell is imported and its contract checked here, before any work
         one_of("backend", self.backend, BACKEND_CHOICES)
         one_of("optimizer", self.optimizer, OPTIMIZERS)
         one_of("clip_mode", self.clip_mode, CLIPPERS)
@@ -201,6 +201,8 @@ class RunConfig:
             check_applies(self.init, self.cell)
         except ValueError as e:
             raise ConfigError(str(e)) from None
+        if cell_spec(self.cell).user:
+            self._check_user_cell()
         if self.cell == "orthogonal" and self.init_gain != 1:
             raise ConfigError(
                 f"init_gain {self.init_gain!r} does not apply to cell 'orthogonal': its B stays orthogonal; leave it at 1"
@@ -216,6 +218,20 @@ class RunConfig:
                     f"chrono_tmax {self.chrono_tmax!r} applies only to init 'chrono', not {self.init!r}; leave it unset"
                 )
             int_at_least("chrono_tmax", self.chrono_tmax, 3)
+
+    def _check_user_cell(self) -> None:
+        """What a user cell cannot take: a gain on weights it draws itself, and complex_RNN's learned initial
+        state (its state is its own)."""
+        if self.init_gain != 1:
+            raise ConfigError(
+                f"init_gain {self.init_gain!r} does not apply to user cell {self.cell!r}: it keeps its own "
+                "initialisation; leave init_gain at 1"
+            )
+        if self.learn_initial_state:
+            raise ConfigError(
+                f"learn_initial_state does not apply to user cell {self.cell!r}: its state before the first step "
+                "is its own (forward(x, None)); leave it false"
+            )
 
     def chrono_range(self) -> int | None:
         """Chrono's T_max: ``chrono_tmax``, else the number of steps the network sees (the copy task's
@@ -233,7 +249,7 @@ class RunConfig:
         complex_RNN's (``THEIR_OPTIONS``: the LSTM's peephole, learned initial states) where set, so
         that a run without them builds its cells as before."""
         values = self.to_dict()
-        return {**cell_options(SPECS[self.cell], values), **their_options(values)}
+        return {**cell_options(cell_spec(self.cell), values), **their_options(values)}
 
     def probe_torch_dtype(self) -> torch.dtype:
         """The dtype the gradient probes compute in: float64 when ``probe_dtype`` asks, else the run's own."""

@@ -10,21 +10,22 @@ from __future__ import annotations
 import psutil
 import torch
 
-from rnnbench.core.cells import SPECS
+from rnnbench.core.cells import cell_spec
 from rnnbench.core.tasks import TASKS
 from rnnbench.training.config import DTYPES, ConfigError, RunConfig
 
-# numbers saved per hidden unit per step: gates (pre and post activation) plus states
-SAVED_PER_UNIT = {name: s.saved_per_unit for name, s in SPECS.items()}
 
-
-def estimate_bytes(cfg: RunConfig) -> int:
-    """Estimated peak bytes of one training step: BPTT activations (with probe copies), inputs, parameters."""
+def estimate_bytes(cfg: RunConfig) -> int | None:
+    """Estimated peak bytes of one training step: BPTT activations (with probe copies), inputs, parameters;
+    None for a user cell, whose saved activations per step are unknown (no guess is made)."""
+    saved_per_unit = cell_spec(cfg.cell).saved_per_unit  # gates (pre and post activation) plus states
+    if saved_per_unit is None:
+        return None
     task = TASKS[cfg.task]
     T = task.sequence_length(cfg.length)
     D = 2 if cfg.bidirectional else 1
     itemsize = torch.empty(0, dtype=DTYPES[cfg.dtype]).element_size()
-    activations = SAVED_PER_UNIT[cfg.cell] * T * cfg.batch * cfg.hidden * cfg.layers * D
+    activations = saved_per_unit * T * cfg.batch * cfg.hidden * cfg.layers * D
     gradients = 2 * T * cfg.batch * cfg.hidden * cfg.layers * D  # retained ∂L/∂h_t (and c_t) for the probes
     inputs = T * (cfg.batch + cfg.eval_batch) * (task.input_size + task.output_size)  # evaluation keeps no graph
     probe64 = (activations + gradients) * 8 if cfg.probe_dtype == "float64" else 0  # the float64 probe's own pass
@@ -40,9 +41,12 @@ def available_bytes(device: str) -> int:
     return psutil.virtual_memory().available
 
 
-def check_fits(cfg: RunConfig, device: str, fraction: float = 0.8) -> int:
-    """Raise ConfigError when the estimate exceeds ``fraction`` of the free memory; return the estimate."""
+def check_fits(cfg: RunConfig, device: str, fraction: float = 0.8) -> int | None:
+    """Raise ConfigError when the estimate exceeds ``fraction`` of the free memory; return the estimate
+    (None, and no check, for a user cell: its memory is unknown)."""
     need = estimate_bytes(cfg)
+    if need is None:
+        return None
     free = available_bytes(device)
     if need > fraction * free:
         raise ConfigError(

@@ -30,8 +30,9 @@ def state_norms(grads: Tensor) -> Tensor:
 
     Norms of at least ``TINY_NORM`` are the plain ``vector_norm`` (bit for bit); smaller ones are
     recomputed as p·‖g/p‖ with p the largest |entry|, so that a gradient of 1e-200 reads 1e-200, not 0.
+    A complex state's gradient (a user cell's, e.g. the LRU's x) is normed as complex: √Σ|g|².
     """
-    g = grads.double()
+    g = grads.to(torch.complex128) if grads.is_complex() else grads.double()
     norm = torch.linalg.vector_norm(g, dim=-1)
     tiny = norm < TINY_NORM
     if tiny.any():

@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from rnnbench.core.cells import cell_spec
 from rnnbench.core.models import SequenceModel
 from rnnbench.core.precision import math_mode
 from rnnbench.core.provenance import environment
@@ -176,9 +177,11 @@ def result_record(
     if cfg.device == "auto":
         env["device_note"] = f"device 'auto' resolved to {device!r}" + ("" if device == "cuda" else " (no CUDA found)")
     train_seconds = log["train_seconds"]
+    spec = cell_spec(cfg.cell)
     return {
         "config": cfg.to_dict(),
         "config_hash": cfg.config_hash(),
+        **({"cell_path": spec.path} if spec.user else {}),  # the module:Class a user cell was loaded from
         "status": status,
         "diverged_step": diverged_step,
         "last_finite_grad_norm": log["last_finite_grad_norm"],

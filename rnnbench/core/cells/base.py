@@ -192,24 +192,31 @@ class CellSpec:
 
     name: str  # config value: rnn | lstm | gru | orthogonal
     display: str  # the name figures and reports print
-    cls: type[Cell]  # our step-by-step cell, the seed's equations
+    cls: type[nn.Module]  # the step-by-step cell: ours (a ``Cell``, the seed's equations) or a user's
     fused: type[nn.RNNBase] | None  # torch.nn's fused twin (for the GRU: the reset-after form only); None: none
-    saved_per_unit: int  # numbers autograd keeps per hidden unit and step: gates (pre and post activation), states
+    saved_per_unit: int | None  # numbers autograd keeps per hidden unit and step (gates, states); None: unknown
     cost: int  # relative cost of one time step (its gates' products and nonlinearities); orders jobs only
     options: dict[str, Option] = field(default_factory=dict)  # run options that apply to this cell only
     stackable: bool = True  # runs may train as one stacked model (``stacked``); not with a parametrised weight
+    path: str = ""  # a user cell's module:Class (``registry.cell_spec``); '' for the built-in cells
 
     @property
-    def gates(self) -> int:
-        """Stacked gate blocks in ``weight_ih``/``weight_hh``: 1, 4 (i, f, g, o), 3 (r, z, n)."""
-        return self.cls.gates
+    def user(self) -> bool:
+        """A cell the package did not ship (torch.nn's convention, named by a path or an entry point):
+        it trains on the explicit path, alone, and its FLOPs and memory are unknown."""
+        return bool(self.path)
 
     @property
-    def step(self) -> Equations:
+    def gates(self) -> int | None:
+        """Stacked gate blocks in ``weight_ih``/``weight_hh``: 1, 4 (i, f, g, o), 3 (r, z, n); None: a user cell."""
+        return None if self.user else self.cls.gates
+
+    @property
+    def step(self) -> Equations | None:
         """The equations ``(cell, gx, state) -> state``, run by the single and the stacked cell alike."""
-        return self.cls.equations
+        return None if self.user else self.cls.equations
 
     @property
-    def bptt(self) -> SequenceRunner:
+    def bptt(self) -> SequenceRunner | None:
         """The hand-written BPTT ``(cell, x (T, B, I), state) -> (hs (T, B, H), final state)``."""
-        return self.cls.sequence
+        return None if self.user else self.cls.sequence

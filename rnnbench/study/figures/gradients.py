@@ -15,7 +15,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from rnnbench.study.figures import annotate, style  # noqa: E402
-from rnnbench.study.figures.style import CELL_COLORS, CELL_NAMES, run_details  # noqa: E402
+from rnnbench.study.figures.style import CELL_COLORS, cell_name, run_details  # noqa: E402
 
 
 def phase_label(step: int, steps: int) -> str:
@@ -54,7 +54,7 @@ def fig1_gradflow_cells(gradflow: pd.DataFrame, task: str, length: int, runs: pd
                 if state == "h":
                     sns.lineplot(
                         data=s, x="distance", y="grad_norm", ax=ax, color=CELL_COLORS[cell], errorbar=("pi", 100),
-                        label=f"{CELL_NAMES[cell]}: ×{factor:.2f}/step", zorder=2,
+                        label=f"{cell_name(cell)}: ×{factor:.2f}/step", zorder=2,
                     )  # fmt: skip
                     continue
                 # the LSTM's cell state often lies on its h line: open markers at intervals, drawn
@@ -63,7 +63,7 @@ def fig1_gradflow_cells(gradflow: pd.DataFrame, task: str, length: int, runs: pd
                 every = max(1, len(mean) // 12)
                 ax.plot(mean["distance"], mean["grad_norm"], linestyle="", marker="o", markevery=(every // 2, every),
                         markersize=4.5, markerfacecolor="white", markeredgecolor=CELL_COLORS[cell],
-                        markeredgewidth=1.2, zorder=4, label=f"{CELL_NAMES[cell]}, cell state $c_t$: ×{factor:.2f}/step")  # fmt: skip
+                        markeredgewidth=1.2, zorder=4, label=f"{cell_name(cell)}, cell state $c_t$: ×{factor:.2f}/step")  # fmt: skip
         ax.set(yscale="log", xlabel=style.DISTANCE, ylabel=f"{style.GRAD_H} (mean over batch)")
         ax.set_title(phase_label(step, steps))
         ax.set_xlim(0, d["distance"].max())

@@ -23,7 +23,7 @@ from rnnbench.study.claims import registry
 from rnnbench.study.claims.paper_claims import with_models
 from rnnbench.study.claims.record import CONVINCING
 from rnnbench.study.figures import annotate, style
-from rnnbench.study.figures.style import CELL_COLORS, CELL_NAMES, provenance, run_details, save, setup
+from rnnbench.study.figures.style import CELL_COLORS, provenance, run_details, save, setup
 from rnnbench.study.pipeline.initprobes import summarise_probes
 from rnnbench.study.tables.aggregate import depth_profiles
 from rnnbench.study.tables.labels import TIMINGS_DTYPES, with_hardware
@@ -80,7 +80,7 @@ def fig1b_gradflow_paper_scale(probes: pd.DataFrame, runs: pd.DataFrame | None =
             ax.annotate(f"{registry.ARJOVSKY}: below 1e−23 by ≈{registry.GRADIENT_LSTM_DISTANCE}",
                         (registry.GRADIENT_LSTM_DISTANCE, registry.GRADIENT_LSTM_LEVEL), fontsize=6,
                         xytext=(4, 4), textcoords="offset points")  # fmt: skip
-        ax.set(yscale="log", xlabel=style.DISTANCE, title=CELL_NAMES[cell])
+        ax.set(yscale="log", xlabel=style.DISTANCE, title=style.cell_name(cell))
         ax.set_xlim(0, T - 1)
         ax.set_ylim(positive.min() / 10, positive.max() * 10)  # down to the smallest nonzero norm of any cell
         if cell == "lstm" and T == ARJOVSKY_T and "paper" in labels:  # keep the paper's LSTM reading in view
@@ -147,7 +147,7 @@ def fig7_depth(gradflow: pd.DataFrame, runs: pd.DataFrame) -> plt.Figure:
                         linestyle=REVERSE if direction else "-", linewidth=1.4)  # fmt: skip
             ax.set_yscale("log")
             ax.set_xlim(0, g["distance"].max())
-        row[0].set_ylabel(f"{CELL_NAMES[cell]}\n{style.GRAD_H}")
+        row[0].set_ylabel(f"{style.cell_name(cell)}\n{style.GRAD_H}")
         positive = _positive(g[g["cell"] == cell])["grad_norm"]
         row[0].set_ylim(positive.min() / 2, positive.max() * 2)
         annotate.decade_ticks(row[0])

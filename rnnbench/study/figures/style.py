@@ -4,8 +4,8 @@ the others.
 What a figure should do (issue 13):
 
 - **colour is the cell**: ``CELL_COLORS[cell]`` (Okabe–Ito, safe for the common colour-vision
-  deficiencies and in greyscale order), named ``CELL_NAMES[cell]`` everywhere ("vanilla RNN (tanh)",
-  never ``rnn``); iterate cells in ``CELL_ORDER``;
+  deficiencies and in greyscale order; a user cell's from ``USER_COLORS``, by its name), named
+  ``cell_name(cell)`` everywhere ("vanilla RNN (tanh)", never ``rnn``); iterate cells with ``cells_in``;
 - **line style (or marker) is the second factor**: ``clip_styles(order)`` for clipping settings,
   ``backend_style(backend)`` for a throughput backend, ``MACHINE_MARKERS`` for machines; a reference
   level (baseline, solved, a threshold) is a thin grey line labelled on the axes by
@@ -34,7 +34,7 @@ A new figure function takes DataFrames and returns a Figure::
     ax = axes[0][0]
     for cell in style.cells_in(df["cell"]):
         d = df[df["cell"] == cell]
-        ax.plot(d["length"], d["loss_ratio"], color=style.CELL_COLORS[cell], label=style.CELL_NAMES[cell])
+        ax.plot(d["length"], d["loss_ratio"], color=style.CELL_COLORS[cell], label=style.cell_name(cell))
     annotate.reference_line(ax, 1.0, "baseline")
     annotate.ticks_at(ax, sorted(df["length"].unique()))
     annotate.suptitle(fig, "What it shows", "adding, H = 32, B = 32; cpu, 1 torch thread")
@@ -47,6 +47,7 @@ metadata.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterable, Sequence
 
@@ -60,7 +61,14 @@ import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 # names shared with REPORT.md, which must not import matplotlib; re-exported here for the figures
-from rnnbench.study.tables.labels import CELL_NAMES, CELL_ORDER, cell_name, clip_label, gpu_text  # noqa: E402,F401
+from rnnbench.study.tables.labels import (  # noqa: E402,F401
+    CELL_NAMES,
+    CELL_ORDER,
+    cell_name,
+    cells_in,
+    clip_label,
+    gpu_text,
+)
 
 # --- colours and names ---------------------------------------------------------------------------
 # Okabe & Ito (2008): distinguishable under deuteranopia, protanopia and tritanopia.
@@ -74,10 +82,30 @@ OKABE_ITO = {
     "vermillion": "#D55E00",
     "black": "#000000",
 }
-CELL_COLORS = {
+# Colours for user cells, beyond the built-in cells' (Paul Tol's muted scheme, less its rose, which is
+# near the diverged runs' crimson): a user cell gets one by a hash of its name, the same in every study.
+USER_COLORS = ("#332288", "#44AA99", "#117733", "#999933", "#882255", "#AA4499", "#88CCEE", "#DDCC77")
+
+
+class CellColors(dict):
+    """The built-in cells' colours; any other cell (a user's) gets one of ``USER_COLORS`` chosen stably
+    by its name (two user cells may share one: eight colours, any number of names)."""
+
+    def __missing__(self, cell: str) -> str:
+        return USER_COLORS[int(hashlib.sha256(cell.encode()).hexdigest(), 16) % len(USER_COLORS)]
+
+    def get(self, cell: str, default: str | None = None) -> str:  # type: ignore[override]
+        return self[cell]
+
+    def of(self, cells: Iterable[str]) -> dict[str, str]:
+        """A plain dict of ``cells``' colours (seaborn's ``palette`` wants every level as a key)."""
+        return {c: self[c] for c in cells}
+
+
+CELL_COLORS = CellColors({
     "rnn": OKABE_ITO["blue"], "lstm": OKABE_ITO["orange"], "gru": OKABE_ITO["green"],
     "orthogonal": OKABE_ITO["purple"],  # reddish purple: not the gains' dark ramp, which draws the rnn alone
-}  # fmt: skip
+})  # fmt: skip
 REFERENCE_COLOR = "0.45"  # grey: baselines, thresholds, bounds
 DIVERGED_COLOR = "crimson"  # diverged runs only; no cell is red
 DIVERGED = {"marker": "X", "color": DIVERGED_COLOR, "s": 70, "zorder": 5, "linewidths": 0.5, "edgecolors": "black"}
@@ -142,12 +170,6 @@ def size(cols: int, rows: int, width: float = 3.4, height: float = 2.7) -> tuple
     return (width * cols + 0.6, height * rows + 0.9)
 
 
-def cells_in(values: Iterable[str]) -> list[str]:
-    """The cells among ``values`` in ``CELL_ORDER``."""
-    present = set(values)
-    return [c for c in CELL_ORDER if c in present]
-
-
 def clip_styles(order: Sequence[str]) -> dict[str, object]:
     """Line style per clipping label, in the order ``clip_order`` gives (no clipping first: solid)."""
     return {label: CLIP_STYLES[i % len(CLIP_STYLES)] for i, label in enumerate(order)}
@@ -169,7 +191,7 @@ def ramp(color: str, n: int) -> list:
 
 
 def cell_handles(cells: Iterable[str], marker: str | None = None) -> list[Line2D]:
-    return [Line2D([], [], color=CELL_COLORS[c], marker=marker, label=CELL_NAMES[c]) for c in cells]
+    return [Line2D([], [], color=CELL_COLORS[c], marker=marker, label=cell_name(c)) for c in cells]
 
 
 def style_handles(styles: dict[str, object], color: str = "0.25") -> list[Line2D]:

@@ -19,7 +19,7 @@ import pandas as pd  # noqa: E402
 
 from rnnbench.bench.compare import CASE, SHAPE, Comparison, shape_text  # noqa: E402
 from rnnbench.study.figures import annotate, style  # noqa: E402
-from rnnbench.study.figures.style import CELL_COLORS, CELL_NAMES  # noqa: E402
+from rnnbench.study.figures.style import CELL_COLORS, cell_name  # noqa: E402
 
 # --- figure 6: throughput ------------------------------------------------------------------------
 SHAPE_KEYS = ("device", "length", "batch", "hidden", "input_size", "layers", "dtype")  # one panel row each
@@ -104,9 +104,9 @@ def _throughput_panels(left, right, d: pd.DataFrame) -> None:
             labels.append(
                 (
                     y,
-                    f"{CELL_NAMES[cell]}: {r.backend}\n{kernel.split(' (')[0]}"
+                    f"{cell_name(cell)}: {r.backend}\n{kernel.split(' (')[0]}"
                     if kernel
-                    else f"{CELL_NAMES[cell]}: {r.backend}",
+                    else f"{cell_name(cell)}: {r.backend}",
                     kernel,
                 )
             )

@@ -37,6 +37,7 @@ from rnnbench.study.figures.style import (  # noqa: E402,F401
     CELL_NAMES,
     CELL_ORDER,
     DIVERGED,
+    cell_name,
     clip_label,
     provenance,
     run_details,
@@ -121,7 +122,7 @@ def fig3_clipping(curves: pd.DataFrame, runs: pd.DataFrame, smooth: int = 10) ->
     r0 = r.iloc[0]
     annotate.suptitle(
         fig,
-        f"Clipping an exploding {CELL_NAMES.get(r0['cell'], r0['cell'])}",
+        f"Clipping an exploding {cell_name(r0['cell'])}",
         f"{r0['task']}, T = {r0['length']}, {r0['init']} init gain {r0['init_gain']:g}; {run_details(r)}",
     )
     return fig
@@ -150,7 +151,7 @@ def _sweep_grid(runs: pd.DataFrame, y: str, ylabel: str, lines: Callable, linear
             # contrast at T = 100) stands apart, never joined to the sweep's line as if it continued it
             for _, part in ok.groupby(list(BUDGET), dropna=False, sort=False):
                 sns.lineplot(
-                    data=part, x="length", y=y, hue="cell", hue_order=cells, palette=CELL_COLORS,
+                    data=part, x="length", y=y, hue="cell", hue_order=cells, palette=CELL_COLORS.of(cells),
                     errorbar=("pi", 100), marker="o", markersize=4, ax=ax, legend=False,
                 )  # fmt: skip
             for cell in cells:
@@ -249,7 +250,9 @@ def fig5_learning_curves(curves: pd.DataFrame, runs: pd.DataFrame) -> plt.Figure
     if (r["status"] == "diverged").any():
         handles.append(style.diverged_handle())
     annotate.legend_below(fig, handles, ncol=len(handles))
-    annotate.suptitle(fig, "Learning curves: held-out loss / baseline during training (mean over seeds)", run_details(r))
+    annotate.suptitle(
+        fig, "Learning curves: held-out loss / baseline during training (mean over seeds)", run_details(r)
+    )
     return fig
 
 

@@ -7,7 +7,8 @@ own length, width and initialisation even on a CPU: one forward and backward pas
 a few labelled initialisations (e.g. ``paper``: Glorot + forget bias 1, ``pytorch``: the default);
 every (init, cell, seed) is one probe on a batch drawn from the seed, as ``rnnbench gradflow`` does.
 An init may also carry complex_RNN's LSTM options (``peephole``, ``learn_initial_state``: their LSTM,
-Arjovsky et al. 2016), which, like ``forget_bias``, apply to the LSTM only; each row records them.
+Arjovsky et al. 2016), which, like ``forget_bias``, apply to the LSTM only; each row records them. A user
+cell (``cells.cell_spec``) keeps its own initialisation: it is probed under the labels that leave it so.
 
 Each probe is summarised by its fitted per-step factor and by the decades the gradient loses over
 the whole sequence (log10 of ‖∂L/∂h_t‖ at distance 0 over its value at distance T − 1), which does
@@ -25,12 +26,19 @@ import numpy as np
 import pandas as pd
 import torch
 
+from rnnbench.core.cells import is_user
 from rnnbench.core.cells.base import THEIR_OPTIONS
 from rnnbench.training.config import ConfigError, RunConfig
 from rnnbench.training.probes import decay_rate, gradflow_at_init
 
 INIT_FIELDS = ("init", "init_gain", "forget_bias", "chrono_tmax", *THEIR_OPTIONS)
 LSTM_ONLY = ("forget_bias", *THEIR_OPTIONS)  # a forget gate; complex_RNN's options are their LSTM's
+
+
+def keeps_own_init(init: dict[str, Any]) -> bool:
+    """Whether an init label leaves a cell its own weights (init ``default``, no gain): the only labels a user
+    cell is probed under (the LSTM-only fields aside, which no other cell takes)."""
+    return init.get("init", "default") == "default" and init.get("init_gain", 1) == 1
 
 
 def probe_configs(spec: dict[str, Any], device: str = "cpu") -> list[tuple[str, RunConfig]]:
@@ -42,6 +50,8 @@ def probe_configs(spec: dict[str, Any], device: str = "cpu") -> list[tuple[str, 
         if unknown:
             raise ConfigError(f"init_probes.inits.{label}: unknown key(s) {unknown}; allowed: {', '.join(INIT_FIELDS)}")
         for cell in spec["cells"]:
+            if is_user(cell) and not keeps_own_init(init):
+                continue  # a user cell keeps its own initialisation: probed under the labels that leave it so
             for seed in spec["seeds"]:
                 fields = dict(init)
                 if cell != "lstm":

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from rnnbench.core.cells import notes_gru
+from rnnbench.core.cells import is_user, notes_gru
 from rnnbench.study.pipeline.sweep import config_hash, expand, job_cost, report_settings, study_device, train_jobs
 from rnnbench.training.config import RunConfig, resolve_device
 
@@ -197,8 +197,14 @@ def make_plan(config: dict, log: Callable[[str], None] = say) -> Plan:
 
 
 def refuse_notes_gru(runs: dict[str, dict]) -> None:
-    """save_models writes torch.nn state dicts: the notes' GRU has none, so it is refused now, before any
-    job, rather than after training."""
+    """save_models writes torch.nn state dicts: the notes' GRU and user cells have none, so they are refused
+    now, before any job, rather than after training."""
+    users = [rid for rid, run in runs.items() if is_user(run["cell"])]
+    if users:
+        raise ValueError(
+            f"save_models: {len(users)} run(s) train a user cell (e.g. {users[0]}), which has no torch.nn "
+            "state dict to write; leave save_models out, or the user cell out"
+        )
     refused = [rid for rid, run in runs.items() if notes_gru(run["cell"], run["reset_after"])]
     if refused:
         raise ValueError(

@@ -16,7 +16,8 @@ studies; every run is one ``RunConfig`` and one result file ``results/runs/<id>.
   Their own study keeps them out of the sweep's figures and tables, which draw one line per cell.
 
 Ids are built from plain Python values (never numpy scalars), so they and the configs are stable
-and JSON-ready.
+and JSON-ready. A user cell appears in an id by its safe name (``cells.safe_name``: ``torch.nn:GRUCell`` ->
+``cell~torch.nn.GRUCell``), so ids stay file names and Snakemake wildcards; its config keeps the full name.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import json
 from itertools import product
 from typing import Any
 
-from rnnbench.core.cells import SPECS
+from rnnbench.core.cells import cell_spec, safe_name
 from rnnbench.core.tasks import TASKS
 from rnnbench.training.autobackend import AUTO
 from rnnbench.training.config import ConfigError, RunConfig, not_applicable
@@ -48,8 +49,8 @@ def fmt(value: Any) -> str:
 
 
 def run_id(study: str, params: dict[str, Any]) -> str:
-    """``key~value`` segments joined by '/'; the sweep's ids carry no study prefix."""
-    segments = [f"{k}{SEP}{fmt(v)}" for k, v in params.items()]
+    """``key~value`` segments joined by '/'; the sweep's ids carry no study prefix; a cell by its safe name."""
+    segments = [f"{k}{SEP}{safe_name(v) if k == 'cell' else fmt(v)}" for k, v in params.items()]
     return "/".join(segments if study == "sweep" else [study, *segments])
 
 
@@ -88,11 +89,25 @@ def _run(base: dict, where: str, **fields: Any) -> dict[str, Any]:
         raise ConfigError(f"{where}: {e}") from None
 
 
+def check_safe_names(cells: list[str], where: str) -> None:
+    """Refuse two cells of one list whose ids would be the same (``safe_name``), naming both."""
+    seen: dict[str, str] = {}
+    for cell in cells:
+        other = seen.setdefault(safe_name(cell), cell)
+        if other != cell:
+            raise ConfigError(
+                f"{where}: cells {other!r} and {cell!r} have the same name in run ids ({safe_name(cell)!r}); "
+                "name one of them otherwise (its module:Class, or an entry point)"
+            )
+
+
 def sweep_runs(config: dict) -> dict[str, dict]:
     """The sweep's runs: per task, its lengths × the sweep's cells (× clip, seeds, devices), then each of the
     task's ``blocks``: further lengths × cells with their own clip and train settings over the task's (the
     copy contrast at a long delay: only the cells it compares, at a budget of its own)."""
     s = config["sweep"]
+    check_safe_names([*s["cells"], *(c for t in s["tasks"].values() for b in t.get("blocks", []) for c in b["cells"])],
+                     "sweep")  # fmt: skip
     devices = _devices(config)
     runs: dict[str, dict] = {}
     for task, spec in s["tasks"].items():
@@ -154,6 +169,7 @@ def depth_runs(config: dict) -> dict[str, dict]:
     if not d:
         return {}
     base = {**config["train"], **d.get("train", {}), "task": d["task"], "length": d["length"]}
+    check_safe_names(d["cells"], "depth")
     runs = {}
     for cell, layers, bidirectional, seed in product(d["cells"], d["layers"], d["bidirectional"], d["seeds"]):
         params = {
@@ -304,9 +320,9 @@ def train_jobs(
     return jobs
 
 
-# Relative cost of one time step of a cell (its gates' products and nonlinearities, about 3 for the
-# LSTM and GRU against the vanilla RNN's 1): only used to order jobs, never reported.
-CELL_COST = {name: s.cost for name, s in SPECS.items()}
+# Relative cost of one time step of a cell: ``CellSpec.cost`` (its gates' products and nonlinearities, about
+# 3 for the LSTM and GRU against the vanilla RNN's 1; a user cell's is a gated cell's): only used to order
+# jobs, never reported.
 # A task that reads out and scores every time step (copy: a softmax over its classes per step, and a
 # 10-symbol input) costs more per step than one scored at the end (adding): in a default study on a
 # 2-core CPU a copy job took 22-25 s per million cost units against 17-18 s for adding jobs.
@@ -322,7 +338,7 @@ def job_cost(configs: list[dict]) -> int:
         sum(
             c["steps"]
             * TASKS[c["task"]].sequence_length(c["length"])
-            * CELL_COST[c["cell"]]
+            * cell_spec(c["cell"]).cost
             * READOUT_COST[TASKS[c["task"]].per_step_output]
             * c["layers"]
             * (2 if c["bidirectional"] else 1)

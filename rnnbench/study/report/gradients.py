@@ -10,7 +10,7 @@ import pandas as pd
 
 from rnnbench.study.claims.literature import claims
 from rnnbench.study.tables.aggregate import decay_table, depth_profiles
-from rnnbench.study.tables.labels import CELL_ORDER, clip_label
+from rnnbench.study.tables.labels import cell_rank, cells_in, clip_label
 from rnnbench.study.tables.mdtable import g3, md_table
 
 
@@ -19,7 +19,7 @@ def decay_section(gradflow: pd.DataFrame, runs: pd.DataFrame, task: str) -> str:
     lengths = sorted(d["length"].unique())
     rows = []
     for (cell, state, phase), g in sorted(
-        d.groupby(["cell", "state", "phase"]), key=lambda kv: (CELL_ORDER.index(kv[0][0]), kv[0][1] == "c", kv[0][2])
+        d.groupby(["cell", "state", "phase"]), key=lambda kv: (cell_rank(kv[0][0]), kv[0][1] == "c", kv[0][2])
     ):
         by_len = dict(zip(g["length"], g["decay_factor"], strict=True))
         rows.append([cell, state, phase, *[g3(by_len.get(T, math.nan)) for T in lengths]])
@@ -110,9 +110,7 @@ def paper_scale_section(init_probes: pd.DataFrame | None) -> str:
     s = summarise_probes(init_probes)
     p0 = init_probes.iloc[0]
     rows = []
-    for (label, cell), g in sorted(
-        s.groupby(["init_label", "cell"]), key=lambda kv: (kv[0][0], CELL_ORDER.index(kv[0][1]))
-    ):
+    for (label, cell), g in sorted(s.groupby(["init_label", "cell"]), key=lambda kv: (kv[0][0], cell_rank(kv[0][1]))):
         lost = g["decades_lost"]
         under = g["first_underflow"].dropna()
         rows.append([
@@ -170,7 +168,7 @@ def depth_section(gradflow: pd.DataFrame, runs: pd.DataFrame) -> str:
     rows = []
     for (cell, layers, bi, phase), g in sorted(
         d.groupby(["cell", "layers", "bidirectional", "phase"]),
-        key=lambda kv: (CELL_ORDER.index(kv[0][0]), kv[0][1], kv[0][2], kv[0][3]),
+        key=lambda kv: (cell_rank(kv[0][0]), kv[0][1], kv[0][2], kv[0][3]),
     ):
         g = g.sort_values("layer")
         per_layer = ", ".join(f"{g3(f)}" for f in g["decay_factor"])
@@ -233,7 +231,7 @@ def depth_findings(d: pd.DataFrame) -> str:
         top1 = d[(d["layers"] == 1) & (d["phase"] == phase) & (~d["bidirectional"])].set_index("cell")["decay_factor"]
         topL = d[(d["layers"] == L) & (d["layer"] == L - 1) & (d["phase"] == phase) & (~d["bidirectional"])]
         topL = topL.set_index("cell")["decay_factor"]
-        both = [c for c in CELL_ORDER if c in top1.index and c in topL.index]
+        both = [c for c in cells_in(top1.index) if c in topL.index]
         if both and L > 1:
             lines.append(
                 f"- {phase}: the top layer's decay per step, 1 layer → {L} layers: "

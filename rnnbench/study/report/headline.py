@@ -7,7 +7,7 @@ import pandas as pd
 
 from rnnbench.core.tasks import ADDING_SOLVED_RATIO, COPY_RECALL, COPY_SOLVED_ACCURACY
 from rnnbench.study.claims.solved import longest_text, sweep
-from rnnbench.study.tables.labels import CELL_ORDER
+from rnnbench.study.tables.labels import cell_rank
 from rnnbench.study.tables.mdtable import g3, md_table
 
 # the tasks' own criteria (rnnbench.core.tasks), in words
@@ -26,7 +26,7 @@ def headline(runs: pd.DataFrame, majority: float) -> str:
         lengths = sorted(t["length"].unique())
         rows = []
         for (cell, clipping), g in sorted(
-            t.groupby(["cell", "clipping"]), key=lambda kv: (CELL_ORDER.index(kv[0][0]), kv[0][1])
+            t.groupby(["cell", "clipping"]), key=lambda kv: (cell_rank(kv[0][0]), kv[0][1])
         ):
             cells = []
             for T in lengths:

@@ -81,6 +81,7 @@ def run_row(rid: str, study: str, record: dict) -> dict[str, Any]:
         "run": rid,
         "study": study,
         **cfg,
+        "cell_path": record.get("cell_path"),  # a user cell's module:Class (its config may name an entry point)
         **{k: record.get(k) for k in SUMMARY_FIELDS},
         "rnnbench_version": _version(record),
         "device_used": env.get("device"),

@@ -6,17 +6,34 @@ re-exports them), and writing Markdown should not import a plotting library.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 import pandas as pd
 
-from rnnbench.core.cells import SPECS
+from rnnbench.core.cells import SPECS, CellError, cell_spec, is_user
 
-CELL_ORDER = list(SPECS)  # the order cells are listed and drawn in: rnn, lstm, gru
+CELL_ORDER = list(SPECS)  # the order the built-in cells are listed and drawn in: rnn, lstm, gru, orthogonal
 CELL_NAMES = {name: s.display for name, s in SPECS.items()}
 
 
 def cell_name(cell: str) -> str:
-    return CELL_NAMES.get(cell, cell)
+    """The name tables and figures give ``cell``: a built-in's, a user cell's ``display`` (else its name)."""
+    if not is_user(cell):
+        return CELL_NAMES[cell]
+    try:
+        return cell_spec(cell).display
+    except CellError:  # the report of a study whose cell no longer imports here: its name as given
+        return cell
+
+
+def cell_rank(cell: str) -> tuple[int, int, str]:
+    """Where ``cell`` is listed and drawn: the built-in cells in ``CELL_ORDER``, then user cells by name."""
+    return (0, CELL_ORDER.index(cell), "") if not is_user(cell) else (1, 0, cell)
+
+
+def cells_in(values: Iterable[str]) -> list[str]:
+    """The distinct cells among ``values``, in ``cell_rank`` order (user cells included)."""
+    return sorted(set(values), key=cell_rank)
 
 
 def clip_label(clip: float | None) -> str:
