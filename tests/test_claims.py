@@ -255,7 +255,7 @@ def test_the_paper_reports_findings_follow_their_claim_rows():
     text = paper_findings(claim_rows(*adding_100_tables(0.05, 0.95), names), {"adding": "#claim-1"})
     assert text.startswith("## Findings\n\n- **adding T = 100**, paper: ")
     assert "their LSTM (2 seeds): **agrees** at 1,500 and 3,000 steps (0.055, 0.055)" in text
-    assert "LSTM (ours) (2 seeds): **disagrees** at 1,500 and 3,000 steps (0.95, 0.95)" in text
+    assert "LSTM (ours) (2 seeds): **disagrees** at 1,500 and 3,000 steps (0.955, 0.955)" in text
     assert "([table](#claim-1))" in text
     swapped = paper_findings(claim_rows(*adding_100_tables(0.95, 0.05), names), {"adding": "#claim-1"})
     assert "their LSTM (2 seeds): **disagrees**" in swapped and "LSTM (ours) (2 seeds): **agrees**" in swapped

@@ -3,14 +3,7 @@ rows as the report's tables (``rnnbench.study.claims.paper_claims.claim_rows``),
 
 from __future__ import annotations
 
-
-def g2(x: float) -> str:
-    return f"{x:.2g}"
-
-
-def joined(items: list[str]) -> str:
-    """'a', 'a and b', 'a, b and c'."""
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+from rnnbench.study.tables.mdtable import g3, joined
 
 
 def _budgets(rows: list[dict]) -> str:
@@ -20,7 +13,7 @@ def _budgets(rows: list[dict]) -> str:
         by.setdefault(r["verdict"].split(":")[0], []).append(r)
     return ", ".join(
         f"**{verdict}** at {joined([format(r['budget'].step, ',') for r in rs])} steps "
-        f"({', '.join(g2(r['interval'].estimate) for r in rs)})"
+        f"({', '.join(g3(r['interval'].estimate) for r in rs)})"
         for verdict, rs in by.items()
     )
 

@@ -28,6 +28,7 @@ from rnnbench.study.claims.solved import length_solved, longest_text, sweep
 from rnnbench.study.report.gradients import depth_table
 from rnnbench.study.tables.aggregate import decay_table
 from rnnbench.study.tables.labels import CELL_ORDER, cell_name
+from rnnbench.study.tables.mdtable import g3, joined
 
 FIGURE_1 = "fig1_gradflow_cells"
 # the report's sections, as anchors (a heading's slug: lower case, punctuation dropped, spaces to hyphens)
@@ -59,14 +60,10 @@ def links(table: str, figures: set[str], *figure_names: str) -> str:
     return "(" + ", ".join(parts) + ")"
 
 
-def g2(x: float) -> str:
-    return f"{x:.2g}"
-
-
 def span(values) -> str:
-    """'×0.55' or '×0.54–0.56': the range of per-step factors (two significant digits)."""
+    """'×0.55' or '×0.54–0.56': the range of per-step factors (three significant digits, as the tables print them)."""
     values = [v for v in values if not math.isnan(v)]
-    lo, hi = g2(min(values)), g2(max(values))
+    lo, hi = g3(min(values)), g3(max(values))
     return f"×{lo}" if lo == hi else f"×{lo}–{hi}"
 
 
@@ -74,11 +71,6 @@ def factors(d: pd.DataFrame, cell: str, phase: str, state: str = "h") -> list[fl
     """The per-step factors of one cell and phase, one per length (mean over seeds)."""
     s = d[(d["cell"] == cell) & (d["state"] == state) & (d["phase"] == phase)]
     return s.sort_values("length")["decay_factor"].tolist()
-
-
-def joined(items: list[str]) -> str:
-    """'a', 'a and b', 'a, b and c'."""
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def vanishing(runs, gradflow, task: str, figures: set[str]) -> list[str]:
@@ -114,7 +106,7 @@ def gates(runs, gradflow, task: str, figures: set[str]) -> list[str]:
     per_step = ", ".join(f"{name(c)} {span(factors(d, c, 'trained'))}" for c in ["rnn", *others])
     c0 = forget_gate_claim(decay_at(d, "lstm", "c", "init"), "")
     cell_path = (
-        f"; the LSTM's cell state ×{g2(decay_at(d, 'lstm', 'c', 'init'))} at initialisation: **{c0[0][5]}** with "
+        f"; the LSTM's cell state ×{g3(decay_at(d, 'lstm', 'c', 'init'))} at initialisation: **{c0[0][5]}** with "
         f"{registry.FORGET_GATE.source}"
         if c0
         else ""
@@ -139,7 +131,7 @@ def exploding(runs, gradflow, figures: set[str]) -> list[str]:
         if len(chosen):
             said.append(
                 f"at gain {joined([f'{g:g}' for g in chosen.index])} it {how} "
-                + joined([f"×{g2(f)}" for f in chosen])
+                + joined([f"×{g3(f)}" for f in chosen])
                 + " per step"
             )
     what = {registry.PASCANU_BOUND.says: "bound", registry.PASCANU_NECESSARY.says: "condition η > 1"}
@@ -210,7 +202,7 @@ def copy_contrast(runs, majority: float, figures: set[str]) -> list[str]:
     def result(c: str) -> str:
         g = at[at["cell"] == c]
         ok = g[g["status"] == "ok"]
-        return f"{name(c)} {int(g['solved'].sum())}/{len(g)} (loss {g2(ok['loss_ratio'].median())}× baseline)"
+        return f"{name(c)} {int(g['solved'].sum())}/{len(g)} (loss {g3(ok['loss_ratio'].median())}× baseline)"
 
     others = [c for c in CELL_ORDER if c != "orthogonal" and c in set(at["cell"])]
     solved = {c: length_solved(at[at["cell"] == c], majority) for c in ["orthogonal", *others]}
@@ -246,7 +238,7 @@ def depth(runs, gradflow, figures: set[str]) -> list[str]:
     return [
         f"**Depth.** At initialisation in {L}-layer stacks ({r['task'].iloc[0]} T = {int(r['length'].iloc[0])}, "
         f"{seeds(r)}), the input layer's ‖∂L/∂h_t‖ over the top layer's: "
-        + ", ".join(f"{name(c)} {g2(v)}×" for c, v in ratio.items())
+        + ", ".join(f"{name(c)} {g3(v)}×" for c, v in ratio.items())
         + f" (median over t): it {verdict} {links(DEPTH, figures, 'fig7_depth')}."
     ]
 
