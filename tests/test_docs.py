@@ -67,3 +67,16 @@ def test_every_docs_page_is_in_the_nav():
     config = yaml.load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=yaml.BaseLoader)
     on_disk = {p.relative_to(ROOT / "docs").as_posix() for p in (ROOT / "docs").rglob("*.md")}
     assert on_disk <= pages(config["nav"]), sorted(on_disk - pages(config["nav"]))
+
+
+def test_config_readme_counts_each_studys_runs_as_its_plan_does():
+    """config/README.md's table said 146 runs for a default study of 176 for weeks: each row's count is
+    the plan's own, so a sweep edited without its row fails here."""
+    from rnnbench.study.pipeline.plan import make_plan
+
+    rows = re.findall(r"^\| `([\w-]+\.yaml)` \| [^|]+ \| (\d+) \|", (ROOT / "config" / "README.md").read_text(), re.M)
+    assert {name for name, _ in rows} == {p.name for p in (ROOT / "config").glob("*.yaml")}
+    for name, runs in rows:
+        config = yaml.safe_load((ROOT / "config" / name).read_text())
+        config["local_cuda_check"] = False  # paper-gpu.yaml asks for CUDA; its plan is the same without one
+        assert len(make_plan(config, log=lambda _: None).runs) == int(runs), name
