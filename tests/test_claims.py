@@ -260,3 +260,19 @@ def test_the_paper_reports_findings_follow_their_claim_rows():
     swapped = paper_findings(claim_rows(*adding_100_tables(0.95, 0.05), names), {"adding": "#claim-1"})
     assert "their LSTM (2 seeds): **disagrees**" in swapped and "LSTM (ours) (2 seeds): **agrees**" in swapped
     assert paper_findings([], {}).endswith("_This study's tables hold none of the registry's claims._\n\n")
+
+
+def test_the_paper_findings_name_hochreiters_claim_for_scale_and_le_irnn_at_its_budget():
+    """Claims 3 and 4 have no trained verdict row, yet the findings say what each table says of them."""
+    from rnnbench.study.papers.sections import hs_finding, irnn_finding
+
+    runs, curves = adding_100_tables(0.05, 0.95)
+    runs["batch"], curves["accuracy"] = 20, [0.5, 0.995, 0.5, 0.5] + [0.2, 0.3, 0.2, 0.3]
+    (hs,) = hs_finding(runs, curves, {"arjovsky-lstm": "their LSTM", "lstm": "LSTM (ours)"})
+    assert "not judged, another variant of the task" in hs and hs.endswith("([table](#claim-3)).")
+    assert "their LSTM (60,000; not within 60,000), LSTM (ours) (not within 60,000; not within 60,000)" in hs
+    assert hs_finding(runs.iloc[:0], curves.iloc[:0], {}) == []
+    (none,) = irnn_finding(runs)
+    assert "**not at the paper's budget (over 10^6 steps): no run of this model here**" in none
+    irnn = runs.iloc[:1].assign(run="variants/variant~irnn/task~adding/length~100/clip~1.0/seed~0", steps=20_000)
+    assert "ours ran 20,000 steps**" in irnn_finding(pd.concat([runs, irnn]))[0]

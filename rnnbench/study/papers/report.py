@@ -25,7 +25,15 @@ from rnnbench.study.claims import registry
 from rnnbench.study.claims.paper_claims import claim_rows, with_models
 from rnnbench.study.figures.literature import figure_curves, figure_gradients
 from rnnbench.study.papers.findings import paper_findings
-from rnnbench.study.papers.sections import claims_part, differences_part, gradients_part, irnn_part, pascanu_findings
+from rnnbench.study.papers.sections import (
+    claims_part,
+    differences_part,
+    gradients_part,
+    hs_finding,
+    irnn_finding,
+    irnn_part,
+    pascanu_findings,
+)
 from rnnbench.study.papers.studies import STUDIES, Study, model_differences, model_names, same_models, sweep_budget
 
 
@@ -63,7 +71,11 @@ def report(
     anchors = {"adding": "#claim-1", "copy": "#claim-2"}  # claims_part's numbering
     return (
         f"{title}\n\n"
-        + paper_findings(claim_rows(runs, curves, names, same), anchors, pascanu_findings(runs, gradflow))
+        + paper_findings(
+            claim_rows(runs, curves, names, same),
+            anchors,
+            hs_finding(runs, curves, names) + irnn_finding(runs) + pascanu_findings(runs, gradflow),
+        )
         + intro
         + claims_part(runs, curves, names, model_differences(config), same)
         + irnn_part(runs)

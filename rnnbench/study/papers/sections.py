@@ -120,6 +120,26 @@ def pascanu_findings(runs: pd.DataFrame, gradflow: pd.DataFrame) -> list[str]:
     return out
 
 
+def hs_finding(runs: pd.DataFrame, curves: pd.DataFrame, names: dict[str, str]) -> list[str]:
+    """Claim 3's sentence for the findings: shown for scale (another variant of the task), never judged."""
+    hs, rows = registry.HOCHREITER_ADDING, hs_rows(runs, curves)
+    if not rows:
+        return []
+    per = ", ".join(f"{names.get(h['model'], h['model'])} ({h['seeds']})" for h in rows)
+    return [
+        f"**{hs.source}**, {hs.says}: not judged, another variant of the task (shown for scale). Sequences until "
+        f"our held-out accuracy under their criterion reaches {HS_ACCURACY}, per seed: {per} ([table](#claim-3))."
+    ]
+
+
+def irnn_finding(runs: pd.DataFrame) -> list[str]:
+    """Claim 4's sentence for the findings: the verdict irnn_part gives, with the steps the IRNN ran."""
+    claim, irnn = registry.IRNN_ADDING, with_models(runs)
+    irnn = irnn[irnn["model"] == "irnn"]
+    steps = int(irnn["steps"].max()) if len(irnn) else None
+    return [f"**{claim.source}**, {claim.says}: **{registry.not_at_budget(claim, steps)}** ([table](#claim-4))."]
+
+
 def claims_part(
     runs: pd.DataFrame,
     curves: pd.DataFrame,
@@ -170,6 +190,8 @@ study) and on the notes' cell at the paper's settings; the settings table says h
 
 {settings_table(runs, names, differs, same)}
 
+<a id="claim-3"></a>
+
 ## Claim 3 — {hs.source}: {hs.says}
 
 Their setting: {hs.settings}. Rule: {hs.rule}; here on Arjovsky's variant of the task, evaluated every
@@ -194,7 +216,9 @@ def irnn_part(runs: pd.DataFrame) -> str:
           f"the IRNN variant at Arjovsky et al.'s settings, adding T = {lengths}" if steps else "no IRNN run",
           f"**{registry.not_at_budget(claim, steps)}**"]],
     )  # fmt: skip
-    return f"""## Claim 4 — {claim.source}: {claim.says}
+    return f"""<a id="claim-4"></a>
+
+## Claim 4 — {claim.source}: {claim.says}
 
 Rule: {claim.rule}. The IRNN's runs above check Arjovsky et al.'s claim about it (their settings and budget), not
 this one; a run at this one's budget does not fit this study (README.md says what it would cost).
