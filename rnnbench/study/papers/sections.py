@@ -132,11 +132,16 @@ def hs_finding(runs: pd.DataFrame, curves: pd.DataFrame, names: dict[str, str]) 
     ]
 
 
+def _irnn_runs(runs: pd.DataFrame) -> tuple[pd.DataFrame, int | None]:
+    """The IRNN variant's runs and the most steps one ran (None: no IRNN here), for claim 4's table and sentence."""
+    irnn = with_models(runs)
+    irnn = irnn[irnn["model"] == "irnn"]
+    return irnn, (int(irnn["steps"].max()) if len(irnn) else None)
+
+
 def irnn_finding(runs: pd.DataFrame) -> list[str]:
     """Claim 4's sentence for the findings: the verdict irnn_part gives, with the steps the IRNN ran."""
-    claim, irnn = registry.IRNN_ADDING, with_models(runs)
-    irnn = irnn[irnn["model"] == "irnn"]
-    steps = int(irnn["steps"].max()) if len(irnn) else None
+    claim, (_, steps) = registry.IRNN_ADDING, _irnn_runs(runs)
     return [f"**{claim.source}**, {claim.says}: **{registry.not_at_budget(claim, steps)}** ([table](#claim-4))."]
 
 
@@ -204,10 +209,7 @@ Their setting: {hs.settings}. Rule: {hs.rule}; here on Arjovsky's variant of the
 
 def irnn_part(runs: pd.DataFrame) -> str:
     """Le et al.'s IRNN claim: judged only at its budget (over 10^6 steps); the steps this study's IRNN ran."""
-    claim = registry.IRNN_ADDING
-    irnn = with_models(runs)
-    irnn = irnn[irnn["model"] == "irnn"]
-    steps = int(irnn["steps"].max()) if len(irnn) else None
+    claim, (irnn, steps) = registry.IRNN_ADDING, _irnn_runs(runs)
     lengths = ", ".join(str(int(x)) for x in sorted(irnn["length"].unique())) or "–"
     reading = claim.readings[0]
     table = md_table(
