@@ -73,3 +73,17 @@ def test_the_default_report_judges_le_irnn_by_the_steps_its_irnn_ran():
         "not run",
         "not at the paper's budget (over 10^6 steps): no run of this model here",
     ]
+
+
+def test_a_study_stopped_before_any_sweep_adding_run_still_draws_its_gradient_figure(tmp_path):
+    """A paper report of a study in parts, looked at between parts, may have no sweep adding run yet:
+    the gradient figure says so instead of failing on an empty table (it did: int(NaN))."""
+    import matplotlib.image
+    import pandas as pd
+
+    from rnnbench.study.figures.literature import figure_gradients
+
+    cols = ["study", "task", "state", "length", "direction", "cell", "step", "distance", "grad_norm", "seed"]
+    copy_only = pd.DataFrame([["sweep", "copy", "h", 100, 0, "lstm", 0, 1, 0.5, 0]], columns=cols)
+    figure_gradients(copy_only, tmp_path / "gradients.png", {"lstm": "LSTM"})
+    assert matplotlib.image.imread(tmp_path / "gradients.png").shape[0] > 50

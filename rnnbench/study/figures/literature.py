@@ -194,6 +194,13 @@ def render(name: str, tables: dict[str, str], png: str, pdf: str, config_hash: s
 def figure_gradients(gradflow: pd.DataFrame, out: Path, names: dict[str, str]) -> None:
     """‖∂L/∂h_t‖ against distance to the loss at initialisation and after training (adding, longest T)."""
     g = gradflow[(gradflow["study"] == "sweep") & (gradflow["task"] == "adding") & (gradflow["state"] == "h")]
+    if g.empty:  # a study stopped before any sweep adding run finished: say so where the figure would be
+        fig, ax = plt.subplots(figsize=(6.6, 1.2))
+        ax.axis("off")
+        ax.text(0.5, 0.5, "no sweep adding run in these tables yet (a partial study)", ha="center", va="center")
+        fig.savefig(out, dpi=90)
+        plt.close(fig)
+        return
     length = int(g["length"].max())
     g = g[(g["length"] == length) & (g["direction"] == 0)]
     colors = {"rnn": "#d62728", "lstm": "#1f77b4", "gru": "#2ca02c"}
