@@ -214,7 +214,7 @@ def test_the_batch_is_chosen_once_per_model_and_length_on_the_final_loss_at_the_
         (20, 1500): "shown: judged at batch 50",
         (20, 3000): "shown: judged at batch 50",
         (20, 10_000): "shown: judged at batch 50",
-        (20, 20_000): "shown: judged at batch 50",
+        (20, 20_000): "not judged (batch 50, the rule's choice, stopped at 10,000 steps)",  # never batch 20's verdict
         (50, 1500): "disagrees",  # batch 20 would agree here: never the better per budget
         (50, 3000): "disagrees",  # and here
         (50, 10_000): "agrees",
@@ -241,6 +241,18 @@ def test_the_choice_is_per_model_a_diverged_seed_counts_worst_and_a_tie_keeps_th
     assert chosen == {"arjovsky-lstm": 20, "lstm": 20}  # theirs: batch 50's mean is inf; ours: a tie
     their = runs[runs["run"].str.contains("arjovsky")]
     assert choose_batch(curves[curves["run"].isin(their["run"])], their).means[50] == math.inf
+    texts = batch_choices(rows)  # neither is separated (theirs: 0.001-inf against 0.1; ours: a tie), and says so
+    assert [("near tie" in t) for t in texts] == [True, True], texts
+
+
+def test_a_choice_between_overlapping_intervals_is_called_a_near_tie():
+    ratios = {("lstm", 20): {10_000: [0.51, 0.524]}, ("lstm", 50): {10_000: [0.526, 0.0586, 0.935]}}
+    runs, curves = batch_tables(ratios, {20: 20_000, 50: 10_000})
+    choice = choose_batch(curves, runs)
+    assert choice.batch == 50 and not choice.apart and "near tie" in choice.text()
+    ratios[("lstm", 50)] = {10_000: [0.01, 0.02, 0.03]}
+    runs, curves = batch_tables(ratios, {20: 20_000, 50: 10_000})
+    assert choose_batch(curves, runs).apart and "near tie" not in choose_batch(curves, runs).text()
 
 
 def test_every_claim_names_the_config_that_checks_it():

@@ -84,11 +84,14 @@ class BatchChoice:
     batch: int
     step: int
     means: dict[int, float]  # batch -> its seeds' mean loss / baseline at ``step`` (a diverged seed: inf)
+    apart: bool = True  # whether the batches' intervals at ``step`` are apart (else the choice is a near tie)
 
     def text(self) -> str:
-        """'batch 50 (mean loss / baseline at 10,000 steps: batch 20 0.0262, batch 50 0.00412)'."""
+        """'batch 50 (mean loss / baseline at 10,000 steps: batch 20 0.0262, batch 50 0.00412)', and where the
+        batches' intervals overlap, that the choice is not separated at these seeds."""
         at = ", ".join(f"batch {b} {m:.3g}" for b, m in sorted(self.means.items()))
-        return f"batch {self.batch} (mean loss / baseline at {self.step:,} steps: {at})"
+        tie = "" if self.apart else "; the intervals overlap: a near tie at these seeds, either could be the paper's"
+        return f"batch {self.batch} (mean loss / baseline at {self.step:,} steps: {at}{tie})"
 
 
 def choose_batch(ev: pd.DataFrame, runs: pd.DataFrame) -> BatchChoice:
@@ -98,12 +101,14 @@ def choose_batch(ev: pd.DataFrame, runs: pd.DataFrame) -> BatchChoice:
     batches = sorted(int(b) for b in runs["batch"].unique())
     step = int(min(runs[runs["batch"] == b]["steps"].max() for b in batches))
     at = ev[ev["step"] == step].set_index("run")["loss_ratio"].astype(float)
-    means = {}
+    intervals = {}
     for b in batches:
         ratios = [float(at.get(rid, math.nan)) for rid in runs[runs["batch"] == b]["run"]]
-        means[b] = mean_interval(ratios).estimate  # a run that diverged before ``step``: the worst value
+        intervals[b] = mean_interval(ratios)  # a run that diverged before ``step``: the worst value
+    means = {b: i.estimate for b, i in intervals.items()}
     best = min(batches, key=lambda b: (means[b], b))
-    return BatchChoice(best, step, means)
+    apart = all(i.high < intervals[best].low or i.low > intervals[best].high for b, i in intervals.items() if b != best)
+    return BatchChoice(best, step, means, apart)
 
 
 def claim_rows(
@@ -129,15 +134,18 @@ def claim_rows(
                 seeds = by_batch.sort_values("seed")["run"].tolist()
                 at_batch = mine[mine["run"].isin(set(seeds))]
                 last = int(by_batch["steps"].max())
+                chosen_last = int(its_runs[its_runs["batch"] == choice.batch]["steps"].max()) if several else last
                 for b in budgets(claim, set(at_batch["step"].astype(int)), last):
                     # a run that diverged before this budget has no evaluation there: it counts as the worst value
                     at = at_batch[at_batch["step"] == b.step].set_index("run")["loss_ratio"].astype(float)
                     ratios = [float(at.get(rid, float("nan"))) for rid in seeds]
                     interval = mean_interval(ratios)
-                    judged_here = choice is None or choice.batch == batch
-                    verdict = (
-                        verdict_at(b.category, interval) if judged_here else f"shown: judged at batch {choice.batch}"
-                    )
+                    if choice is None or choice.batch == batch:
+                        verdict = verdict_at(b.category, interval)
+                    elif b.step > chosen_last:  # the rule's batch never got here: no verdict, not this batch's
+                        verdict = f"not judged (batch {choice.batch}, the rule's choice, stopped at {chosen_last:,} steps)"
+                    else:
+                        verdict = f"shown: judged at batch {choice.batch}"
                     rows.append(
                         {"claim": claim, "model": model, "name": names.get(model, model), "batch": int(batch),
                          "choice": choice, "budget": b,

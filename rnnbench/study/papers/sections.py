@@ -170,7 +170,8 @@ def claims_part(
         '(literature.md, "Each paper\'s own settings"), so where a model ran at both, each claim is judged on the '
         "batch whose seeds end lower: the lower mean held-out loss / baseline at the last budget both batch sizes "
         "reached (the shorter one's training length), chosen once per model and length and then used at every "
-        "budget, never the better one per budget. The other batch's rows are shown, not judged. Chosen:\n\n"
+        "budget, never the better one per budget. The other batch's rows are shown, not judged, and at a budget only "
+        "the other batch reached the claim is not judged at all. Chosen:\n\n"
         + "\n".join(f"- {c}" for c in choices)
         if choices
         else ""
