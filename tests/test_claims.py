@@ -288,3 +288,15 @@ def test_the_paper_findings_name_hochreiters_claim_for_scale_and_le_irnn_at_its_
     assert "**not at the paper's budget (over 10^6 steps): no run of this model here**" in none
     irnn = runs.iloc[:1].assign(run="variants/variant~irnn/task~adding/length~100/clip~1.0/seed~0", steps=20_000)
     assert "ours ran 20,000 steps**" in irnn_finding(pd.concat([runs, irnn]))[0]
+
+
+def test_vanishing_is_inconclusive_where_some_lengths_shrink_and_others_do_not():
+    """The paper-cpu study's tanh RNN at Glorot, H 128: ×1.005 at T = 100 and ×0.985 at T = 200 average to
+    0.995 < 1, which alone would read 'agrees'; the lengths disagree, so no finding."""
+    from rnnbench.study.claims.literature import vanishing_claim
+
+    assert vanishing_claim(0.995, "", [1.005, 0.985])[0][5] == "inconclusive: shrinks at some lengths, not at others"
+    assert "×0.985–1 by length" in vanishing_claim(0.995, "", [1.005, 0.985])[0][4]
+    assert vanishing_claim(0.69, "", [0.724, 0.666])[0][5] == "agrees"
+    assert vanishing_claim(1.02, "", [1.01, 1.03])[0][5] == "disagrees"
+    assert vanishing_claim(0.9, "")[0][5] == "agrees"  # one number: its side of 1

@@ -22,6 +22,7 @@ from rnnbench.study.claims.literature import (
     forget_gate_claim,
     gains_claims,
     orthogonal_claims,
+    per_length,
     vanishing_claim,
 )
 from rnnbench.study.claims.solved import length_solved, longest_text, sweep
@@ -81,9 +82,10 @@ def vanishing(runs, gradflow, task: str, figures: set[str]) -> list[str]:
         return []
     lengths = ", ".join(str(int(T)) for T in sorted(d[d["cell"] == "rnn"]["length"].unique()))
     s = sweep(runs)
-    verdict = vanishing_claim(decay_at(d, "rnn", "h", "init"), "")[0][5]
+    verdict = vanishing_claim(decay_at(d, "rnn", "h", "init"), "", per_length(d, "rnn", "h", "init"))[0][5]
     return [
-        f"**Vanishing.** At initialisation the tanh RNN's ‖∂L/∂h_t‖ shrinks {span(rnn0)} per step back in time "
+        f"**Vanishing.** At initialisation the tanh RNN's ‖∂L/∂h_t‖ {'shrinks' if all(f < 1 for f in rnn0 if not math.isnan(f)) else 'changes'} "
+        f"{span(rnn0)} per step back in time "
         f"({task} T ∈ {{{lengths}}}, {seeds(s[(s['cell'] == 'rnn') & (s['task'] == task)])}): **{verdict}** with "
         f"{registry.VANISHING.source} {links(DECAY, figures, FIGURE_1)}."
     ]
