@@ -284,6 +284,10 @@ def test_the_paper_findings_name_hochreiters_claim_for_scale_and_le_irnn_at_its_
     assert "not judged, another variant of the task" in hs and hs.endswith("([table](#claim-3)).")
     assert "their LSTM (60,000; not within 60,000), LSTM (ours) (not within 60,000; not within 60,000)" in hs
     assert hs_finding(runs.iloc[:0], curves.iloc[:0], {}) == []
+    ours_1 = runs["run"].str.startswith("task~") & (runs["seed"] == 1)
+    runs["status"] = ["diverged" if o else "ok" for o in ours_1]  # a diverged run never "had its chance"
+    (hs,) = hs_finding(runs, curves, {"arjovsky-lstm": "their LSTM", "lstm": "LSTM (ours)"})
+    assert "LSTM (ours) (not within 60,000; diverged after 60,000)" in hs, hs
     (none,) = irnn_finding(runs)
     assert "**not at the paper's budget (over 10^6 steps): no run of this model here**" in none
     irnn = runs.iloc[:1].assign(run="variants/variant~irnn/task~adding/length~100/clip~1.0/seed~0", steps=20_000)

@@ -32,10 +32,16 @@ def hs_rows(runs: pd.DataFrame, curves: pd.DataFrame) -> list[dict]:
     for model, g in ev.groupby("model", sort=False):
         batch = int(runs[runs["run"].isin(set(g["run"]))]["batch"].iloc[0])
         per_seed = []
+        diverged = set(runs[runs["status"] == "diverged"]["run"]) if "status" in runs else set()
         for _, s in g.sort_values("step").groupby("seed"):
             hit = s[s["accuracy"] >= HS_ACCURACY]
+            seen = int(s["step"].max()) * batch  # a diverged run's last evaluation, not its budget
             per_seed.append(
-                f"{int(hit['step'].iloc[0]) * batch:,}" if len(hit) else f"not within {int(s['step'].max()) * batch:,}"
+                f"{int(hit['step'].iloc[0]) * batch:,}"
+                if len(hit)
+                else f"diverged after {seen:,}"
+                if s["run"].iloc[0] in diverged
+                else f"not within {seen:,}"
             )
         best = g.groupby("seed")["accuracy"].max()
         rows.append({"model": model, "seeds": "; ".join(per_seed), "best": ", ".join(_fmt(a, 3) for a in best)})
