@@ -4,8 +4,8 @@ move the adding T = 100 LSTM curve at 3,000 steps?
 Every run: adding T = 100, LSTM H = 128, batch 20, xavier (Glorot per gate), forget bias 1,
 elementwise clipping at 1, lr 1e-3 (Arjovsky et al. 2016's settings, literature.md), held-out
 MSE every 250 steps. Variants: ``ours`` (torch.optim.RMSprop, decay 0.9), each difference alone
-(``peephole``, ``initial_state``, ``rmsprop_complexrnn``, ``fixed_set`` of 100,000), and ``all``
-four. One run per process, one torch thread.
+(``peephole``, ``initial_state``, ``rmsprop_complexrnn``, ``fixed_set`` of 100,000 on their schedule: a
+fresh random batch of it each step), and ``all`` four. One run per process, one torch thread.
 
     python benchmarks/arjovsky_differences.py run VARIANT SEED OUT_DIR    # OUT_DIR/VARIANT-seedSEED.json
     python benchmarks/arjovsky_differences.py collect OUT_DIR CSV         # one row per (variant, seed, step)
@@ -36,7 +36,8 @@ DIFFERENCES = {
     "peephole": {"peephole": True},
     "initial_state": {"learn_initial_state": True},
     "rmsprop_complexrnn": {"optimizer": "rmsprop-complexrnn"},
-    "fixed_set": {"train_set": 100_000},
+    # their schedule: every step a fresh random batch of the fixed set (complex_RNN's loop, literature.md)
+    "fixed_set": {"train_set": 100_000, "train_order": "their-shuffle"},
 }
 VARIANTS = {"ours": {}, **DIFFERENCES, "all": {k: v for d in DIFFERENCES.values() for k, v in d.items()}}
 

@@ -235,7 +235,7 @@ DIFFERENCE_NAMES = {
     "peephole": "the peephole V_o",
     "initial_state": "learned h_0 and c_0",
     "rmsprop_complexrnn": "their RMSprop",
-    "fixed_set": "a fixed set of 100,000, cycled in order (not their schedule)",
+    "fixed_set": "a fixed set of 100,000 on their schedule (a fresh random batch of it each step)",
     "all": "all four (their LSTM)",
 }
 
