@@ -299,8 +299,8 @@ def test_vanishing_is_inconclusive_where_some_lengths_shrink_and_others_do_not()
     0.995 < 1, which alone would read 'agrees'; the lengths disagree, so no finding."""
     from rnnbench.study.claims.literature import vanishing_claim
 
-    assert vanishing_claim(0.995, "", [1.005, 0.985])[0][5] == "inconclusive: shrinks at some lengths, not at others"
-    assert "×0.985–1 by length" in vanishing_claim(0.995, "", [1.005, 0.985])[0][4]
-    assert vanishing_claim(0.69, "", [0.724, 0.666])[0][5] == "agrees"
-    assert vanishing_claim(1.02, "", [1.01, 1.03])[0][5] == "disagrees"
-    assert vanishing_claim(0.9, "")[0][5] == "agrees"  # one number: its side of 1
+    assert vanishing_claim([1.005, 0.985], "")[0][5] == "inconclusive: shrinks at some lengths, not at others"
+    assert "×0.985–1 by length" in vanishing_claim([1.005, 0.985], "")[0][4]
+    assert vanishing_claim([0.724, 0.666], "")[0][5] == "agrees"
+    assert vanishing_claim([1.01, 1.03], "")[0][5] == "disagrees"
+    assert vanishing_claim([0.9], "")[0][5] == "agrees"  # one length: its side of 1

@@ -31,7 +31,7 @@ def claims(
     Ts = ", ".join(map(str, sorted(r[r["task"] == task]["length"].unique())))
     scale = f"{task}, T ∈ {{{Ts}}}, H = {int(r['hidden'].iloc[0])}" if len(r) else ""
     return [
-        *vanishing_claim(decay_at(d, "rnn", "h", "init"), scale, per_length(d, "rnn", "h", "init")),
+        *vanishing_claim(per_length(d, "rnn", "h", "init"), scale),
         *paper_scale_claims(init_probes),
         *forget_gate_claim(decay_at(d, "lstm", "c", "init"), scale),
         *gains_claims(runs, gradflow),
@@ -106,19 +106,20 @@ def decay_at(d: pd.DataFrame, cell: str, state: str, phase: str) -> float:
 
 
 def per_length(d: pd.DataFrame, cell: str, state: str, phase: str) -> list[float]:
-    """Each length's decay factor per step (``decay_table`` rows of one cell, state and phase), by length."""
+    """Each length's decay factor per step (``decay_table``'s row of one cell, state and phase per length), in
+    order of length."""
     s = d[(d["cell"] == cell) & (d["state"] == state) & (d["phase"] == phase)]
-    return s.groupby("length")["decay_factor"].mean().tolist()
+    return s.sort_values("length")["decay_factor"].tolist()
 
 
-def vanishing_claim(rnn0: float, scale: str, per_length: list[float] | None = None) -> list[list[str]]:
-    """Hochreiter; Pascanu: the tanh RNN's gradient vanishes, from its decay per step at initialisation (``rnn0``,
-    the mean over lengths). ``per_length``: each length's factor; where some shrink and some do not (a tanh
-    RNN near the edge, e.g. Glorot at H 128), the mean's side of 1 is no finding: inconclusive."""
-    if math.isnan(rnn0):
+def vanishing_claim(per_length: list[float], scale: str) -> list[list[str]]:
+    """Hochreiter; Pascanu: the tanh RNN's gradient vanishes, from its decay per step at initialisation at each
+    length (``per_length``; the table states their mean). Where some lengths shrink and some do not (a tanh RNN
+    near the edge, e.g. Glorot at H 128), the mean's side of 1 is no finding: inconclusive."""
+    each = [f for f in per_length if not math.isnan(f)]
+    if not each:
         return []
-    measured = f"‖∂L/∂h_t‖ shrinks ×{rnn0:.3g} per step at initialisation"
-    each = [f for f in (per_length or [rnn0]) if not math.isnan(f)]
+    measured = f"‖∂L/∂h_t‖ shrinks ×{sum(each) / len(each):.3g} per step at initialisation"
     if all(f < 1 for f in each):
         verdict = "agrees"
     elif all(f >= 1 for f in each):

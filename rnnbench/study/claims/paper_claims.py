@@ -107,8 +107,8 @@ def choose_batch(ev: pd.DataFrame, runs: pd.DataFrame) -> BatchChoice:
         intervals[b] = mean_interval(ratios)  # a run that diverged before ``step``: the worst value
     means = {b: i.estimate for b, i in intervals.items()}
     best = min(batches, key=lambda b: (means[b], b))
-    apart = all(i.high < intervals[best].low or i.low > intervals[best].high for b, i in intervals.items() if b != best)
-    return BatchChoice(best, step, means, apart)
+    separated = all(apart(i, intervals[best]) in ("lower", "higher") for b, i in intervals.items() if b != best)
+    return BatchChoice(best, step, means, separated)
 
 
 def claim_rows(
@@ -130,11 +130,11 @@ def claim_rows(
             its_runs = runs[runs["run"].isin(set(mine["run"]))]
             several = its_runs["batch"].nunique() > 1
             choice = choose_batch(mine, its_runs) if several else None
+            chosen_last = int(its_runs[its_runs["batch"] == choice.batch]["steps"].max()) if several else None
             for batch, by_batch in its_runs.groupby("batch", sort=True):
                 seeds = by_batch.sort_values("seed")["run"].tolist()
                 at_batch = mine[mine["run"].isin(set(seeds))]
                 last = int(by_batch["steps"].max())
-                chosen_last = int(its_runs[its_runs["batch"] == choice.batch]["steps"].max()) if several else last
                 for b in budgets(claim, set(at_batch["step"].astype(int)), last):
                     # a run that diverged before this budget has no evaluation there: it counts as the worst value
                     at = at_batch[at_batch["step"] == b.step].set_index("run")["loss_ratio"].astype(float)

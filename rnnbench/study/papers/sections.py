@@ -28,11 +28,11 @@ def hs_rows(runs: pd.DataFrame, curves: pd.DataFrame) -> list[dict]:
     ``HS_ACCURACY``, per seed, for each model's adding runs at T = 100."""
     runs, ev = with_models(runs), with_models(curves[curves["kind"] == "eval"])
     ev = ev[(ev["task"] == "adding") & (ev["length"] == 100)]
+    diverged = set(runs[runs["status"] == "diverged"]["run"]) if "status" in runs else set()
     rows = []
     for model, g in ev.groupby("model", sort=False):
         batch = int(runs[runs["run"].isin(set(g["run"]))]["batch"].iloc[0])
         per_seed = []
-        diverged = set(runs[runs["status"] == "diverged"]["run"]) if "status" in runs else set()
         for _, s in g.sort_values("step").groupby("seed"):
             hit = s[s["accuracy"] >= HS_ACCURACY]
             seen = int(s["step"].max()) * batch  # a diverged run's last evaluation, not its budget

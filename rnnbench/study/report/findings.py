@@ -70,8 +70,7 @@ def span(values) -> str:
 
 def factors(d: pd.DataFrame, cell: str, phase: str, state: str = "h") -> list[float]:
     """The per-step factors of one cell and phase, one per length (mean over seeds)."""
-    s = d[(d["cell"] == cell) & (d["state"] == state) & (d["phase"] == phase)]
-    return s.sort_values("length")["decay_factor"].tolist()
+    return per_length(d, cell, state, phase)
 
 
 def vanishing(runs, gradflow, task: str, figures: set[str]) -> list[str]:
@@ -82,9 +81,9 @@ def vanishing(runs, gradflow, task: str, figures: set[str]) -> list[str]:
         return []
     lengths = ", ".join(str(int(T)) for T in sorted(d[d["cell"] == "rnn"]["length"].unique()))
     s = sweep(runs)
-    verdict = vanishing_claim(decay_at(d, "rnn", "h", "init"), "", per_length(d, "rnn", "h", "init"))[0][5]
+    verdict = vanishing_claim(rnn0, "")[0][5]
     return [
-        f"**Vanishing.** At initialisation the tanh RNN's ‖∂L/∂h_t‖ {'shrinks' if all(f < 1 for f in rnn0 if not math.isnan(f)) else 'changes'} "
+        f"**Vanishing.** At initialisation the tanh RNN's ‖∂L/∂h_t‖ {'shrinks' if verdict == 'agrees' else 'changes'} "
         f"{span(rnn0)} per step back in time "
         f"({task} T ∈ {{{lengths}}}, {seeds(s[(s['cell'] == 'rnn') & (s['task'] == task)])}): **{verdict}** with "
         f"{registry.VANISHING.source} {links(DECAY, figures, FIGURE_1)}."
